@@ -1,0 +1,104 @@
+import type { CircuitBreakerSettings } from './circuit-breaker-config.js';
+import {
+  acquireIn,
+  clearEffects,
+  createEffects,
+  hasEffects,
+  type ManualTarget,
+  metricsOf,
+  recordIn,
+  refreshIn,
+  releaseIn,
+  type StepEffects,
+  transitionIn,
+} from './circuit-breaker-machine.js';
+import { type BreakerState, initialBreakerState } from './circuit-breaker-state.js';
+import type { Outcome } from './sliding-window.js';
+import type { BreakerEffectsListener, BreakerEngine, BreakerView } from './store.js';
+
+/** One breaker's in-process state and everyone listening to it. */
+export interface BreakerCell {
+  state: BreakerState;
+  /** Epoch ms of the last operation, for idle expiry. */
+  lastUsed: number;
+  /** Set by a store that dropped the cell; engines then attach to a new one. */
+  evicted: boolean;
+  readonly listeners: Set<BreakerEffectsListener>;
+}
+
+export function createBreakerCell(settings: CircuitBreakerSettings, now: number, state?: BreakerState): BreakerCell {
+  return { state: state ?? initialBreakerState(settings, now), lastUsed: now, evicted: false, listeners: new Set() };
+}
+
+/**
+ * Runs the reference state machine in place on an in-process cell: the engine behind
+ * `MemoryStore` and behind a breaker created without a store. Synchronous throughout.
+ */
+export class LocalBreakerEngine implements BreakerEngine {
+  private cell: BreakerCell | undefined;
+  private readonly fx: StepEffects = createEffects();
+  private closed = false;
+
+  constructor(
+    private readonly settings: CircuitBreakerSettings,
+    private readonly listener: BreakerEffectsListener,
+    /** Finds (or creates) the cell this engine works on. */
+    private readonly attach: (now: number) => BreakerCell,
+  ) {}
+
+  acquire(now: number): number {
+    const cell = this.cellAt(now);
+    const permit = acquireIn(cell.state, this.settings, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+    return permit;
+  }
+
+  record(permit: number, outcome: Outcome, now: number): void {
+    const cell = this.cellAt(now);
+    recordIn(cell.state, this.settings, permit, outcome, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+  }
+
+  release(permit: number, now: number): void {
+    const cell = this.cellAt(now);
+    releaseIn(cell.state, this.settings, permit, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+  }
+
+  transition(target: ManualTarget, now: number): boolean {
+    const cell = this.cellAt(now);
+    const legal = transitionIn(cell.state, this.settings, target, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+    return legal;
+  }
+
+  read(now: number): BreakerView {
+    const cell = this.cellAt(now);
+    refreshIn(cell.state, this.settings, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+    return { state: cell.state.state, metrics: metricsOf(cell.state) };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cell?.listeners.delete(this.listener);
+  }
+
+  private cellAt(now: number): BreakerCell {
+    let cell = this.cell;
+    if (cell === undefined || cell.evicted) {
+      cell?.listeners.delete(this.listener);
+      cell = this.attach(now);
+      if (!this.closed) cell.listeners.add(this.listener);
+      this.cell = cell;
+    }
+    cell.lastUsed = now;
+    return cell;
+  }
+
+  private flush(cell: BreakerCell): void {
+    const effects: StepEffects = { transitions: this.fx.transitions, exceeded: this.fx.exceeded, reset: this.fx.reset };
+    clearEffects(this.fx);
+    for (const listener of cell.listeners) listener(effects);
+  }
+}

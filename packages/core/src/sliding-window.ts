@@ -1,0 +1,163 @@
+/**
+ * The two sliding windows of the circuit breaker, as plain serializable records with O(1)
+ * operations: a ring of outcomes (COUNT_BASED) and a ring of per-second buckets
+ * (TIME_BASED). Both keep running totals, so reading them never rescans.
+ */
+
+/** Outcome codes: bit 0 = failure, bit 1 = slow. */
+export const OUTCOME_SUCCESS = 0;
+export const OUTCOME_FAILURE = 1;
+export const OUTCOME_SLOW = 2;
+export type Outcome = 0 | 1 | 2 | 3;
+
+interface Totals {
+  /** Buffered calls. */
+  calls: number;
+  failures: number;
+  /** Slow calls, successful or failed. */
+  slow: number;
+  slowFailures: number;
+  /** Calls needed before rates are computed (below it they read -1). */
+  minimumCalls: number;
+}
+
+export interface CountWindow extends Totals {
+  type: 'COUNT';
+  size: number;
+  /** `size` outcome codes; slot `head` is written next. */
+  ring: number[];
+  head: number;
+}
+
+export interface TimeWindow extends Totals {
+  type: 'TIME';
+  /** Seconds covered. */
+  size: number;
+  /** Per-second buckets, indexed by epoch second modulo `size`. */
+  bucketCalls: number[];
+  bucketFailures: number[];
+  bucketSlow: number[];
+  bucketSlowFailures: number[];
+  /** The epoch second of the newest bucket. */
+  lastSecond: number;
+}
+
+export type SlidingWindow = CountWindow | TimeWindow;
+
+export function createCountWindow(size: number, minimumCalls: number): CountWindow {
+  return {
+    type: 'COUNT',
+    size,
+    ring: new Array<number>(size).fill(0),
+    head: 0,
+    calls: 0,
+    failures: 0,
+    slow: 0,
+    slowFailures: 0,
+    minimumCalls,
+  };
+}
+
+export function createTimeWindow(size: number, minimumCalls: number, nowMs: number): TimeWindow {
+  return {
+    type: 'TIME',
+    size,
+    bucketCalls: new Array<number>(size).fill(0),
+    bucketFailures: new Array<number>(size).fill(0),
+    bucketSlow: new Array<number>(size).fill(0),
+    bucketSlowFailures: new Array<number>(size).fill(0),
+    lastSecond: Math.floor(nowMs / 1000),
+    calls: 0,
+    failures: 0,
+    slow: 0,
+    slowFailures: 0,
+    minimumCalls,
+  };
+}
+
+/** Adds one outcome at `nowMs`, evicting what falls out of the window. */
+export function recordOutcome(w: SlidingWindow, outcome: Outcome, nowMs: number): void {
+  const failure = outcome & OUTCOME_FAILURE;
+  const slow = outcome >> 1;
+  const slowFailure = failure & slow;
+  if (w.type === 'COUNT') {
+    const head = w.head;
+    if (w.calls === w.size) {
+      const old = w.ring[head];
+      const oldFailure = old & 1;
+      const oldSlow = old >> 1;
+      w.failures -= oldFailure;
+      w.slow -= oldSlow;
+      w.slowFailures -= oldFailure & oldSlow;
+    } else {
+      w.calls++;
+    }
+    w.ring[head] = outcome;
+    w.head = head + 1 === w.size ? 0 : head + 1;
+    w.failures += failure;
+    w.slow += slow;
+    w.slowFailures += slowFailure;
+  } else {
+    advanceTimeWindow(w, nowMs);
+    const i = w.lastSecond % w.size;
+    w.bucketCalls[i]++;
+    w.calls++;
+    if (failure) {
+      w.bucketFailures[i]++;
+      w.failures++;
+    }
+    if (slow) {
+      w.bucketSlow[i]++;
+      w.slow++;
+      if (slowFailure) {
+        w.bucketSlowFailures[i]++;
+        w.slowFailures++;
+      }
+    }
+  }
+}
+
+/**
+ * Moves a time window to the second of `nowMs`, emptying the buckets that fell out: at most
+ * `size` buckets however long the gap, so a long idle period costs one pass and no more.
+ */
+export function advanceTimeWindow(w: TimeWindow, nowMs: number): void {
+  const second = Math.floor(nowMs / 1000);
+  const elapsed = second - w.lastSecond;
+  if (elapsed <= 0) return; // same second, or a clock that stepped back: keep the newest bucket
+  if (elapsed >= w.size) {
+    w.bucketCalls.fill(0);
+    w.bucketFailures.fill(0);
+    w.bucketSlow.fill(0);
+    w.bucketSlowFailures.fill(0);
+    w.calls = 0;
+    w.failures = 0;
+    w.slow = 0;
+    w.slowFailures = 0;
+  } else {
+    for (let s = w.lastSecond + 1; s <= second; s++) {
+      const i = s % w.size;
+      if (w.bucketCalls[i] !== 0) {
+        w.calls -= w.bucketCalls[i];
+        w.failures -= w.bucketFailures[i];
+        w.slow -= w.bucketSlow[i];
+        w.slowFailures -= w.bucketSlowFailures[i];
+        w.bucketCalls[i] = 0;
+        w.bucketFailures[i] = 0;
+        w.bucketSlow[i] = 0;
+        w.bucketSlowFailures[i] = 0;
+      }
+    }
+  }
+  w.lastSecond = second;
+}
+
+/** Failure rate in percent, or -1 below the window's minimum number of calls. */
+export function failureRateOf(w: SlidingWindow): number {
+  return w.calls === 0 || w.calls < w.minimumCalls ? -1 : (w.failures * 100) / w.calls;
+}
+
+/** Slow-call rate in percent, or -1 below the window's minimum number of calls. */
+export function slowCallRateOf(w: SlidingWindow): number {
+  return w.calls === 0 || w.calls < w.minimumCalls ? -1 : (w.slow * 100) / w.calls;
+}
