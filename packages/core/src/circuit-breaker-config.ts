@@ -136,7 +136,10 @@ export function resolveCircuitBreakerConfig(config: unknown, name = '(unnamed)')
     MAX_COUNT_WINDOW,
   );
   if (r.has('waitDurationInOpenState') && r.has('waitIntervalFunctionInOpenState')) {
-    r.fail('waitIntervalFunctionInOpenState', 'absent when waitDurationInOpenState is given (give one of the two)');
+    r.fail(
+      'waitIntervalFunctionInOpenState',
+      'absent when waitDurationInOpenState is given (give one of the two)',
+    );
   }
   const waitDurationInOpenState = r.number('waitDurationInOpenState', d.waitDurationInOpenState, 1);
   const intervalFn = r.func<(attempt: number) => number>('waitIntervalFunctionInOpenState', undefined);
@@ -146,7 +149,10 @@ export function resolveCircuitBreakerConfig(config: unknown, name = '(unnamed)')
   }
   const failureCountThreshold = r.integer('failureCountThreshold', 0, 1);
   if (slidingWindowType === 'COUNT_BASED' && failureCountThreshold > slidingWindowSize) {
-    r.fail('failureCountThreshold', `at most slidingWindowSize (${slidingWindowSize}), or it can never be reached`);
+    r.fail(
+      'failureCountThreshold',
+      `at most slidingWindowSize (${slidingWindowSize}), or it can never be reached`,
+    );
   }
   const isRecorded = r.errorMatcher('recordExceptions');
   const isIgnored = r.errorMatcher('ignoreExceptions');
@@ -156,19 +162,34 @@ export function resolveCircuitBreakerConfig(config: unknown, name = '(unnamed)')
     slidingWindowSize,
     minimumNumberOfCalls,
     closedMinimumCalls:
-      slidingWindowType === 'COUNT_BASED' ? Math.min(minimumNumberOfCalls, slidingWindowSize) : minimumNumberOfCalls,
+      slidingWindowType === 'COUNT_BASED'
+        ? Math.min(minimumNumberOfCalls, slidingWindowSize)
+        : minimumNumberOfCalls,
     halfOpenMinimumCalls: Math.min(minimumNumberOfCalls, permitted),
     failureRateThreshold: r.percentage('failureRateThreshold', d.failureRateThreshold),
     slowCallRateThreshold: r.percentage('slowCallRateThreshold', d.slowCallRateThreshold),
-    slowCallDurationThreshold: r.number('slowCallDurationThreshold', d.slowCallDurationThreshold, 0, Infinity, true),
+    slowCallDurationThreshold: r.number(
+      'slowCallDurationThreshold',
+      d.slowCallDurationThreshold,
+      0,
+      Infinity,
+      true,
+    ),
     permittedNumberOfCallsInHalfOpenState: permitted,
-    maxWaitDurationInHalfOpenState: r.number('maxWaitDurationInHalfOpenState', d.maxWaitDurationInHalfOpenState, 0),
-    transitionToStateAfterWaitDuration: r.oneOf('transitionToStateAfterWaitDuration', d.transitionToStateAfterWaitDuration, [
-      'OPEN',
-      'CLOSED',
-    ]),
+    maxWaitDurationInHalfOpenState: r.number(
+      'maxWaitDurationInHalfOpenState',
+      d.maxWaitDurationInHalfOpenState,
+      0,
+    ),
+    transitionToStateAfterWaitDuration: r.oneOf(
+      'transitionToStateAfterWaitDuration',
+      d.transitionToStateAfterWaitDuration,
+      ['OPEN', 'CLOSED'],
+    ),
     waitDurationInOpenState,
-    waitDurationFor: intervalFn ? safeInterval(intervalFn, waitDurationInOpenState) : () => waitDurationInOpenState,
+    waitDurationFor: intervalFn
+      ? safeInterval(intervalFn, waitDurationInOpenState)
+      : () => waitDurationInOpenState,
     hasWaitIntervalFunction: intervalFn !== undefined,
     automaticTransitionFromOpenToHalfOpenEnabled: r.boolean(
       'automaticTransitionFromOpenToHalfOpenEnabled',

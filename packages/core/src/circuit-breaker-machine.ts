@@ -201,7 +201,13 @@ export function recordIn(
 }
 
 /** Returns a permit unused (the call was ignored or abandoned): a half-open probe slot comes back. */
-export function releaseIn(s: BreakerState, c: CircuitBreakerSettings, permit: number, now: number, fx: StepEffects): void {
+export function releaseIn(
+  s: BreakerState,
+  c: CircuitBreakerSettings,
+  permit: number,
+  now: number,
+  fx: StepEffects,
+): void {
   if (s.state !== 'CLOSED') tickIn(s, c, now, fx);
   if (permit !== CURRENT_PERMIT && permit !== s.generation) return;
   if (s.state === 'HALF_OPEN' && s.halfOpenAvailable < c.permittedNumberOfCallsInHalfOpenState) {
@@ -282,7 +288,8 @@ function evaluateHalfOpen(
   const w = s.window;
   if (c.halfOpenPolicy === 'successes') {
     if (outcome & OUTCOME_FAILURE) enterOpen(s, c, now, 'HALF_OPEN_FAILURE', fx);
-    else if (w.calls - w.failures >= c.successThresholdInHalfOpenState) enterClosed(s, c, now, 'HALF_OPEN_PASSED', fx);
+    else if (w.calls - w.failures >= c.successThresholdInHalfOpenState)
+      enterClosed(s, c, now, 'HALF_OPEN_PASSED', fx);
     return;
   }
   if (w.calls < w.minimumCalls) return;
@@ -346,7 +353,13 @@ function push(
   });
 }
 
-function enterOpen(s: BreakerState, c: CircuitBreakerSettings, at: number, reason: TransitionReason, fx: StepEffects) {
+function enterOpen(
+  s: BreakerState,
+  c: CircuitBreakerSettings,
+  at: number,
+  reason: TransitionReason,
+  fx: StepEffects,
+) {
   const from = s.state;
   s.attempts = attemptsSoFar(s) + 1;
   s.state = 'OPEN';
@@ -358,7 +371,13 @@ function enterOpen(s: BreakerState, c: CircuitBreakerSettings, at: number, reaso
   push(s, from, at, reason, s.openUntil, s.window, fx);
 }
 
-function enterHalfOpen(s: BreakerState, c: CircuitBreakerSettings, at: number, reason: TransitionReason, fx: StepEffects) {
+function enterHalfOpen(
+  s: BreakerState,
+  c: CircuitBreakerSettings,
+  at: number,
+  reason: TransitionReason,
+  fx: StepEffects,
+) {
   const from = s.state;
   const decided = s.window;
   s.attempts = attemptsSoFar(s);
@@ -373,7 +392,13 @@ function enterHalfOpen(s: BreakerState, c: CircuitBreakerSettings, at: number, r
   push(s, from, at, reason, maxWait > 0 ? at + maxWait : 0, decided, fx);
 }
 
-function enterClosed(s: BreakerState, c: CircuitBreakerSettings, at: number, reason: TransitionReason, fx: StepEffects) {
+function enterClosed(
+  s: BreakerState,
+  c: CircuitBreakerSettings,
+  at: number,
+  reason: TransitionReason,
+  fx: StepEffects,
+) {
   const from = s.state;
   const decided = s.window;
   freshClosed(s, c, at);
@@ -450,7 +475,12 @@ export function metricsOf(s: BreakerState): CircuitBreakerMetrics {
 
 export type StepInput =
   | { readonly type: 'acquire' }
-  | { readonly type: 'result'; readonly permit: number; readonly outcome: Outcome; readonly durationMs?: number }
+  | {
+      readonly type: 'result';
+      readonly permit: number;
+      readonly outcome: Outcome;
+      readonly durationMs?: number;
+    }
   | { readonly type: 'release'; readonly permit: number }
   | { readonly type: 'force'; readonly target: ManualTarget }
   | { readonly type: 'tick' };
@@ -475,7 +505,12 @@ export interface StepResult {
  * `step(state, input, config, now) -> { state', decision, transitions }`: the breaker as a pure
  * function. The input state is not modified.
  */
-export function step(state: BreakerState, input: StepInput, c: CircuitBreakerSettings, now: number): StepResult {
+export function step(
+  state: BreakerState,
+  input: StepInput,
+  c: CircuitBreakerSettings,
+  now: number,
+): StepResult {
   const s = cloneBreakerState(state);
   const fx = createEffects();
   let decision: StepDecision;

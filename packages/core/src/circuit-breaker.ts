@@ -1,4 +1,3 @@
-import { type Clock, systemClock } from './clock.js';
 import {
   type CircuitBreakerConfig,
   type CircuitBreakerSettings,
@@ -8,21 +7,27 @@ import {
 import type { CircuitBreakerEvent } from './circuit-breaker-events.js';
 import {
   type BreakerTransition,
-  CURRENT_PERMIT,
   type CircuitBreakerMetrics,
+  CURRENT_PERMIT,
   DENIED_FORCED_OPEN,
   deniedState,
   type ManualTarget,
   type StepEffects,
 } from './circuit-breaker-machine.js';
 import type { CircuitBreakerStateName } from './circuit-breaker-state.js';
-import { CallNotPermittedError, ConfigError, IllegalStateTransitionError, ResultRecordedAsFailureError } from './errors.js';
+import { type Clock, systemClock } from './clock.js';
+import {
+  CallNotPermittedError,
+  ConfigError,
+  IllegalStateTransitionError,
+  ResultRecordedAsFailureError,
+} from './errors.js';
 import { EventPublisher, type Unsubscribe } from './event-publisher.js';
 import { createBreakerCell, LocalBreakerEngine } from './local-breaker-engine.js';
+import { validatePolicyName } from './policy-name.js';
 import { NEVER_ABORTED } from './signal.js';
 import { OUTCOME_FAILURE, OUTCOME_SLOW, type Outcome } from './sliding-window.js';
 import type { BreakerEngine, Store } from './store.js';
-import { validatePolicyName } from './policy-name.js';
 
 export interface CircuitBreakerOptions {
   /** Where the state lives. Default: in-process, private to this breaker. */
@@ -98,7 +103,12 @@ export class CircuitBreaker {
     return (...args: A) => this.execute(() => fn(...args));
   }
 
-  private admit<T>(fn: Supplier<T>, permit: number, start: number, signal: AbortSignal | undefined): Promise<T> {
+  private admit<T>(
+    fn: Supplier<T>,
+    permit: number,
+    start: number,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
     if (permit < 0) return Promise.reject(this.notPermitted(permit, start));
     return signal === undefined ? this.run(fn, permit, start) : this.runAbortable(fn, permit, start, signal);
   }
@@ -170,9 +180,22 @@ export class CircuitBreaker {
     if (this.publisher.hasListeners && this.publishesCallEvents()) {
       if (failed) {
         const error = new ResultRecordedAsFailureError(this.name, value);
-        this.publisher.emit({ kind: 'circuitbreaker', type: 'ERROR', name: this.name, at: end, durationMs, error });
+        this.publisher.emit({
+          kind: 'circuitbreaker',
+          type: 'ERROR',
+          name: this.name,
+          at: end,
+          durationMs,
+          error,
+        });
       } else {
-        this.publisher.emit({ kind: 'circuitbreaker', type: 'SUCCESS', name: this.name, at: end, durationMs });
+        this.publisher.emit({
+          kind: 'circuitbreaker',
+          type: 'SUCCESS',
+          name: this.name,
+          at: end,
+          durationMs,
+        });
       }
     }
     this.record(permit, failed ? OUTCOME_FAILURE : 0, durationMs, end);
@@ -193,7 +216,9 @@ export class CircuitBreaker {
   }
 
   private record(permit: number, failure: 0 | 1, durationMs: number, end: number): void {
-    const outcome = (durationMs > this.config.slowCallDurationThreshold ? failure | OUTCOME_SLOW : failure) as Outcome;
+    const outcome = (
+      durationMs > this.config.slowCallDurationThreshold ? failure | OUTCOME_SLOW : failure
+    ) as Outcome;
     const pending = this.engine.record(permit, outcome, end);
     if (pending !== undefined) pending.then(undefined, noop);
   }
@@ -324,7 +349,8 @@ export class CircuitBreaker {
     if (emit) {
       for (const e of fx.exceeded) {
         const base = { kind: 'circuitbreaker', name: this.name, at: e.at } as const;
-        if (e.type === 'FAILURE_RATE_EXCEEDED') this.publisher.emit({ ...base, type: e.type, failureRate: e.rate });
+        if (e.type === 'FAILURE_RATE_EXCEEDED')
+          this.publisher.emit({ ...base, type: e.type, failureRate: e.rate });
         else this.publisher.emit({ ...base, type: e.type, slowCallRate: e.rate });
       }
     }

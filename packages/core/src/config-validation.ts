@@ -50,19 +50,31 @@ export class ConfigReader {
     const v = this.input[field];
     if (v === undefined) return fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      this.fail(field, max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`);
+      this.fail(
+        field,
+        max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`,
+      );
     }
     return v;
   }
 
   /** A finite number with `min <= v` (or `min < v` when `exclusiveMin`) and `v <= max`. */
-  number(field: string, fallback: number, min: number, max = Number.POSITIVE_INFINITY, exclusiveMin = false): number {
+  number(
+    field: string,
+    fallback: number,
+    min: number,
+    max = Number.POSITIVE_INFINITY,
+    exclusiveMin = false,
+  ): number {
     const v = this.input[field];
     if (v === undefined) return fallback;
     const low = exclusiveMin ? (v as number) > min : (v as number) >= min;
     if (typeof v !== 'number' || !Number.isFinite(v) || !low || v > max) {
       const lower = exclusiveMin ? `> ${min}` : `>= ${min}`;
-      this.fail(field, max === Number.POSITIVE_INFINITY ? `a finite number ${lower}` : `a number ${lower} and <= ${max}`);
+      this.fail(
+        field,
+        max === Number.POSITIVE_INFINITY ? `a finite number ${lower}` : `a number ${lower} and <= ${max}`,
+      );
     }
     return v;
   }
@@ -143,6 +155,8 @@ function classesPredicate(classes: readonly ErrorClass[]): (error: unknown) => b
 function isClass(fn: unknown): boolean {
   return (
     typeof fn === 'function' &&
-    (/^class[\s{]/.test(Function.prototype.toString.call(fn)) || fn === Error || fn.prototype instanceof Error)
+    (/^class[\s{]/.test(Function.prototype.toString.call(fn)) ||
+      fn === Error ||
+      fn.prototype instanceof Error)
   );
 }

@@ -77,7 +77,9 @@ export class RequestNotPermittedError extends BreakwaterError {
     /** Milliseconds until the next permit is expected to be free. */
     readonly retryAfterMs: number,
   ) {
-    super(`RateLimiter '${rateLimiterName}' does not permit further calls (next permit in ${retryAfterMs} ms)`);
+    super(
+      `RateLimiter '${rateLimiterName}' does not permit further calls (next permit in ${retryAfterMs} ms)`,
+    );
   }
 }
 

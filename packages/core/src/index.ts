@@ -1,22 +1,3 @@
-export { type Clock, ManualClock, systemClock } from './clock.js';
-export { type ErrorClass, type ErrorMatcher, ConfigReader, toErrorPredicate } from './config-validation.js';
-export {
-  BreakwaterError,
-  BulkheadFullError,
-  CallNotPermittedError,
-  ConfigError,
-  type ConfigErrorDetails,
-  IllegalStateTransitionError,
-  MaxRetriesExceededError,
-  RequestNotPermittedError,
-  ResultRecordedAsFailureError,
-  TimeoutError,
-} from './errors.js';
-export { EventPublisher, type Unsubscribe } from './event-publisher.js';
-export { NEVER_ABORTED } from './signal.js';
-export { MAX_POLICY_NAME_LENGTH, validatePolicyName } from './policy-name.js';
-export { type NamedConfigs, PolicyRegistry } from './policy-registry.js';
-export type { BreakerEffectsListener, BreakerEngine, BreakerView, MaybePromise, Store } from './store.js';
 // circuit breaker
 export { CircuitBreaker, type CircuitBreakerOptions, type Supplier } from './circuit-breaker.js';
 export {
@@ -51,8 +32,8 @@ export {
   type StepResult,
   step,
   type ThresholdExceeded,
-  tickIn,
   type TransitionReason,
+  tickIn,
   transitionIn,
 } from './circuit-breaker-machine.js';
 export { CircuitBreakerRegistry, type CircuitBreakerRegistryOptions } from './circuit-breaker-registry.js';
@@ -64,7 +45,25 @@ export {
   initialBreakerState,
   STATES,
 } from './circuit-breaker-state.js';
+export { type Clock, ManualClock, systemClock } from './clock.js';
+export { ConfigReader, type ErrorClass, type ErrorMatcher, toErrorPredicate } from './config-validation.js';
+export {
+  BreakwaterError,
+  BulkheadFullError,
+  CallNotPermittedError,
+  ConfigError,
+  type ConfigErrorDetails,
+  IllegalStateTransitionError,
+  MaxRetriesExceededError,
+  RequestNotPermittedError,
+  ResultRecordedAsFailureError,
+  TimeoutError,
+} from './errors.js';
+export { EventPublisher, type Unsubscribe } from './event-publisher.js';
 export { type BreakerCell, createBreakerCell, LocalBreakerEngine } from './local-breaker-engine.js';
+export { MAX_POLICY_NAME_LENGTH, validatePolicyName } from './policy-name.js';
+export { type NamedConfigs, PolicyRegistry } from './policy-registry.js';
+export { NEVER_ABORTED } from './signal.js';
 export {
   type CountWindow,
   OUTCOME_FAILURE,
@@ -74,3 +73,4 @@ export {
   type SlidingWindow,
   type TimeWindow,
 } from './sliding-window.js';
+export type { BreakerEffectsListener, BreakerEngine, BreakerView, MaybePromise, Store } from './store.js';

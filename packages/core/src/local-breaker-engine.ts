@@ -26,8 +26,17 @@ export interface BreakerCell {
   readonly listeners: Set<BreakerEffectsListener>;
 }
 
-export function createBreakerCell(settings: CircuitBreakerSettings, now: number, state?: BreakerState): BreakerCell {
-  return { state: state ?? initialBreakerState(settings, now), lastUsed: now, evicted: false, listeners: new Set() };
+export function createBreakerCell(
+  settings: CircuitBreakerSettings,
+  now: number,
+  state?: BreakerState,
+): BreakerCell {
+  return {
+    state: state ?? initialBreakerState(settings, now),
+    lastUsed: now,
+    evicted: false,
+    listeners: new Set(),
+  };
 }
 
 /**
@@ -97,7 +106,11 @@ export class LocalBreakerEngine implements BreakerEngine {
   }
 
   private flush(cell: BreakerCell): void {
-    const effects: StepEffects = { transitions: this.fx.transitions, exceeded: this.fx.exceeded, reset: this.fx.reset };
+    const effects: StepEffects = {
+      transitions: this.fx.transitions,
+      exceeded: this.fx.exceeded,
+      reset: this.fx.reset,
+    };
     clearEffects(this.fx);
     for (const listener of cell.listeners) listener(effects);
   }

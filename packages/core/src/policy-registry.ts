@@ -8,7 +8,9 @@ interface NamedPolicy {
 /** Named configs: `default` replaces the built-in defaults; every other entry is merged over `default`. */
 export type NamedConfigs<C> = { readonly default?: C } & { readonly [configName: string]: C | undefined };
 
-type AddedEvent<P> = { readonly type: 'ADDED'; readonly policy: P } | { readonly type: 'REMOVED'; readonly policy: P };
+type AddedEvent<P> =
+  | { readonly type: 'ADDED'; readonly policy: P }
+  | { readonly type: 'REMOVED'; readonly policy: P };
 
 /**
  * The part every registry shares: one instance per name, named configs, and notice of
@@ -24,7 +26,11 @@ export class PolicyRegistry<P extends NamedPolicy, C extends object> {
     private readonly create: (name: string, config: C) => P,
   ) {
     if (typeof configs !== 'object' || configs === null) {
-      throw new ConfigError(`${kind}Registry`, { field: 'configs', value: configs, allowed: 'an object of named configs' });
+      throw new ConfigError(`${kind}Registry`, {
+        field: 'configs',
+        value: configs,
+        allowed: 'an object of named configs',
+      });
     }
   }
 

@@ -38,5 +38,9 @@ export interface BreakerEngine {
 export interface Store {
   /** e.g. `'memory'`, `'redis'`. */
   readonly kind: string;
-  circuitBreaker(name: string, settings: CircuitBreakerSettings, listener: BreakerEffectsListener): BreakerEngine;
+  circuitBreaker(
+    name: string,
+    settings: CircuitBreakerSettings,
+    listener: BreakerEffectsListener,
+  ): BreakerEngine;
 }
