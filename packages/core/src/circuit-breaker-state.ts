@@ -71,10 +71,11 @@ export function cloneBreakerState(s: BreakerState): BreakerState {
 }
 
 /**
- * Checks that `value` is a state record this engine can run with `settings` (for restore and for
- * anything read back from outside). Returns a reason when it is not.
+ * Checks that `value` is a well-formed state record that a breaker with `settings` can run on
+ * (without `settings`, only the shape is checked): for restore and for anything read back from
+ * outside. Returns the reason when it is not, undefined when it is.
  */
-export function breakerStateProblem(value: unknown, settings: CircuitBreakerSettings): string | undefined {
+export function breakerStateProblem(value: unknown, settings?: CircuitBreakerSettings): string | undefined {
   if (typeof value !== 'object' || value === null) return 'not an object';
   const s = value as Partial<BreakerState>;
   if (s.v !== 1) return `unknown format version ${String(s.v)}`;
@@ -102,6 +103,7 @@ export function breakerStateProblem(value: unknown, settings: CircuitBreakerSett
   } else {
     return 'unknown window type';
   }
+  if (settings === undefined) return undefined;
   // OPEN keeps whichever window tripped it; HALF_OPEN has its own; the rest use the configured one.
   if (s.state === 'HALF_OPEN') {
     if (w.type !== 'COUNT' || w.size !== settings.permittedNumberOfCallsInHalfOpenState) {
