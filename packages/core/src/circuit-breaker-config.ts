@@ -233,3 +233,30 @@ function errorClassifier(
     }
   };
 }
+
+/**
+ * A config laid over a base config (registries: a named config over `default`). Where the two
+ * set options that exclude each other, the override wins and the base's counterpart is dropped.
+ */
+export function mergeCircuitBreakerConfigs(
+  base: CircuitBreakerConfig,
+  override: CircuitBreakerConfig,
+): CircuitBreakerConfig {
+  const merged: Record<string, unknown> = { ...base, ...override };
+  if (
+    override.waitIntervalFunctionInOpenState !== undefined &&
+    override.waitDurationInOpenState === undefined
+  ) {
+    delete merged.waitDurationInOpenState;
+  }
+  if (
+    override.waitDurationInOpenState !== undefined &&
+    override.waitIntervalFunctionInOpenState === undefined
+  ) {
+    delete merged.waitIntervalFunctionInOpenState;
+  }
+  if (override.halfOpenPolicy === 'rate' && override.successThresholdInHalfOpenState === undefined) {
+    delete merged.successThresholdInHalfOpenState;
+  }
+  return merged as CircuitBreakerConfig;
+}

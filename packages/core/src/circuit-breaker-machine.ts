@@ -172,10 +172,17 @@ export function recordIn(
   if (permit !== CURRENT_PERMIT && permit !== s.generation) return false;
   switch (s.state) {
     case 'CLOSED': {
-      recordOutcome(s.window, outcome, now);
+      const w = s.window;
+      const before = w.calls;
+      recordOutcome(w, outcome, now);
       if (outcome & OUTCOME_FAILURE) s.consecutiveFailures++;
       else s.consecutiveFailures = 0;
-      evaluateClosed(s, c, now, fx);
+      // After every record CLOSED is below all thresholds, so a plain success in a count window
+      // can only trip the breaker when it brings the window up to its minimum (rates then count
+      // for the first time). Time windows expire buckets, which can raise a rate: always check.
+      if (outcome !== 0 || w.type === 'TIME' || (before < w.minimumCalls && w.calls >= w.minimumCalls)) {
+        evaluateClosed(s, c, now, fx);
+      }
       return true;
     }
     case 'HALF_OPEN':
@@ -263,13 +270,10 @@ export function refreshIn(s: BreakerState, c: CircuitBreakerSettings, now: numbe
 
 function evaluateClosed(s: BreakerState, c: CircuitBreakerSettings, now: number, fx: StepEffects): void {
   const w = s.window;
-  if (w.calls >= w.minimumCalls) {
-    const fr = failureRateOf(w);
-    const sr = slowCallRateOf(w);
-    if (reportExceeded(w, c, fr, sr, now, fx)) {
-      enterOpen(s, c, now, failureRateExceeded(w, c) ? 'FAILURE_RATE' : 'SLOW_CALL_RATE', fx);
-      return;
-    }
+  if (w.calls >= w.minimumCalls && w.calls > 0 && (failureRateExceeded(w, c) || slowCallRateExceeded(w, c))) {
+    reportExceeded(w, c, failureRateOf(w), slowCallRateOf(w), now, fx);
+    enterOpen(s, c, now, failureRateExceeded(w, c) ? 'FAILURE_RATE' : 'SLOW_CALL_RATE', fx);
+    return;
   }
   if (c.failureCountThreshold > 0 && w.failures >= c.failureCountThreshold) {
     enterOpen(s, c, now, 'FAILURE_COUNT', fx);
@@ -454,6 +458,14 @@ export interface CircuitBreakerMetrics {
   readonly numberOfSlowFailedCalls: number;
   readonly numberOfSuccessfulCalls: number;
   readonly numberOfNotPermittedCalls: number;
+}
+
+/** When the next time-driven transition falls due (epoch ms), or 0 when none is pending. */
+export function nextDueAt(s: BreakerState, c: CircuitBreakerSettings): number {
+  if (s.state === 'OPEN') return c.automaticTransitionFromOpenToHalfOpenEnabled ? s.openUntil : 0;
+  if (s.state === 'HALF_OPEN' && c.maxWaitDurationInHalfOpenState > 0)
+    return s.since + c.maxWaitDurationInHalfOpenState;
+  return 0;
 }
 
 export function metricsOf(s: BreakerState): CircuitBreakerMetrics {

@@ -1,9 +1,10 @@
 import { CircuitBreaker } from './circuit-breaker.js';
-import type { CircuitBreakerConfig } from './circuit-breaker-config.js';
+import { type CircuitBreakerConfig, mergeCircuitBreakerConfigs } from './circuit-breaker-config.js';
 import type { CircuitBreakerEvent } from './circuit-breaker-events.js';
 import type { Clock } from './clock.js';
 import type { Unsubscribe } from './event-publisher.js';
 import { type NamedConfigs, PolicyRegistry } from './policy-registry.js';
+import { onEveryPolicyEvent } from './registry-events.js';
 import type { Store } from './store.js';
 
 export interface CircuitBreakerRegistryOptions {
@@ -30,8 +31,11 @@ export class CircuitBreakerRegistry {
   constructor(options: CircuitBreakerRegistryOptions = {}) {
     const { store, clock } = options;
     this.store = store;
-    this.registry = new PolicyRegistry('CircuitBreaker', options.configs ?? {}, (name, config) =>
-      CircuitBreaker.of(name, config, { store, clock }),
+    this.registry = new PolicyRegistry(
+      'CircuitBreaker',
+      options.configs ?? {},
+      (name, config) => CircuitBreaker.of(name, config, { store, clock }),
+      mergeCircuitBreakerConfigs,
     );
   }
 
@@ -65,21 +69,6 @@ export class CircuitBreakerRegistry {
 
   /** Every event of every breaker in the registry, including breakers created later. */
   onEvent(listener: (event: CircuitBreakerEvent) => void): Unsubscribe {
-    const subscriptions = new Map<CircuitBreaker, Unsubscribe>();
-    const follow = (cb: CircuitBreaker) => {
-      if (!subscriptions.has(cb)) subscriptions.set(cb, cb.onEvent(listener));
-    };
-    for (const cb of this.registry.all()) follow(cb);
-    const stopAdded = this.registry.onAdded(follow);
-    const stopRemoved = this.registry.onRemoved((cb) => {
-      subscriptions.get(cb)?.();
-      subscriptions.delete(cb);
-    });
-    return () => {
-      stopAdded();
-      stopRemoved();
-      for (const off of subscriptions.values()) off();
-      subscriptions.clear();
-    };
+    return onEveryPolicyEvent(this.registry, listener);
   }
 }

@@ -27,7 +27,7 @@ import { createBreakerCell, LocalBreakerEngine } from './local-breaker-engine.js
 import { validatePolicyName } from './policy-name.js';
 import { NEVER_ABORTED } from './signal.js';
 import { OUTCOME_FAILURE, OUTCOME_SLOW, type Outcome } from './sliding-window.js';
-import type { BreakerEngine, Store } from './store.js';
+import type { BreakerEngine, BreakerView, Store } from './store.js';
 
 export interface CircuitBreakerOptions {
   /** Where the state lives. Default: in-process, private to this breaker. */
@@ -91,11 +91,19 @@ export class CircuitBreaker {
    * signal's reason and returns the permit.
    */
   execute<T>(fn: Supplier<T>, signal?: AbortSignal): Promise<T> {
-    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (signal !== undefined) {
+      if (signal.aborted) return Promise.reject(signal.reason);
+      if (signal === NEVER_ABORTED) signal = undefined; // nothing to watch: take the fast path
+    }
     const start = this.clock.now();
     const permit = this.engine.acquire(start);
-    if (typeof permit === 'number') return this.admit(fn, permit, start, signal);
-    return permit.then((p) => this.admit(fn, p, start, signal));
+    if (typeof permit !== 'number') {
+      return signal === undefined
+        ? permit.then((p) => this.admit(fn, p, start, undefined))
+        : this.admitWhenAcquired(fn, permit, start, signal);
+    }
+    if (permit < 0) return Promise.reject(this.notPermitted(permit, start));
+    return signal === undefined ? this.run(fn, permit, start) : this.runAbortable(fn, permit, start, signal);
   }
 
   /** Wraps `fn` so that every call goes through `execute`; arguments and return type pass through. */
@@ -110,19 +118,60 @@ export class CircuitBreaker {
     signal: AbortSignal | undefined,
   ): Promise<T> {
     if (permit < 0) return Promise.reject(this.notPermitted(permit, start));
+    if (signal?.aborted) {
+      this.releaseQuietly(permit);
+      return Promise.reject(signal.reason);
+    }
     return signal === undefined ? this.run(fn, permit, start) : this.runAbortable(fn, permit, start, signal);
   }
 
-  private async run<T>(fn: Supplier<T>, permit: number, start: number): Promise<T> {
-    let value: T;
+  /** A permit still on its way from a remote store: an abort meanwhile rejects at once, and the permit goes back when it arrives. */
+  private admitWhenAcquired<T>(
+    fn: Supplier<T>,
+    pending: Promise<number>,
+    start: number,
+    signal: AbortSignal,
+  ): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      let aborted = false;
+      const onAbort = () => {
+        aborted = true;
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      pending.then(
+        (permit) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!aborted) this.admit(fn, permit, start, signal).then(resolve, reject);
+          else if (permit >= 0) this.releaseQuietly(permit);
+        },
+        (error: unknown) => {
+          signal.removeEventListener('abort', onAbort);
+          if (!aborted) reject(error);
+        },
+      );
+    });
+  }
+
+  /**
+   * Runs `fn` and records its outcome from a reaction attached to the caller's own promise: the
+   * caller gets `fn`'s promise back untouched, the outcome is recorded before the caller's await
+   * resumes (reactions run in the order they were attached), and a failure is never rethrown on
+   * our side (in V8 each rethrow costs about as much as the user's own throw).
+   */
+  private run<T>(fn: Supplier<T>, permit: number, start: number): Promise<T> {
+    let pending: Promise<T>;
     try {
-      value = await fn(NEVER_ABORTED);
+      pending = Promise.resolve(fn(NEVER_ABORTED));
     } catch (error) {
       this.settleError(permit, start, error);
-      throw error;
+      return Promise.reject(error);
     }
-    this.settleValue(permit, start, value);
-    return value;
+    pending.then(
+      (value) => this.settleValue(permit, start, value),
+      (error: unknown) => this.settleError(permit, start, error),
+    );
+    return pending;
   }
 
   private runAbortable<T>(fn: Supplier<T>, permit: number, start: number, signal: AbortSignal): Promise<T> {
@@ -363,8 +412,16 @@ export class CircuitBreaker {
     if (fx.reset && emit) {
       this.publisher.emit({ kind: 'circuitbreaker', type: 'RESET', name: this.name, at: this.clock.now() });
     }
-    if (last !== undefined) this.scheduleTimeout(last);
+    if (last !== undefined) this.scheduleTimeout(this.dueAfter(last));
   };
+
+  private dueAfter(t: BreakerTransition): number {
+    const c = this.config;
+    const timed =
+      (t.to === 'OPEN' && c.automaticTransitionFromOpenToHalfOpenEnabled) ||
+      (t.to === 'HALF_OPEN' && c.maxWaitDurationInHalfOpenState > 0);
+    return timed ? t.until : 0;
+  }
 
   private emitTransition(t: BreakerTransition): void {
     const base = { kind: 'circuitbreaker', name: this.name, at: t.at } as const;
@@ -385,17 +442,13 @@ export class CircuitBreaker {
    * Time-driven transitions are evaluated lazily on every operation; this timer only makes them
    * (and their events) happen without a call. It is unref'd: it never keeps the process alive.
    */
-  private scheduleTimeout(t: BreakerTransition): void {
+  private scheduleTimeout(dueAt: number): void {
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const c = this.config;
-    const timed =
-      (t.to === 'OPEN' && c.automaticTransitionFromOpenToHalfOpenEnabled) ||
-      (t.to === 'HALF_OPEN' && c.maxWaitDurationInHalfOpenState > 0);
-    if (!timed || t.until <= 0 || this.closed) return;
-    const delay = Math.min(Math.max(0, t.until - this.clock.now()), 2_147_483_647);
+    if (dueAt <= 0 || this.closed) return;
+    const delay = Math.min(Math.max(0, dueAt - this.clock.now()), 2_147_483_647);
     this.timer = setTimeout(this.onTimeout, delay);
     this.timer.unref?.();
   }
@@ -405,14 +458,20 @@ export class CircuitBreaker {
     this.refreshKnownState();
   };
 
+  /** Reads the state (applying what fell due) and arms the timer for the next due transition. */
   private refreshKnownState(): void {
     const view = this.engine.read(this.clock.now());
     if (view instanceof Promise) {
-      view.then((v) => {
-        this.knownState = v.state;
-      }, noop);
+      view.then((v) => this.learn(v), noop);
     } else {
-      this.knownState = view.state;
+      this.learn(view);
     }
+  }
+
+  private learn(view: BreakerView): void {
+    this.knownState = view.state;
+    // A timer that fired early (another clock, a clock step) tries again; so does a breaker that
+    // attached to a state already waiting out a timed period.
+    if (this.timer === undefined) this.scheduleTimeout(view.nextTransitionAt);
   }
 }

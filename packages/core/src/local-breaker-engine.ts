@@ -6,6 +6,7 @@ import {
   hasEffects,
   type ManualTarget,
   metricsOf,
+  nextDueAt,
   recordIn,
   refreshIn,
   releaseIn,
@@ -85,7 +86,11 @@ export class LocalBreakerEngine implements BreakerEngine {
     const cell = this.cellAt(now);
     refreshIn(cell.state, this.settings, now, this.fx);
     if (hasEffects(this.fx)) this.flush(cell);
-    return { state: cell.state.state, metrics: metricsOf(cell.state) };
+    return {
+      state: cell.state.state,
+      metrics: metricsOf(cell.state),
+      nextTransitionAt: nextDueAt(cell.state, this.settings),
+    };
   }
 
   close(): void {

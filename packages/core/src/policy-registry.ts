@@ -24,6 +24,8 @@ export class PolicyRegistry<P extends NamedPolicy, C extends object> {
     private readonly kind: string,
     private readonly configs: NamedConfigs<C>,
     private readonly create: (name: string, config: C) => P,
+    /** Lays `override` over `base`; a policy whose options exclude each other drops the base's counterpart. */
+    private readonly merge: (base: C, override: C) => C = (base, override) => ({ ...base, ...override }),
   ) {
     if (typeof configs !== 'object' || configs === null) {
       throw new ConfigError(`${kind}Registry`, {
@@ -86,8 +88,8 @@ export class PolicyRegistry<P extends NamedPolicy, C extends object> {
           allowed: `the name of a registered config (${known})`,
         });
       }
-      return { ...base, ...named };
+      return this.merge(base, named);
     }
-    return { ...base, ...config };
+    return this.merge(base, config);
   }
 }

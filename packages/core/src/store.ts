@@ -14,6 +14,8 @@ export type MaybePromise<T> = T | Promise<T>;
 export interface BreakerView {
   readonly state: CircuitBreakerStateName;
   readonly metrics: CircuitBreakerMetrics;
+  /** When the next time-driven transition falls due (epoch ms, the store's clock), or 0 when none is pending. */
+  readonly nextTransitionAt: number;
 }
 
 /** Told about every transition, exceeded threshold and reset of the state an engine works on. */

@@ -1,14 +1,31 @@
 import {
+  alignBreakerState,
   type BreakerCell,
   type BreakerEffectsListener,
   type BreakerEngine,
   type BreakerState,
+  type BulkheadCell,
+  type BulkheadEngine,
+  type BulkheadSettings,
+  type BulkheadStore,
   breakerStateProblem,
   type CircuitBreakerSettings,
   ConfigError,
   cloneBreakerState,
+  cloneRateLimiterState,
   createBreakerCell,
+  createBulkheadCell,
+  createLocalRateLimiterEngine,
+  createRateLimiterCell,
   LocalBreakerEngine,
+  LocalBulkheadEngine,
+  type RateLimiterCell,
+  type RateLimiterEngine,
+  type RateLimiterSettings,
+  type RateLimiterState,
+  type RateLimiterStore,
+  rateLimiterStateProblem,
+  type SlotFreedListener,
   type Store,
 } from '@breakwater/core';
 import {
@@ -19,90 +36,205 @@ import {
 import type { MemoryStoreSnapshot, RestoreReport } from './memory-store-snapshot.js';
 
 interface StoredBreaker extends BreakerCell {
-  /** The config of the first breaker that attached; restored state is checked against it. */
+  /** The config of the breaker that created the cell; restored state is checked against it. */
   readonly settings: CircuitBreakerSettings;
 }
 
+interface StoredRateLimiter extends RateLimiterCell {
+  readonly settings: RateLimiterSettings;
+}
+
+type AnyCell = StoredBreaker | StoredRateLimiter | BulkheadCell;
+
+/** Settings that decide the shape of a breaker's state: breakers sharing a name must agree on them. */
+function breakerShape(s: CircuitBreakerSettings): string {
+  return `${s.slidingWindowType}/${s.slidingWindowSize}/${s.minimumNumberOfCalls}/${s.permittedNumberOfCallsInHalfOpenState}`;
+}
+
 /**
- * In-process state: breakers of the same name on one MemoryStore share one state. Memory is
- * bounded by idle expiry and an optional maximum size, and the whole state can be snapshotted
- * and restored.
+ * In-process state: policies of the same name and kind on one MemoryStore share one state.
+ * Memory is bounded by idle expiry and an optional maximum size, and breaker and rate-limiter
+ * state can be snapshotted and restored (bulkhead slots belong to running calls and are not).
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   readonly kind = 'memory';
   readonly options: MemoryStoreSettings;
   private readonly breakers = new Map<string, StoredBreaker>();
-  /** Restored states waiting for their breaker's first use (we need its config to check them). */
-  private readonly pending = new Map<string, BreakerState>();
-  private lastSweep = Number.NEGATIVE_INFINITY;
+  private readonly rateLimiters = new Map<string, StoredRateLimiter>();
+  private readonly bulkheads = new Map<string, BulkheadCell>();
+  /** Listeners per breaker name: they outlive cells, so a cell recreated after eviction or restore keeps its audience. */
+  private readonly breakerListeners = new Map<string, Set<BreakerEffectsListener>>();
+  private readonly bulkheadListeners = new Map<string, Set<SlotFreedListener>>();
+  private readonly breakerShapes = new Map<string, string>();
+  /** Restored states waiting for their policy's first use (we need its config to check them). */
+  private readonly pendingBreakers = new Map<string, BreakerState>();
+  private readonly pendingRateLimiters = new Map<string, RateLimiterState>();
+  private lastAutoSweep = Number.NEGATIVE_INFINITY;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.options = resolveMemoryStoreOptions(options);
   }
 
-  /** The number of policies held. */
+  /** The number of policies held, all kinds together. */
   get size(): number {
-    return this.breakers.size;
+    return this.breakers.size + this.rateLimiters.size + this.bulkheads.size;
   }
+
+  // ---------------------------------------------------------------- circuit breakers
 
   circuitBreaker(
     name: string,
     settings: CircuitBreakerSettings,
     listener: BreakerEffectsListener,
   ): BreakerEngine {
+    const shape = breakerShape(settings);
+    const known = this.breakerShapes.get(name);
+    if (known !== undefined && known !== shape) {
+      throw new ConfigError(`CircuitBreaker '${name}' on a shared MemoryStore`, {
+        field:
+          'slidingWindowType/slidingWindowSize/minimumNumberOfCalls/permittedNumberOfCallsInHalfOpenState',
+        value: shape,
+        allowed: `the same as the other breakers of that name on this store (${known})`,
+      });
+    }
+    this.breakerShapes.set(name, shape);
     return new LocalBreakerEngine(settings, listener, (now) => this.attachBreaker(name, settings, now));
   }
 
   private attachBreaker(name: string, settings: CircuitBreakerSettings, now: number): StoredBreaker {
     const existing = this.breakers.get(name);
-    if (existing !== undefined && !existing.evicted) {
-      // Same name, different window shape: the newcomer could not run on this state.
-      const problem = breakerStateProblem(existing.state, settings);
-      if (problem === undefined) return existing;
-      this.drop(name, existing);
-    }
-    this.sweep(now);
+    if (existing !== undefined && !existing.evicted) return existing;
+    this.autoSweep(now);
     let state: BreakerState | undefined;
-    const restored = this.pending.get(name);
+    const restored = this.pendingBreakers.get(name);
     if (restored !== undefined) {
-      this.pending.delete(name);
-      if (breakerStateProblem(restored, settings) === undefined) state = restored;
+      this.pendingBreakers.delete(name);
+      if (breakerStateProblem(restored, settings) === undefined) {
+        state = restored;
+        alignBreakerState(state, settings);
+      }
     }
-    const cell: StoredBreaker = { ...createBreakerCell(settings, now, state), settings };
+    const cell = this.newBreakerCell(name, settings, now, state);
     this.breakers.set(name, cell);
-    this.enforceMaxSize(cell);
+    this.enforceMaxSize(cell, now);
     return cell;
   }
 
-  /**
-   * Drops policies idle for longer than `idleTimeoutMs` as of `now` (epoch ms). Runs by itself
-   * when new policies are created (at most ten times per idle timeout); call it to force one.
-   */
+  private newBreakerCell(
+    name: string,
+    settings: CircuitBreakerSettings,
+    now: number,
+    state: BreakerState | undefined,
+  ): StoredBreaker {
+    let listeners = this.breakerListeners.get(name);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.breakerListeners.set(name, listeners);
+    }
+    return { ...createBreakerCell(settings, now, state), listeners, settings };
+  }
+
+  // ---------------------------------------------------------------- rate limiters
+
+  rateLimiter(name: string, settings: RateLimiterSettings): RateLimiterEngine {
+    return createLocalRateLimiterEngine(settings, (now) => this.attachRateLimiter(name, settings, now));
+  }
+
+  private attachRateLimiter(name: string, settings: RateLimiterSettings, now: number): StoredRateLimiter {
+    const existing = this.rateLimiters.get(name);
+    if (existing !== undefined && !existing.evicted) return existing;
+    this.autoSweep(now);
+    let state: RateLimiterState | undefined;
+    const restored = this.pendingRateLimiters.get(name);
+    if (restored !== undefined) {
+      this.pendingRateLimiters.delete(name);
+      if (rateLimiterStateProblem(restored, settings) === undefined) state = restored;
+    }
+    const cell: StoredRateLimiter = { ...createRateLimiterCell(settings, now, state), settings };
+    this.rateLimiters.set(name, cell);
+    this.enforceMaxSize(cell, now);
+    return cell;
+  }
+
+  // ---------------------------------------------------------------- bulkheads
+
+  bulkhead(name: string, settings: BulkheadSettings, onSlotFreed: SlotFreedListener): BulkheadEngine {
+    return new LocalBulkheadEngine(settings, onSlotFreed, (now) => this.attachBulkhead(name, now));
+  }
+
+  private attachBulkhead(name: string, now: number): BulkheadCell {
+    const existing = this.bulkheads.get(name);
+    if (existing !== undefined && !existing.evicted) return existing;
+    this.autoSweep(now);
+    let listeners = this.bulkheadListeners.get(name);
+    if (listeners === undefined) {
+      listeners = new Set();
+      this.bulkheadListeners.set(name, listeners);
+    }
+    const cell: BulkheadCell = { ...createBulkheadCell(now), listeners };
+    this.bulkheads.set(name, cell);
+    this.enforceMaxSize(cell, now);
+    return cell;
+  }
+
+  // ---------------------------------------------------------------- memory bounds
+
+  /** Drops every policy idle for longer than `idleTimeoutMs` as of `now` (epoch ms); returns how many. */
   sweep(now: number = Date.now()): number {
     const ttl = this.options.idleTimeoutMs;
-    if (ttl <= 0 || now - this.lastSweep < ttl / 10) return 0;
-    this.lastSweep = now;
+    if (ttl <= 0) return 0;
     let dropped = 0;
-    for (const [name, cell] of this.breakers) {
-      if (now - cell.lastUsed > ttl && isExpirable(cell.state, now)) {
-        this.drop(name, cell);
-        dropped++;
+    for (const map of this.maps()) {
+      for (const [name, cell] of map) {
+        if (now - cell.lastUsed > ttl && isExpirable(cell, now)) {
+          this.drop(map, name, cell);
+          dropped++;
+        }
       }
     }
     return dropped;
   }
 
-  /** A deep copy of every breaker's state, as plain JSON-serializable data. */
+  /** Sweeps when new policies are created, at most ten times per idle timeout. */
+  private autoSweep(now: number): void {
+    const ttl = this.options.idleTimeoutMs;
+    if (ttl <= 0 || now - this.lastAutoSweep < ttl / 10) return;
+    this.lastAutoSweep = now;
+    this.sweep(now);
+  }
+
+  private enforceMaxSize(keep: AnyCell, now: number): void {
+    while (this.size > this.options.maxSize) {
+      let victim: { map: Map<string, AnyCell>; name: string; cell: AnyCell; rank: number } | undefined;
+      for (const map of this.maps()) {
+        for (const [name, cell] of map) {
+          if (cell === keep || isBusy(cell)) continue;
+          const r = evictionRank(cell, now);
+          if (victim === undefined || r < victim.rank) victim = { map, name, cell, rank: r };
+        }
+      }
+      if (victim === undefined) return; // everything else is running calls: over the bound beats a broken cap
+      this.drop(victim.map, victim.name, victim.cell);
+    }
+  }
+
+  // ---------------------------------------------------------------- snapshot / restore
+
+  /** A deep copy of every breaker's and rate limiter's state, as plain JSON-serializable data. */
   snapshot(now: number = Date.now()): MemoryStoreSnapshot {
     const circuitBreakers: Record<string, BreakerState> = {};
-    for (const [name, state] of this.pending) circuitBreakers[name] = cloneBreakerState(state);
+    for (const [name, state] of this.pendingBreakers) circuitBreakers[name] = cloneBreakerState(state);
     for (const [name, cell] of this.breakers) circuitBreakers[name] = cloneBreakerState(cell.state);
-    return { format: 'breakwater-memory-store', version: 1, takenAt: now, circuitBreakers };
+    const rateLimiters: Record<string, RateLimiterState> = {};
+    for (const [name, state] of this.pendingRateLimiters) rateLimiters[name] = cloneRateLimiterState(state);
+    for (const [name, cell] of this.rateLimiters) rateLimiters[name] = cloneRateLimiterState(cell.state);
+    return { format: 'breakwater-memory-store', version: 1, takenAt: now, circuitBreakers, rateLimiters };
   }
 
   /**
-   * Applies a snapshot. Breakers already in use take their restored state at once; the others
-   * when first used. A state that does not fit its breaker's config is skipped (it starts afresh).
+   * Applies a snapshot. Policies already in use take their restored state at once; the others
+   * when first used (a state that then turns out not to fit the policy's config is dropped).
+   * A state that does not fit is skipped, with the reason, and its policy starts afresh.
    */
   restore(snapshot: MemoryStoreSnapshot): RestoreReport {
     if (
@@ -121,82 +253,88 @@ export class MemoryStore implements Store {
     }
     const restored: string[] = [];
     const skipped: { name: string; reason: string }[] = [];
-    for (const [name, state] of Object.entries(snapshot.circuitBreakers)) {
+    for (const [name, raw] of Object.entries(snapshot.circuitBreakers)) {
       const cell = this.breakers.get(name);
-      if (cell === undefined) {
-        const reason = breakerStateProblem(state);
-        if (reason !== undefined) skipped.push({ name, reason });
-        else {
-          this.pending.set(name, cloneBreakerState(state));
-          restored.push(name);
-        }
-        continue;
-      }
-      const reason = breakerStateProblem(state, cell.settings);
+      const reason = breakerStateProblem(raw, cell?.settings);
       if (reason !== undefined) {
         skipped.push({ name, reason });
         continue;
       }
-      // Engines attached to the old cell move to the new one on their next operation.
-      this.drop(name, cell);
-      this.breakers.set(name, {
-        ...createBreakerCell(cell.settings, cell.lastUsed, cloneBreakerState(state)),
-        settings: cell.settings,
-      });
+      const state = cloneBreakerState(raw);
+      if (cell === undefined) {
+        this.pendingBreakers.set(name, state);
+      } else {
+        alignBreakerState(state, cell.settings);
+        // Engines on the old cell move to the new one on their next operation; listeners carry over.
+        this.drop(this.breakers, name, cell);
+        this.breakers.set(name, this.newBreakerCell(name, cell.settings, cell.lastUsed, state));
+      }
       restored.push(name);
+    }
+    for (const [name, raw] of Object.entries(snapshot.rateLimiters ?? {})) {
+      const cell = this.rateLimiters.get(name);
+      const reason = rateLimiterStateProblem(raw, cell?.settings);
+      if (reason !== undefined) {
+        skipped.push({ name: `rateLimiter:${name}`, reason });
+        continue;
+      }
+      const state = cloneRateLimiterState(raw);
+      if (cell === undefined) {
+        this.pendingRateLimiters.set(name, state);
+      } else {
+        this.drop(this.rateLimiters, name, cell);
+        this.rateLimiters.set(name, {
+          ...createRateLimiterCell(cell.settings, cell.lastUsed, state),
+          settings: cell.settings,
+        });
+      }
+      restored.push(`rateLimiter:${name}`);
     }
     return { restored, skipped };
   }
 
-  /** Forgets every policy. */
+  /** Forgets every policy's state (breakers and bulkheads in use start afresh on their next call). */
   clear(): void {
-    for (const [name, cell] of this.breakers) this.drop(name, cell);
-    this.pending.clear();
+    for (const map of this.maps()) for (const [name, cell] of map) this.drop(map, name, cell);
+    this.pendingBreakers.clear();
+    this.pendingRateLimiters.clear();
   }
 
   /** Nothing to release in-process; present so stores can be swapped freely. */
   close(): void {}
 
-  private drop(name: string, cell: StoredBreaker): void {
+  private maps(): Map<string, AnyCell>[] {
+    return [this.breakers, this.rateLimiters, this.bulkheads] as Map<string, AnyCell>[];
+  }
+
+  private drop(map: Map<string, AnyCell>, name: string, cell: AnyCell): void {
     cell.evicted = true;
-    if (this.breakers.get(name) === cell) this.breakers.delete(name);
-  }
-
-  private enforceMaxSize(keep: StoredBreaker): void {
-    while (this.breakers.size > this.options.maxSize) {
-      let victimName: string | undefined;
-      let victim: StoredBreaker | undefined;
-      for (const [name, cell] of this.breakers) {
-        if (cell === keep) continue;
-        // Least recently used first; breakers an operator pinned go last.
-        if (victim === undefined || rank(cell) < rank(victim)) {
-          victim = cell;
-          victimName = name;
-        }
-      }
-      if (victim === undefined || victimName === undefined) return;
-      this.drop(victimName, victim);
-    }
+    if (map.get(name) === cell) map.delete(name);
   }
 }
 
-const PINNED_PENALTY = Number.MAX_SAFE_INTEGER / 2;
-
-function rank(cell: StoredBreaker): number {
-  const s = cell.state.state;
-  const pinned = s === 'FORCED_OPEN' || s === 'DISABLED' || s === 'METRICS_ONLY';
-  return cell.lastUsed + (pinned ? PINNED_PENALTY : 0);
+/** A cell whose loss would break a promise made to running calls: bulkhead slots in use. */
+function isBusy(cell: AnyCell): boolean {
+  return 'inUse' in cell && cell.inUse > 0;
 }
 
-function isExpirable(state: BreakerState, now: number): boolean {
-  switch (state.state) {
+/** True when dropping the cell loses nothing anyone relies on: the policy would start afresh in an equivalent state. */
+function isExpirable(cell: AnyCell, now: number): boolean {
+  if ('inUse' in cell) return cell.inUse === 0;
+  if ('freshAt' in cell) return now >= cell.freshAt;
+  switch (cell.state.state) {
     case 'FORCED_OPEN':
     case 'DISABLED':
     case 'METRICS_ONLY':
       return false;
     case 'OPEN':
-      return now >= state.openUntil;
+      return now >= cell.state.openUntil;
     default:
       return true;
   }
+}
+
+/** Least recently used first; cells that are not expirable (pinned, still waiting) go last. */
+function evictionRank(cell: AnyCell, now: number): number {
+  return cell.lastUsed + (isExpirable(cell, now) ? 0 : Number.MAX_SAFE_INTEGER / 2);
 }

@@ -1,0 +1,83 @@
+import type { BulkheadSettings } from './bulkhead-config.js';
+import {
+  BULKHEAD_FULL,
+  type BulkheadEngine,
+  type BulkheadState,
+  type SlotFreedListener,
+} from './bulkhead-store.js';
+
+/** One bulkhead's in-process slots and everyone listening for a free one. */
+export interface BulkheadCell extends BulkheadState {
+  /** Epoch ms of the last operation, for idle expiry. A store must not drop a cell with `inUse > 0`. */
+  lastUsed: number;
+  /** Set by a store that dropped the cell; engines then attach to a new one. */
+  evicted: boolean;
+  /** Someone was refused since the last release: the next release tells the listeners. */
+  contended: boolean;
+  readonly listeners: Set<SlotFreedListener>;
+}
+
+export function createBulkheadCell(now: number): BulkheadCell {
+  return { inUse: 0, lastUsed: now, evicted: false, contended: false, listeners: new Set() };
+}
+
+/**
+ * Counts slots on an in-process cell: the engine behind `MemoryStore` and behind a bulkhead
+ * created without a store. Synchronous and allocation-free.
+ */
+export class LocalBulkheadEngine implements BulkheadEngine {
+  private readonly max: number;
+  private cell: BulkheadCell | undefined;
+  private closed = false;
+
+  constructor(
+    settings: BulkheadSettings,
+    private readonly listener: SlotFreedListener,
+    /** Finds (or creates) the cell this engine works on. */
+    private readonly attach: (now: number) => BulkheadCell,
+  ) {
+    this.max = settings.maxConcurrentCalls;
+  }
+
+  tryAcquire(now: number): number {
+    const cell = this.cellAt(now);
+    if (cell.inUse < this.max) {
+      cell.inUse++;
+      return 0;
+    }
+    cell.contended = true;
+    return BULKHEAD_FULL;
+  }
+
+  release(_lease: number, now: number): void {
+    // The slot goes back to the cell that granted it, even if a store dropped that cell since.
+    const cell = this.cell ?? this.cellAt(now);
+    cell.lastUsed = now;
+    if (cell.inUse > 0) cell.inUse--;
+    if (cell.contended) {
+      cell.contended = false;
+      for (const listener of cell.listeners) listener();
+    }
+  }
+
+  read(now: number): number {
+    return this.cellAt(now).inUse;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cell?.listeners.delete(this.listener);
+  }
+
+  private cellAt(now: number): BulkheadCell {
+    let cell = this.cell;
+    if (cell === undefined || cell.evicted) {
+      cell?.listeners.delete(this.listener);
+      cell = this.attach(now);
+      if (!this.closed) cell.listeners.add(this.listener);
+      this.cell = cell;
+    }
+    cell.lastUsed = now;
+    return cell;
+  }
+}

@@ -1,0 +1,30 @@
+/** Waits `ms`; rejects with `signal.reason` as soon as `signal` aborts. Inject one to drive waits in tests. */
+export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
+
+/** Longest delay setTimeout honours; beyond it Node fires after 1 ms instead. */
+export const MAX_TIMER_DELAY_MS = 2_147_483_647;
+
+/**
+ * The default Sleep: one unref'd timer (a pending retry never keeps the process alive), cleared
+ * when the signal aborts, and no listener left on the signal once it settles.
+ */
+export const sleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(
+      () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      },
+      Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS),
+    );
+    timer.unref?.();
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
