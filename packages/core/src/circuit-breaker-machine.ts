@@ -237,8 +237,14 @@ export function transitionIn(
 ): boolean {
   tickIn(s, c, now, fx);
   if (target === 'RESET') {
-    if (s.state !== 'CLOSED') enterClosed(s, c, now, 'RESET', fx);
-    else freshClosed(s, c, now);
+    if (s.state !== 'CLOSED') {
+      enterClosed(s, c, now, 'RESET', fx);
+    } else {
+      // Not a transition, but a new start all the same: calls admitted before it are late.
+      freshClosed(s, c, now);
+      s.generation++;
+      s.since = now;
+    }
     fx.reset = true;
     return true;
   }

@@ -402,7 +402,8 @@ class BreakerModel {
       if (this.state !== 'CLOSED') {
         this.enter('CLOSED', this.now, 'RESET');
       } else {
-        // Not a transition: same generation, but everything starts afresh.
+        // Not a transition, but a new generation: calls admitted before the reset are late.
+        this.generation++;
         this.window = this.closedWindow();
         this.failuresInARow = 0;
         this.notPermitted = 0;
