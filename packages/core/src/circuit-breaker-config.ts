@@ -25,7 +25,7 @@ export interface CircuitBreakerConfig {
   readonly transitionToStateAfterWaitDuration?: 'OPEN' | 'CLOSED';
   /** Time spent OPEN before probing (ms). Default 60000. */
   readonly waitDurationInOpenState?: number;
-  /** Time spent OPEN as a function of consecutive openings (1-based); replaces `waitDurationInOpenState`. */
+  /** Time spent OPEN as a function of consecutive openings (1-based, at most 32: later openings wait as the 32nd); replaces `waitDurationInOpenState`. */
   readonly waitIntervalFunctionInOpenState?: (attempt: number) => number;
   /** Go to HALF_OPEN when the wait ends, without waiting for a call. Default false. */
   readonly automaticTransitionFromOpenToHalfOpenEnabled?: boolean;
@@ -204,12 +204,18 @@ export function resolveCircuitBreakerConfig(config: unknown, name = '(unnamed)')
   });
 }
 
+/**
+ * Consecutive openings beyond this one wait as long as this one: a shared store precomputes the
+ * waits (its scripts cannot call back into JS), and any sane backoff has long reached its cap.
+ */
+export const MAX_OPEN_ATTEMPT = 32;
+
 /** An interval function that misbehaves (throws, NaN, < 1 ms) falls back to the fixed wait. */
 function safeInterval(fn: (attempt: number) => number, fallback: number): (attempt: number) => number {
   return (attempt) => {
     let ms: number;
     try {
-      ms = fn(attempt);
+      ms = fn(Math.min(attempt, MAX_OPEN_ATTEMPT));
     } catch {
       return fallback;
     }

@@ -22,6 +22,7 @@ import {
   type CircuitBreakerMetrics,
   type CircuitBreakerStateName,
   IllegalStateTransitionError,
+  MAX_OPEN_ATTEMPT,
   ManualClock,
 } from '@breakwater/core';
 import { MemoryStore } from '@breakwater/store-memory';
@@ -428,7 +429,9 @@ class BreakerModel {
     this.state = to;
     this.generation++;
     this.enteredAt = at;
-    this.openUntil = to === 'OPEN' ? at + waitFor(this.cfg.wait, this.openings) : 0;
+    // Openings past MAX_OPEN_ATTEMPT wait as long as that one (documented on the option).
+    this.openUntil =
+      to === 'OPEN' ? at + waitFor(this.cfg.wait, Math.min(this.openings, MAX_OPEN_ATTEMPT)) : 0;
     this.probesLeft = to === 'HALF_OPEN' ? this.cfg.permitted : 0;
     // OPEN keeps the window that tripped it (and its refusal count); every other state starts afresh.
     if (to !== 'OPEN') {

@@ -24,6 +24,7 @@ export {
   type CircuitBreakerSettings,
   ErrorVerdict,
   type HalfOpenPolicy,
+  MAX_OPEN_ATTEMPT,
   mergeCircuitBreakerConfigs,
   resolveCircuitBreakerConfig,
   type SlidingWindowType,
@@ -68,6 +69,14 @@ export {
 } from './circuit-breaker-state.js';
 export { type Clock, ManualClock, systemClock } from './clock.js';
 export { ConfigReader, type ErrorClass, type ErrorMatcher, toErrorPredicate } from './config-validation.js';
+// decorator chain
+export {
+  type DecoratedFunctionWithSignal,
+  type DecoratedSupplier,
+  Decorators,
+  FunctionDecorator,
+  SupplierDecorator,
+} from './decorators.js';
 export {
   BreakwaterError,
   BulkheadFullError,

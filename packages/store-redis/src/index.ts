@@ -1,0 +1,10 @@
+export { StoreUnavailableError } from './redis-runner.js';
+export { RedisStore } from './redis-store.js';
+export type { RedisStoreOptions, RedisStoreSettings, StoreFailurePolicy } from './redis-store-options.js';
+export type {
+  FleetTransitionMessage,
+  StoreEvent,
+  StoreFailureEvent,
+  StoreRecoveredEvent,
+  StoreStateResetEvent,
+} from './store-events.js';

@@ -1,0 +1,335 @@
+import {
+  type BreakerEffectsListener,
+  type BreakerEngine,
+  type BreakerTransition,
+  type BreakerView,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerSettings,
+  type CircuitBreakerStateName,
+  createBreakerCell,
+  DENIED_OPEN,
+  LocalBreakerEngine,
+  MAX_OPEN_ATTEMPT,
+  type ManualTarget,
+  type Outcome,
+  type StepEffects,
+  type ThresholdExceeded,
+  type TransitionReason,
+} from '@breakwater/core';
+import type { RedisRunner } from './redis-runner.js';
+import type { RedisStoreSettings } from './redis-store-options.js';
+
+/** Tokens at or above this come from the in-process fallback engine. */
+const LOCAL_BASE = 2 ** 52;
+/** Handed out under `onStoreFailure: 'allow'`: a permit nobody records. */
+const ALLOW_TOKEN = 2 ** 53 - 2;
+const LEASE_SPAN = 2 ** 21;
+const CURRENT = -1;
+
+type Counts = [calls: number, failures: number, slow: number, slowFailures: number, minimumCalls: number];
+
+interface Reply {
+  r: (number[] | number)[];
+  t: {
+    from: CircuitBreakerStateName;
+    to: CircuitBreakerStateName;
+    at: number;
+    reason: TransitionReason;
+    until: number;
+    counts: Counts;
+  }[];
+  x: { type: ThresholdExceeded['type']; at: number; counts: Counts }[];
+  z: boolean;
+  v?: { state: CircuitBreakerStateName; counts: Counts; notPermitted: number; due: number };
+  g?: string;
+}
+
+interface Op {
+  readonly code: 'A' | 'R' | 'L' | 'T' | 'G';
+  readonly a: string | number;
+  readonly b: number;
+  readonly c: number;
+  readonly now: number;
+  resolve(value: unknown): void;
+  /** Runs the operation on the fallback when Redis cannot. */
+  fallback(): unknown;
+}
+
+export interface StoreHooks {
+  /** A policy's key held garbage; the script reset it. */
+  stateReset(policy: string, reason: string): void;
+}
+
+function rate(part: number, c: Counts): number {
+  return c[0] === 0 || c[0] < c[4] ? -1 : (part * 100) / c[0];
+}
+
+function metricsFrom(c: Counts, notPermitted: number): CircuitBreakerMetrics {
+  return {
+    failureRate: rate(c[1], c),
+    slowCallRate: rate(c[2], c),
+    numberOfBufferedCalls: c[0],
+    numberOfFailedCalls: c[1],
+    numberOfSlowCalls: c[2],
+    numberOfSlowSuccessfulCalls: c[2] - c[3],
+    numberOfSlowFailedCalls: c[3],
+    numberOfSuccessfulCalls: c[0] - c[1],
+    numberOfNotPermittedCalls: notPermitted,
+  };
+}
+
+/**
+ * A breaker whose state lives in Redis. Operations issued in the same tick go out as one
+ * script call (micro-batching: one EVALSHA grants n permits and records m outcomes atomically),
+ * so a call's outcome rides with the next call's acquire and costs no round trip of its own.
+ * When Redis cannot answer, the store's failure policy decides, per operation.
+ */
+export class RedisBreakerEngine implements BreakerEngine {
+  private queue: Op[] = [];
+  private scheduled = false;
+  private local: LocalBreakerEngine | undefined;
+  private readonly key: string;
+  private readonly fixedArgs: string[];
+  private closed = false;
+
+  constructor(
+    private readonly name: string,
+    private readonly settings: CircuitBreakerSettings,
+    private readonly listener: BreakerEffectsListener,
+    private readonly runner: RedisRunner,
+    private readonly store: RedisStoreSettings,
+    private readonly hooks: StoreHooks,
+  ) {
+    this.key = `${store.keyPrefix}:{cb:${name}}:state`;
+    const s = settings;
+    this.fixedArgs = [
+      String(store.keyTtlMs),
+      s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
+      String(s.slidingWindowSize),
+      String(s.closedMinimumCalls),
+      String(s.halfOpenMinimumCalls),
+      String(s.failureRateThreshold),
+      String(s.slowCallRateThreshold),
+      String(s.permittedNumberOfCallsInHalfOpenState),
+      String(s.maxWaitDurationInHalfOpenState),
+      s.transitionToStateAfterWaitDuration,
+      s.automaticTransitionFromOpenToHalfOpenEnabled ? '1' : '0',
+      String(s.failureCountThreshold),
+      String(s.consecutiveFailureThreshold),
+      s.halfOpenPolicy,
+      String(s.successThresholdInHalfOpenState),
+      String(store.halfOpenLeaseMs),
+      store.publishEvents ? `${store.keyPrefix}:events` : '',
+      name,
+      store.processId,
+      waitsFor(s),
+    ];
+  }
+
+  acquire(now: number): Promise<number> {
+    return this.enqueue('A', '', 0, 0, now, () => this.fallbackAcquire(now)) as Promise<number>;
+  }
+
+  record(permit: number, outcome: Outcome, now: number): Promise<void> | undefined {
+    if (permit >= LOCAL_BASE) {
+      if (permit !== ALLOW_TOKEN) this.fallbackEngine().record(permit - LOCAL_BASE, outcome, now);
+      return undefined;
+    }
+    const [gen, lease] = split(permit);
+    return this.enqueue('R', gen, lease, outcome, now, () => {
+      if (permit === CURRENT) this.fallbackEngine().record(CURRENT, outcome, now);
+    }) as Promise<void>;
+  }
+
+  release(permit: number, now: number): Promise<void> | undefined {
+    if (permit >= LOCAL_BASE) {
+      if (permit !== ALLOW_TOKEN) this.fallbackEngine().release(permit - LOCAL_BASE, now);
+      return undefined;
+    }
+    const [gen, lease] = split(permit);
+    return this.enqueue('L', gen, lease, 0, now, () => {
+      if (permit === CURRENT) this.fallbackEngine().release(CURRENT, now);
+    }) as Promise<void>;
+  }
+
+  transition(target: ManualTarget, now: number): Promise<boolean> {
+    return this.enqueue('T', target, 0, 0, now, () =>
+      this.fallbackEngine().transition(target, now),
+    ) as Promise<boolean>;
+  }
+
+  read(now: number): Promise<BreakerView> {
+    return this.enqueue('G', '', 0, 0, now, () => this.fallbackEngine().read(now)) as Promise<BreakerView>;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.local?.close();
+  }
+
+  private enqueue(
+    code: Op['code'],
+    a: string | number,
+    b: number,
+    c: number,
+    now: number,
+    fallback: () => unknown,
+  ): Promise<unknown> {
+    return new Promise((resolve) => {
+      this.queue.push({ code, a, b, c, now, resolve, fallback });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        queueMicrotask(this.flush);
+      }
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const ops = this.queue;
+    this.queue = [];
+    if (this.store.clock === 'caller') {
+      // The caller's clock drives each decision: a batch may only hold operations of one instant.
+      let start = 0;
+      for (let i = 1; i <= ops.length; i++) {
+        if (i === ops.length || ops[i].now !== ops[start].now) {
+          this.send(ops.slice(start, i), String(ops[start].now));
+          start = i;
+        }
+      }
+    } else {
+      this.send(ops, '');
+    }
+  };
+
+  private send(ops: Op[], now: string): void {
+    const args: (string | number)[] = [now, ...this.fixedArgs];
+    for (const op of ops) args.push(op.code, op.a, op.b, op.c);
+    this.runner.run('breakwaterBreaker', this.key, args).then(
+      (raw) => {
+        this.runner.reportSuccess();
+        let reply: Reply;
+        try {
+          reply = parseReply(raw);
+        } catch (error) {
+          this.fail(ops, error);
+          return;
+        }
+        this.apply(ops, reply);
+      },
+      (error: unknown) => this.fail(ops, error),
+    );
+  }
+
+  private fail(ops: Op[], error: unknown): void {
+    this.runner.reportFailure(error);
+    for (const op of ops) {
+      let value: unknown;
+      try {
+        value = op.fallback();
+      } catch (e) {
+        value = e;
+      }
+      op.resolve(value);
+    }
+  }
+
+  private apply(ops: Op[], reply: Reply): void {
+    if (reply.g !== undefined) this.hooks.stateReset(this.name, reply.g);
+    const effects: StepEffects = {
+      transitions: reply.t.map(
+        (t): BreakerTransition => ({
+          from: t.from,
+          to: t.to,
+          at: t.at,
+          reason: t.reason,
+          failureRate: rate(t.counts[1], t.counts),
+          slowCallRate: rate(t.counts[2], t.counts),
+          until: t.until,
+        }),
+      ),
+      exceeded: reply.x.map(
+        (x): ThresholdExceeded => ({
+          type: x.type,
+          at: x.at,
+          rate: rate(x.type === 'FAILURE_RATE_EXCEEDED' ? x.counts[1] : x.counts[2], x.counts),
+        }),
+      ),
+      reset: reply.z,
+    };
+    if (!this.closed && (effects.transitions.length > 0 || effects.exceeded.length > 0 || effects.reset)) {
+      this.listener(effects);
+    }
+    for (let i = 0; i < ops.length; i++) {
+      const op = ops[i];
+      const result = reply.r[i];
+      switch (op.code) {
+        case 'A': {
+          const r = result as number[];
+          op.resolve(r.length === 1 ? r[0] : r[0] * LEASE_SPAN + r[1]);
+          break;
+        }
+        case 'T':
+          op.resolve(result === 1);
+          break;
+        case 'G': {
+          const v = reply.v!;
+          op.resolve({
+            state: v.state,
+            metrics: metricsFrom(v.counts, v.notPermitted),
+            nextTransitionAt: v.due,
+          });
+          break;
+        }
+        default:
+          op.resolve(undefined);
+      }
+    }
+  }
+
+  private fallbackAcquire(now: number): number {
+    switch (this.store.onStoreFailure) {
+      case 'allow':
+        return ALLOW_TOKEN;
+      case 'deny':
+        return DENIED_OPEN;
+      default: {
+        const permit = this.fallbackEngine().acquire(now);
+        return permit < 0 ? permit : LOCAL_BASE + permit;
+      }
+    }
+  }
+
+  /** In-process state used while Redis is unavailable (and kept for the next outage). */
+  private fallbackEngine(): LocalBreakerEngine {
+    if (this.local === undefined) {
+      const settings = this.settings;
+      this.local = new LocalBreakerEngine(
+        settings,
+        (fx) => this.listener(fx),
+        (now) => createBreakerCell(settings, now),
+      );
+    }
+    return this.local;
+  }
+}
+
+/** Lua's cjson writes an empty table as `{}`: read every list defensively. */
+function parseReply(raw: string): Reply {
+  const reply = JSON.parse(raw) as Reply;
+  const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
+  return { ...reply, r: list(reply.r), t: list(reply.t), x: list(reply.x) };
+}
+
+function split(permit: number): [generation: number, lease: number] {
+  if (permit === CURRENT) return [CURRENT, 0];
+  return [Math.floor(permit / LEASE_SPAN), permit % LEASE_SPAN];
+}
+
+/** The open waits for attempts 1..MAX_OPEN_ATTEMPT (the last one repeats): the script cannot call back into JS. */
+function waitsFor(s: CircuitBreakerSettings): string {
+  if (!s.hasWaitIntervalFunction) return String(s.waitDurationInOpenState);
+  const waits: number[] = [];
+  for (let attempt = 1; attempt <= MAX_OPEN_ATTEMPT; attempt++) waits.push(s.waitDurationFor(attempt));
+  return waits.join(',');
+}

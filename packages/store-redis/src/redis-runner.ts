@@ -1,0 +1,178 @@
+import { BreakwaterError, CircuitBreaker, type EventPublisher } from '@breakwater/core';
+import type { Cluster, Redis } from 'ioredis';
+import type { RedisStoreSettings } from './redis-store-options.js';
+import type { StoreEvent } from './store-events.js';
+
+/** Redis could not answer in time, is down, or the guard breaker refuses to try. */
+export class StoreUnavailableError extends BreakwaterError {
+  override name = 'StoreUnavailableError';
+  constructor(
+    message: string,
+    override readonly cause?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+type Connection = Redis | Cluster;
+type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<string>;
+
+/** Scripts the store registers on its connection (EVALSHA, with EVAL once on NOSCRIPT). */
+export interface ScriptDefinition {
+  readonly name: string;
+  readonly lua: string;
+}
+
+/**
+ * Runs scripts on the store's own connection, and never lets Redis trouble reach the caller as
+ * anything but a prompt `StoreUnavailableError`:
+ * - its own duplicate of the user's client, with no offline queue and no resending of unanswered
+ *   commands after a reconnect (a replayed record would count twice);
+ * - before the first connection, calls wait for it within the command timeout; once a connection
+ *   has been lost, calls fail at once until it is back;
+ * - a timeout per call;
+ * - a guard breaker around Redis: after a few failures in a row, calls fail fast for a while, then
+ *   one probe finds out whether Redis is back.
+ */
+export class RedisRunner {
+  readonly connection: Connection;
+  readonly guard: CircuitBreaker;
+  private everReady = false;
+  private closed = false;
+  private readonly scripts = new Map<string, ScriptFn>();
+
+  constructor(
+    client: Connection,
+    private readonly settings: RedisStoreSettings,
+    scripts: readonly ScriptDefinition[],
+    private readonly events: EventPublisher<StoreEvent>,
+  ) {
+    const own = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
+    this.connection = isCluster(client)
+      ? client.duplicate(undefined, { enableOfflineQueue: false, redisOptions: own })
+      : client.duplicate(own);
+    this.connection.on('error', () => {
+      // Errors surface through the calls that hit them; an 'error' event must not go unhandled.
+    });
+    this.connection.on('ready', () => {
+      this.everReady = true;
+    });
+    for (const s of scripts) {
+      this.connection.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
+      this.scripts.set(
+        s.name,
+        (this.connection as unknown as Record<string, ScriptFn>)[s.name].bind(this.connection),
+      );
+    }
+    this.guard = CircuitBreaker.of(`store:${settings.keyPrefix}`, {
+      consecutiveFailureThreshold: settings.guardFailureThreshold,
+      failureRateThreshold: 100,
+      minimumNumberOfCalls: 1_000_000,
+      slidingWindowType: 'TIME_BASED',
+      slidingWindowSize: 1,
+      waitDurationInOpenState: settings.guardWaitDurationMs,
+      permittedNumberOfCallsInHalfOpenState: 1,
+    });
+  }
+
+  /** True while the guard lets calls through to Redis. */
+  get healthy(): boolean {
+    return this.everReady && this.connection.status === 'ready';
+  }
+
+  run(script: string, key: string, args: readonly (string | number)[]): Promise<string> {
+    return this.guard.execute(() => this.send(script, key, args));
+  }
+
+  private send(script: string, key: string, args: readonly (string | number)[]): Promise<string> {
+    const fn = this.scripts.get(script);
+    if (fn === undefined) return Promise.reject(new StoreUnavailableError(`unknown script ${script}`));
+    if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
+    const timeout = this.settings.commandTimeout;
+    if (this.connection.status === 'ready') return withTimeout(fn(key, ...args), timeout);
+    if (this.everReady) {
+      return Promise.reject(new StoreUnavailableError(`Redis connection is ${this.connection.status}`));
+    }
+    // Not connected yet: wait for the first connection, within the same timeout.
+    return withTimeout(
+      new Promise<string>((resolve, reject) => {
+        const onReady = () => {
+          this.connection.off('end', onEnd);
+          fn(key, ...args).then(resolve, reject);
+        };
+        const onEnd = () => {
+          this.connection.off('ready', onReady);
+          reject(new StoreUnavailableError('Redis connection ended'));
+        };
+        this.connection.once('ready', onReady);
+        this.connection.once('end', onEnd);
+      }),
+      timeout,
+    );
+  }
+
+  /** Reports the first failure of an outage. */
+  reportFailure(error: unknown): void {
+    if (this.inOutage) return;
+    this.inOutage = true;
+    this.events.emit({
+      kind: 'store',
+      type: 'STORE_FAILURE',
+      name: this.settings.keyPrefix,
+      at: Date.now(),
+      error,
+      policy: this.settings.onStoreFailure,
+    });
+  }
+
+  /** Reports the first success after an outage. */
+  reportSuccess(): void {
+    if (!this.inOutage) return;
+    this.inOutage = false;
+    this.events.emit({
+      kind: 'store',
+      type: 'STORE_RECOVERED',
+      name: this.settings.keyPrefix,
+      at: Date.now(),
+    });
+  }
+
+  private inOutage = false;
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.guard.close();
+    try {
+      await this.connection.quit();
+    } catch {
+      this.connection.disconnect();
+    }
+  }
+}
+
+function isCluster(client: Connection): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+function withTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)),
+      ms,
+    );
+    timer.unref?.();
+    pending.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(
+          error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error),
+        );
+      },
+    );
+  });
+}

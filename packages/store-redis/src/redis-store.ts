@@ -1,0 +1,117 @@
+import { hostname } from 'node:os';
+import {
+  type BreakerEffectsListener,
+  type BreakerEngine,
+  type CircuitBreakerSettings,
+  EventPublisher,
+  type Store,
+  type Unsubscribe,
+} from '@breakwater/core';
+import type { Cluster, Redis } from 'ioredis';
+import { BREAKER_LUA } from './breaker-script.js';
+import { RedisBreakerEngine } from './redis-breaker-engine.js';
+import { RedisRunner } from './redis-runner.js';
+import {
+  type RedisStoreOptions,
+  type RedisStoreSettings,
+  resolveRedisStoreOptions,
+} from './redis-store-options.js';
+import type { FleetTransitionMessage, StoreEvent } from './store-events.js';
+
+/**
+ * State in Redis: every process using the same Redis (and key prefix) shares one state per
+ * policy name. Decisions run as Lua scripts, one atomic call per batch of operations, with
+ * Redis `TIME` as the clock. Swapping a MemoryStore for a RedisStore is a one-line change.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis';
+  readonly options: RedisStoreSettings;
+  private readonly runner: RedisRunner;
+  private readonly events = new EventPublisher<StoreEvent>();
+  private readonly fleet = new EventPublisher<{ type: 'FLEET'; message: FleetTransitionMessage }>();
+  private subscriber: Redis | Cluster | undefined;
+  private readonly client: Redis | Cluster;
+
+  constructor(options: RedisStoreOptions) {
+    this.options = resolveRedisStoreOptions(options, `${hostname()}:${process.pid}`);
+    this.client = options.client;
+    this.runner = new RedisRunner(
+      options.client,
+      this.options,
+      [{ name: 'breakwaterBreaker', lua: BREAKER_LUA }],
+      this.events,
+    );
+  }
+
+  circuitBreaker(
+    name: string,
+    settings: CircuitBreakerSettings,
+    listener: BreakerEffectsListener,
+  ): BreakerEngine {
+    return new RedisBreakerEngine(name, settings, listener, this.runner, this.options, {
+      stateReset: (policy, reason) =>
+        this.events.emit({
+          kind: 'store',
+          type: 'STATE_RESET',
+          name: this.options.keyPrefix,
+          at: Date.now(),
+          policy,
+          reason,
+        }),
+    });
+  }
+
+  /** The store's own events: STORE_FAILURE, STORE_RECOVERED, STATE_RESET. */
+  onEvent(listener: (event: StoreEvent) => void): Unsubscribe {
+    return this.events.onEvent(listener);
+  }
+
+  /** The guard breaker's state: CLOSED while Redis answers. */
+  guardState(): Promise<string> {
+    return this.runner.guard.getState();
+  }
+
+  /**
+   * Transitions published by every process sharing this Redis (pub/sub on `<keyPrefix>:events`).
+   * The subscription is opened on first use and closed when the last listener leaves.
+   */
+  onFleetTransition(listener: (message: FleetTransitionMessage) => void): Unsubscribe {
+    const off = this.fleet.on('FLEET', (e) => listener(e.message));
+    this.ensureSubscribed();
+    return () => {
+      off();
+      if (!this.fleet.hasListeners) this.unsubscribe();
+    };
+  }
+
+  private ensureSubscribed(): void {
+    if (this.subscriber !== undefined) return;
+    const channel = `${this.options.keyPrefix}:events`;
+    const sub = this.client.duplicate();
+    sub.on('error', () => {});
+    sub.on('message', (ch: string, payload: string) => {
+      if (ch !== channel) return;
+      let message: FleetTransitionMessage;
+      try {
+        message = JSON.parse(payload) as FleetTransitionMessage;
+      } catch {
+        return;
+      }
+      this.fleet.emit({ type: 'FLEET', message });
+    });
+    sub.subscribe(channel).catch(() => {});
+    this.subscriber = sub;
+  }
+
+  private unsubscribe(): void {
+    const sub = this.subscriber;
+    this.subscriber = undefined;
+    sub?.disconnect();
+  }
+
+  /** Releases the store's own connections and subscriptions; the client you passed stays open. */
+  async close(): Promise<void> {
+    this.unsubscribe();
+    await this.runner.close();
+  }
+}

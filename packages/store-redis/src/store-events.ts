@@ -1,0 +1,38 @@
+import type { BreakerTransition } from '@breakwater/core';
+
+interface StoreEventBase {
+  readonly kind: 'store';
+  /** The store's key prefix. */
+  readonly name: string;
+  readonly at: number;
+}
+
+/** Redis stopped answering (an error, a timeout, or the connection is down): the failure policy applies. */
+export interface StoreFailureEvent extends StoreEventBase {
+  readonly type: 'STORE_FAILURE';
+  readonly error: unknown;
+  readonly policy: 'local' | 'allow' | 'deny';
+}
+
+/** Redis answers again: policies use the shared state again. */
+export interface StoreRecoveredEvent extends StoreEventBase {
+  readonly type: 'STORE_RECOVERED';
+}
+
+/** A policy's key held something that is not a valid state (written by hand?): the policy started afresh. */
+export interface StoreStateResetEvent extends StoreEventBase {
+  readonly type: 'STATE_RESET';
+  readonly policy: string;
+  readonly reason: string;
+}
+
+export type StoreEvent = StoreFailureEvent | StoreRecoveredEvent | StoreStateResetEvent;
+
+/** A breaker's transitions as published by some process of the fleet. */
+export interface FleetTransitionMessage {
+  readonly kind: 'circuitbreaker';
+  readonly name: string;
+  /** The process that made the transition (its `processId`). */
+  readonly origin: string;
+  readonly transitions: readonly BreakerTransition[];
+}
