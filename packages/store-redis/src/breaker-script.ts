@@ -8,6 +8,7 @@
  * KEYS[1]  the state key
  * ARGV     see BREAKER_ARGS below; then the operations, four arguments each:
  *          A (acquire) | R gen lease outcome (record) | L gen lease (release) | T target | G (read)
+ *          The stored document also keeps ARGV[2..21] as \`cfg\`, for tools that force a breaker.
  * Returns  a JSON reply (numbers in JSON, so counts come back and rates are computed by the caller
  *          exactly as the in-process engine does).
  */
@@ -540,6 +541,11 @@ while i <= #A do
 end
 
 if dirty then
+  -- The arguments that shaped this state travel with it, so that operators' tools (the CLI) can
+  -- run the same script on a breaker whose config they do not know.
+  local cfg = {}
+  for j = 2, FIRST_OP - 1 do cfg[#cfg + 1] = A[j] end
+  s.cfg = cfg
   redis.call('SET', key, cjson.encode(s), 'PX', ttl)
 end
 if #fx.t > 0 and channel ~= '' then
