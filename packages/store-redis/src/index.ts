@@ -1,4 +1,4 @@
-export { StoreUnavailableError } from './redis-runner.js';
+export { type StoreOperation, StoreUnavailableError } from './redis-runner.js';
 export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisStoreSettings, StoreFailurePolicy } from './redis-store-options.js';
 export type {

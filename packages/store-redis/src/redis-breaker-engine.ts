@@ -179,7 +179,9 @@ export class RedisBreakerEngine implements BreakerEngine {
       this.queue.push({ code, a, b, c, now, resolve, fallback });
       if (!this.scheduled) {
         this.scheduled = true;
-        queueMicrotask(this.flush);
+        // After the microtasks of this turn: a call's outcome and the next call's acquire (which
+        // its caller issues a few promise ticks later) then share one script call.
+        setImmediate(this.flush);
       }
     });
   }

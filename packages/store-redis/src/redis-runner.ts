@@ -1,4 +1,4 @@
-import { BreakwaterError, CircuitBreaker, type EventPublisher } from '@breakwater/core';
+import { BreakwaterError, CircuitBreaker, EventPublisher } from '@breakwater/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisStoreSettings } from './redis-store-options.js';
 import type { StoreEvent } from './store-events.js';
@@ -15,6 +15,16 @@ export class StoreUnavailableError extends BreakwaterError {
 }
 
 type Connection = Redis | Cluster;
+
+/** One round trip to Redis (a script call carrying a batch of operations). */
+export interface StoreOperation {
+  readonly type: 'OPERATION';
+  /** The script: e.g. `breakwaterBreaker`. */
+  readonly operation: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
+  readonly error?: unknown;
+}
 type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<string>;
 
 /** Scripts the store registers on its connection (EVALSHA, with EVAL once on NOSCRIPT). */
@@ -81,8 +91,31 @@ export class RedisRunner {
   }
 
   run(script: string, key: string, args: readonly (string | number)[]): Promise<string> {
-    return this.guard.execute(() => this.send(script, key, args));
+    if (!this.operations.hasListeners) return this.guard.execute(() => this.send(script, key, args));
+    const start = performance.now();
+    const pending = this.guard.execute(() => this.send(script, key, args));
+    pending.then(
+      () =>
+        this.operations.emit({
+          type: 'OPERATION',
+          operation: script,
+          durationMs: performance.now() - start,
+          ok: true,
+        }),
+      (error: unknown) =>
+        this.operations.emit({
+          type: 'OPERATION',
+          operation: script,
+          durationMs: performance.now() - start,
+          ok: false,
+          error,
+        }),
+    );
+    return pending;
   }
+
+  /** One event per script call, for metrics; timed only while someone listens. */
+  readonly operations = new EventPublisher<StoreOperation>();
 
   private send(script: string, key: string, args: readonly (string | number)[]): Promise<string> {
     const fn = this.scripts.get(script);

@@ -10,7 +10,7 @@ import {
 import type { Cluster, Redis } from 'ioredis';
 import { BREAKER_LUA } from './breaker-script.js';
 import { RedisBreakerEngine } from './redis-breaker-engine.js';
-import { RedisRunner } from './redis-runner.js';
+import { RedisRunner, type StoreOperation } from './redis-runner.js';
 import {
   type RedisStoreOptions,
   type RedisStoreSettings,
@@ -64,6 +64,11 @@ export class RedisStore implements Store {
   /** The store's own events: STORE_FAILURE, STORE_RECOVERED, STATE_RESET. */
   onEvent(listener: (event: StoreEvent) => void): Unsubscribe {
     return this.events.onEvent(listener);
+  }
+
+  /** Every round trip to Redis (script, duration, success): for latency metrics. Free while nobody listens. */
+  onOperation(listener: (operation: StoreOperation) => void): Unsubscribe {
+    return this.runner.operations.onEvent(listener);
   }
 
   /** The guard breaker's state: CLOSED while Redis answers. */

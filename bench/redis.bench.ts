@@ -1,0 +1,149 @@
+/**
+ * Issue 4's benchmark: a breaker on RedisStore against raw Redis on the same loopback server
+ * (started here, on a free port), in one process.
+ * - sequential: one `cb.execute` after another vs one PING after another (target <= 1.3x: one
+ *   round trip per call, the outcome riding with the next call's acquire);
+ * - 64 concurrent callers on one breaker vs 64 concurrent PINGs (target: at least 0.7x PING's
+ *   throughput) and vs rate-limiter-flexible's `consume` at the same concurrency (target: faster);
+ * - Redis memory per breaker, COUNT_BASED window of 100 (target <= 1 KB).
+ */
+import { CircuitBreaker } from '@breakwater/core';
+import { RedisStore } from '@breakwater/store-redis';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
+import { type RedisServer, startRedis, stopAll } from '../test/support/redis-harness.js';
+import { defineSuite, type Invoke } from './harness.js';
+
+const CONCURRENCY = 64;
+let server: RedisServer | undefined;
+let client: Redis;
+let store: RedisStore;
+
+async function ready(): Promise<void> {
+  if (server !== undefined) return;
+  server = await startRedis();
+  client = server.client();
+  store = new RedisStore({ client, keyPrefix: 'bench', commandTimeout: 1_000 });
+}
+
+const value = async () => 1;
+
+function concurrently(call: () => Promise<unknown>): Invoke {
+  return () => {
+    const calls: Promise<unknown>[] = new Array(CONCURRENCY);
+    for (let i = 0; i < CONCURRENCY; i++) calls[i] = call();
+    return Promise.all(calls);
+  };
+}
+
+function breaker(name: string): CircuitBreaker {
+  return CircuitBreaker.of(name, { slidingWindowSize: 100 }, { store });
+}
+
+export default defineSuite({
+  name: 'redis',
+  description:
+    'circuit breaker on RedisStore vs raw Redis and rate-limiter-flexible, loopback redis-server 7',
+  unavailable: async () => {
+    try {
+      await ready();
+      return undefined;
+    } catch (error) {
+      return `no redis-server could be started (${String(error)})`;
+    }
+  },
+  cases: [
+    {
+      id: 'ping',
+      label: 'PING, sequential',
+      setup: async () => {
+        await ready();
+        return () => client.ping();
+      },
+    },
+    {
+      id: 'ours-seq',
+      label: 'ours cb.execute on RedisStore, sequential',
+      setup: async () => {
+        await ready();
+        const cb = breaker('seq');
+        return () => cb.execute(value);
+      },
+    },
+    {
+      id: 'ping-64',
+      label: `PING x ${CONCURRENCY} concurrent (per batch)`,
+      setup: async () => {
+        await ready();
+        return concurrently(() => client.ping());
+      },
+    },
+    {
+      id: 'ours-64',
+      label: `ours cb.execute x ${CONCURRENCY} concurrent, one breaker`,
+      setup: async () => {
+        await ready();
+        const cb = breaker('c64');
+        return concurrently(() => cb.execute(value));
+      },
+    },
+    {
+      id: 'rlf-64',
+      label: `rate-limiter-flexible consume x ${CONCURRENCY} concurrent`,
+      setup: async () => {
+        await ready();
+        const limiter = new RateLimiterRedis({
+          storeClient: client,
+          points: 1e12,
+          duration: 60,
+          keyPrefix: 'rlf',
+        });
+        return concurrently(() => limiter.consume('bench'));
+      },
+    },
+  ],
+  ratios: [
+    {
+      id: 'seq-vs-ping',
+      label: 'sequential: ours / PING',
+      numerator: { ns: 'ours-seq' },
+      denominator: { ns: 'ping' },
+      max: 1.3,
+    },
+    {
+      id: 'c64-vs-ping',
+      label: `${CONCURRENCY} concurrent: ours / PING time (<= 1.43x is >= 0.7x throughput)`,
+      numerator: { ns: 'ours-64' },
+      denominator: { ns: 'ping-64' },
+      max: 1 / 0.7,
+    },
+    {
+      id: 'c64-vs-rlf',
+      label: `${CONCURRENCY} concurrent: ours / rate-limiter-flexible time`,
+      numerator: { ns: 'ours-64' },
+      denominator: { ns: 'rlf-64' },
+      max: 1,
+    },
+  ],
+  checks: [
+    {
+      id: 'memory-per-breaker',
+      label: 'Redis memory per breaker (COUNT_BASED, window 100, full)',
+      run: async () => {
+        await ready();
+        const cb = breaker('memory');
+        for (let i = 0; i < 150; i++) {
+          await cb.execute(i % 7 === 0 ? () => Promise.reject(new Error('x')) : value).catch(() => undefined);
+        }
+        await cb.getState();
+        const bytes = Number(await client.memory('USAGE', 'bench:{cb:memory}:state'));
+        return { pass: bytes <= 1024, detail: `MEMORY USAGE ${bytes} bytes (target <= 1024)` };
+      },
+    },
+  ],
+  teardown: async () => {
+    await store?.close();
+    await stopAll();
+    server = undefined;
+  },
+});

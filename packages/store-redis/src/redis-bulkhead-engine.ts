@@ -1,0 +1,297 @@
+import { randomBytes } from 'node:crypto';
+import {
+  BULKHEAD_FULL,
+  type BulkheadEngine,
+  type BulkheadSettings,
+  createBulkheadCell,
+  LocalBulkheadEngine,
+  type SlotFreedListener,
+  type Unsubscribe,
+} from '@breakwater/core';
+import type { RedisRunner } from './redis-runner.js';
+import type { RedisStoreSettings } from './redis-store-options.js';
+import { ScriptBatcher } from './script-batcher.js';
+import type { SlotNotices } from './slot-notices.js';
+
+export const BULKHEAD_SCRIPT = 'breakwaterBulkhead';
+
+/** The fallback engine's slot (`'local'`): it always answers 0. */
+const LOCAL_TOKEN = 0;
+/** Handed out under `onStoreFailure: 'allow'`: a slot nobody counts. */
+const ALLOW_TOKEN = 2 ** 53 - 2;
+/** Longest wait between retries of a refused acquire (pub/sub notices can be lost). */
+const MAX_RETRY_DELAY_MS = 1_000;
+/** Releases Redis did not take, retried with the next call (they lapse with their lease anyway). */
+const MAX_PENDING_RELEASES = 10_000;
+
+export interface BulkheadHooks {
+  /** The bulkhead's key held garbage; the script reset it. */
+  stateReset(reason: string): void;
+}
+
+/**
+ * A bulkhead whose slots live in Redis (`bulkhead-script.ts`): a slot is a lease in a sorted set
+ * scored by its expiry, so a process that dies loses its slots after `bulkheadLeaseMs`. Leases of
+ * running calls are renewed every third of the lease, all of an engine's in one script call.
+ *
+ * Waiting: a refused acquire marks the bulkhead as contended; the next release anywhere then
+ * publishes a notice, which this engine (subscribed once it has been refused) turns into a call
+ * of the bulkhead's `SlotFreedListener`. As pub/sub can lose a notice, a refusal also arms a retry
+ * at the earliest lease expiry (at most a second away). Each process serves its own waiters
+ * first-come first-served; across processes there is no queue: whichever retries first wins.
+ *
+ * When Redis cannot answer, the store's failure policy decides per operation: `'local'` uses
+ * in-process slots, `'allow'` grants, `'deny'` answers full (and retries after the guard's wait).
+ */
+export class RedisBulkheadEngine implements BulkheadEngine {
+  private readonly batcher: ScriptBatcher;
+  private readonly channel: string;
+  /** Prefix of this engine's lease members: unique per engine, short to keep the set small. */
+  private readonly memberPrefix = `${randomBytes(6).toString('base64url')}:`;
+  private sequence = 0;
+  /** Leases this engine holds in Redis, renewed while they run. */
+  private readonly held = new Set<number>();
+  /** Members whose release (or refused-by-timeout acquire) Redis has not confirmed. */
+  private readonly pendingReleases = new Set<string>();
+  private local: LocalBulkheadEngine | undefined;
+  private unsubscribe: Unsubscribe | undefined;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryAt = 0;
+  private maintenanceTimer: ReturnType<typeof setInterval> | undefined;
+  /** The latest caller clock reading, for the maintenance calls under `clock: 'caller'`. */
+  private lastNow = 0;
+  private closed = false;
+
+  constructor(
+    name: string,
+    private readonly settings: BulkheadSettings,
+    private readonly listener: SlotFreedListener,
+    runner: RedisRunner,
+    private readonly store: RedisStoreSettings,
+    private readonly notices: SlotNotices,
+    private readonly hooks: BulkheadHooks,
+  ) {
+    const callerClock = store.clock === 'caller';
+    const keys = bulkheadKeys(store.keyPrefix, name);
+    this.channel = keys.channel;
+    this.batcher = new ScriptBatcher(
+      runner,
+      BULKHEAD_SCRIPT,
+      keys.leases,
+      callerClock,
+      [
+        settings.maxConcurrentCalls,
+        store.bulkheadLeaseMs,
+        keys.channel,
+        // Under the caller's clock, Redis's own expiry clock must not cut the set short.
+        callerClock ? Math.max(store.keyTtlMs, store.bulkheadLeaseMs) : '',
+      ],
+      2,
+      (head) => {
+        if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
+      },
+    );
+  }
+
+  tryAcquire(now: number): Promise<number> {
+    this.lastNow = now;
+    const token = this.nextToken();
+    const member = this.memberPrefix + token.toString(36);
+    this.flushPendingReleases(now);
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['A', member],
+        done: (granted) => {
+          if (granted === 1) {
+            this.hold(token);
+            resolve(token);
+          } else {
+            resolve(BULKHEAD_FULL);
+          }
+        },
+        failed: () => {
+          // It may have been granted after all (a timeout): make sure the lease goes.
+          this.addPendingRelease(member);
+          resolve(this.fallbackAcquire(now));
+        },
+      });
+    });
+  }
+
+  release(lease: number, now: number): Promise<void> | undefined {
+    if (lease === ALLOW_TOKEN) return undefined;
+    if (lease === LOCAL_TOKEN) {
+      this.local?.release(lease, now);
+      return undefined;
+    }
+    this.lastNow = now;
+    this.held.delete(lease);
+    if (this.held.size === 0) this.stopMaintenance();
+    const member = this.memberPrefix + lease.toString(36);
+    this.flushPendingReleases(now);
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['L', member],
+        done: () => resolve(),
+        failed: () => {
+          this.addPendingRelease(member);
+          resolve();
+        },
+      });
+    });
+  }
+
+  read(now: number): Promise<number> {
+    this.lastNow = now;
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['G', 0],
+        done: resolve,
+        failed: () => resolve(this.fallbackRead(now)),
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.stopMaintenance();
+    this.local?.close();
+  }
+
+  // ------------------------------------------------------------------ waiting
+
+  /** A refusal: listen for notices, and retry by the earliest lease expiry in any case. */
+  private refused(retryMs: number): void {
+    if (this.closed) return;
+    this.unsubscribe ??= this.notices.subscribe(this.channel, this.listener);
+    this.scheduleRetry(retryMs > 0 ? retryMs : MAX_RETRY_DELAY_MS);
+  }
+
+  private scheduleRetry(delayMs: number): void {
+    const delay = Math.max(1, Math.min(delayMs, MAX_RETRY_DELAY_MS));
+    const at = Date.now() + delay;
+    if (this.retryTimer !== undefined) {
+      if (this.retryAt <= at) return;
+      clearTimeout(this.retryTimer);
+    }
+    this.retryAt = at;
+    this.retryTimer = setTimeout(this.retry, delay);
+    this.retryTimer.unref?.();
+  }
+
+  private readonly retry = (): void => {
+    this.retryTimer = undefined;
+    if (!this.closed) this.listener();
+  };
+
+  // ------------------------------------------------------------------ leases
+
+  private nextToken(): number {
+    // 1 .. 2^52: never LOCAL_TOKEN (0) nor ALLOW_TOKEN; a wrap takes longer than any lease.
+    this.sequence = this.sequence >= 2 ** 52 ? 1 : this.sequence + 1;
+    return this.sequence;
+  }
+
+  private hold(token: number): void {
+    this.held.add(token);
+    if (this.maintenanceTimer === undefined && !this.closed) {
+      this.maintenanceTimer = setInterval(this.renew, Math.max(1, Math.floor(this.store.bulkheadLeaseMs / 3)));
+      this.maintenanceTimer.unref?.();
+    }
+  }
+
+  private stopMaintenance(): void {
+    if (this.maintenanceTimer === undefined) return;
+    clearInterval(this.maintenanceTimer);
+    this.maintenanceTimer = undefined;
+  }
+
+  /** Renews every lease this engine holds (one script call), and retries unconfirmed releases. */
+  private readonly renew = (): void => {
+    const now = this.store.clock === 'caller' ? this.lastNow : Date.now();
+    this.flushPendingReleases(now);
+    for (const token of this.held) {
+      const member = this.memberPrefix + token.toString(36);
+      this.batcher.push({
+        now,
+        args: ['N', member],
+        done: () => {
+          // 0: reclaimed while this process did not renew it in time (it was paused longer
+          // than the lease); the call keeps running without a slot, as nobody can tell it to stop.
+        },
+        failed: () => {
+          // Redis is away: the next renewal tries again (a lease outlives two missed renewals).
+        },
+      });
+    }
+  };
+
+  private addPendingRelease(member: string): void {
+    if (this.pendingReleases.size >= MAX_PENDING_RELEASES) return;
+    this.pendingReleases.add(member);
+  }
+
+  private flushPendingReleases(now: number): void {
+    if (this.pendingReleases.size === 0) return;
+    const members = [...this.pendingReleases];
+    this.pendingReleases.clear();
+    for (const member of members) {
+      this.batcher.push({
+        now,
+        args: ['L', member],
+        done: () => {},
+        failed: () => this.addPendingRelease(member),
+      });
+    }
+  }
+
+  // ------------------------------------------------------------------ failure policy
+
+  private fallbackAcquire(now: number): number {
+    switch (this.store.onStoreFailure) {
+      case 'allow':
+        return ALLOW_TOKEN;
+      case 'deny':
+        // Waiters retry once the guard breaker around Redis may let a probe through.
+        if (!this.closed) this.scheduleRetry(this.store.guardWaitDurationMs);
+        return BULKHEAD_FULL;
+      default:
+        return this.fallbackEngine().tryAcquire(now);
+    }
+  }
+
+  private fallbackRead(now: number): number {
+    switch (this.store.onStoreFailure) {
+      case 'allow':
+        return 0;
+      case 'deny':
+        return this.settings.maxConcurrentCalls;
+      default:
+        return this.fallbackEngine().read(now);
+    }
+  }
+
+  /** In-process slots used while Redis is unavailable (and kept for the next outage). */
+  private fallbackEngine(): LocalBulkheadEngine {
+    if (this.local === undefined) {
+      let cell: ReturnType<typeof createBulkheadCell> | undefined;
+      this.local = new LocalBulkheadEngine(this.settings, this.listener, (now) => {
+        cell ??= createBulkheadCell(now);
+        return cell;
+      });
+    }
+    return this.local;
+  }
+}
+
+export function bulkheadKeys(prefix: string, name: string): { leases: string; channel: string } {
+  const tag = `${prefix}:{bh:${name}}`;
+  return { leases: `${tag}:leases`, channel: `${tag}:freed` };
+}

@@ -1,0 +1,195 @@
+import {
+  createLocalRateLimiterEngine,
+  createRateLimiterCell,
+  type RateLimiterEngine,
+  type RateLimiterSettings,
+} from '@breakwater/core';
+import type { RedisRunner } from './redis-runner.js';
+import type { RedisStoreSettings } from './redis-store-options.js';
+import { ScriptBatcher } from './script-batcher.js';
+
+export const RATE_LIMITER_SCRIPT = 'breakwaterRateLimiter';
+
+/** Reservations granted by the fallback engine that are remembered for `release` (oldest dropped first). */
+const MAX_LOCAL_RESERVATIONS = 10_000;
+
+type LocalEngine = ReturnType<typeof createLocalRateLimiterEngine>;
+
+export interface RateLimiterHooks {
+  /** The limiter's key held garbage; the script reset it. */
+  stateReset(reason: string): void;
+}
+
+/**
+ * A rate limiter whose state lives in Redis (`rate-limiter-script.ts`): every process of the
+ * fleet takes its permits from one state, so the limit holds fleet-wide. Operations issued in
+ * the same tick share one script call. When Redis cannot answer, the store's failure policy
+ * decides per operation: `'local'` runs the in-process engine (its state kept for the next
+ * outage), `'allow'` grants, `'deny'` rejects with a short retry-after.
+ */
+export class RedisRateLimiterEngine implements RateLimiterEngine {
+  private readonly batcher: ScriptBatcher;
+  private local: LocalEngine | undefined;
+  /**
+   * Reservations the fallback engine granted (due time -> how many), so that giving one back
+   * goes to the engine that holds it: the Redis state never gets back permits it did not hand out.
+   */
+  private readonly localReservations = new Map<number, number>();
+
+  constructor(
+    name: string,
+    private readonly settings: RateLimiterSettings,
+    runner: RedisRunner,
+    private readonly store: RedisStoreSettings,
+    private readonly hooks: RateLimiterHooks,
+  ) {
+    const callerClock = store.clock === 'caller';
+    this.batcher = new ScriptBatcher(
+      runner,
+      RATE_LIMITER_SCRIPT,
+      rateLimiterKey(store.keyPrefix, name),
+      callerClock,
+      [
+        settings.algorithm === 'gcra' ? 'G' : 'F',
+        settings.limitForPeriod,
+        settings.limitRefreshPeriod,
+        // Under the caller's clock, Redis's own expiry clock must not cut a state short.
+        callerClock ? store.keyTtlMs : '',
+      ],
+      1,
+      (head) => {
+        if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
+      },
+    );
+  }
+
+  acquire(permits: number, now: number, timeoutMs: number): Promise<number> {
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['A', permits, timeoutMs],
+        done: resolve,
+        failed: () => resolve(this.fallbackAcquire(permits, now, timeoutMs)),
+      });
+    });
+  }
+
+  release(permits: number, remainingMs: number, now: number): Promise<void> | undefined {
+    if (!(remainingMs > 0)) return undefined;
+    if (this.takeLocalReservation(now + remainingMs, now)) {
+      this.local?.release(permits, remainingMs, now);
+      return undefined;
+    }
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['L', permits, remainingMs],
+        done: () => resolve(),
+        // Best effort, as the contract allows: the reservation lapses in Redis.
+        failed: () => resolve(),
+      });
+    });
+  }
+
+  drain(now: number): Promise<number> {
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['D', 0, 0],
+        done: resolve,
+        failed: () => resolve(this.store.onStoreFailure === 'local' ? this.fallbackEngine().drain(now) : 0),
+      });
+    });
+  }
+
+  read(now: number): Promise<number> {
+    return new Promise((resolve) => {
+      this.batcher.push({
+        now,
+        args: ['G', 0, 0],
+        done: resolve,
+        failed: () => resolve(this.fallbackRead(now)),
+      });
+    });
+  }
+
+  close(): void {
+    this.local?.close();
+  }
+
+  private fallbackAcquire(permits: number, now: number, timeoutMs: number): number {
+    switch (this.store.onStoreFailure) {
+      case 'allow':
+        return 0;
+      case 'deny':
+        // Retry once the guard breaker around Redis may let a probe through.
+        return -Math.max(
+          1,
+          Math.ceil(Math.min(this.settings.limitRefreshPeriod, this.store.guardWaitDurationMs)),
+        );
+      default: {
+        const granted = this.fallbackEngine().acquire(permits, now, timeoutMs);
+        if (granted > 0) this.rememberLocalReservation(now + granted, now);
+        return granted;
+      }
+    }
+  }
+
+  private fallbackRead(now: number): number {
+    switch (this.store.onStoreFailure) {
+      case 'allow':
+        return this.settings.limitForPeriod;
+      case 'deny':
+        return 0;
+      default:
+        return this.fallbackEngine().read(now);
+    }
+  }
+
+  private rememberLocalReservation(due: number, now: number): void {
+    const reservations = this.localReservations;
+    this.pruneLocalReservations(now);
+    if (reservations.size >= MAX_LOCAL_RESERVATIONS) {
+      const oldest = reservations.keys().next();
+      if (!oldest.done) reservations.delete(oldest.value);
+    }
+    reservations.set(due, (reservations.get(due) ?? 0) + 1);
+  }
+
+  /** True (and forgotten) when a reservation due at `due` came from the fallback engine. */
+  private takeLocalReservation(due: number, now: number): boolean {
+    const reservations = this.localReservations;
+    if (reservations.size === 0) return false;
+    this.pruneLocalReservations(now);
+    const count = reservations.get(due);
+    if (count === undefined) return false;
+    if (count > 1) reservations.set(due, count - 1);
+    else reservations.delete(due);
+    return true;
+  }
+
+  /** Drops reservations already due (mostly in insertion order, so this stops early). */
+  private pruneLocalReservations(now: number): void {
+    for (const due of this.localReservations.keys()) {
+      if (due > now) return;
+      this.localReservations.delete(due);
+    }
+  }
+
+  /** In-process state used while Redis is unavailable (and kept for the next outage). */
+  private fallbackEngine(): LocalEngine {
+    if (this.local === undefined) {
+      const settings = this.settings;
+      let cell: ReturnType<typeof createRateLimiterCell> | undefined;
+      this.local = createLocalRateLimiterEngine(settings, (now) => {
+        cell ??= createRateLimiterCell(settings, now);
+        return cell;
+      });
+    }
+    return this.local;
+  }
+}
+
+export function rateLimiterKey(prefix: string, name: string): string {
+  return `${prefix}:{rl:${name}}:state`;
+}
