@@ -1,4 +1,5 @@
 import { ConfigReader, type ErrorMatcher } from './config-validation.js';
+import { BulkheadFullError, CallNotPermittedError, RequestNotPermittedError } from './errors.js';
 
 export type SlidingWindowType = 'COUNT_BASED' | 'TIME_BASED';
 export type HalfOpenPolicy = 'rate' | 'successes';
@@ -223,12 +224,27 @@ function safeInterval(fn: (attempt: number) => number, fallback: number): (attem
   };
 }
 
+/**
+ * Rejections by Breakwater's own policies inside the breaker (a full bulkhead, a rate limit, an
+ * inner open breaker) never reached the downstream: they say nothing about its health, so they
+ * are ignored (opossum counts bulkhead rejections as failures; we do not).
+ */
+function isOwnRejection(error: unknown): boolean {
+  return (
+    error instanceof BulkheadFullError ||
+    error instanceof RequestNotPermittedError ||
+    error instanceof CallNotPermittedError
+  );
+}
+
 function errorClassifier(
   isRecorded: ((e: unknown) => boolean) | undefined,
   isIgnored: ((e: unknown) => boolean) | undefined,
 ): (error: unknown) => ErrorVerdict {
-  if (!isRecorded && !isIgnored) return () => ErrorVerdict.Failure;
+  if (!isRecorded && !isIgnored)
+    return (error) => (isOwnRejection(error) ? ErrorVerdict.Ignored : ErrorVerdict.Failure);
   return (error) => {
+    if (isOwnRejection(error)) return ErrorVerdict.Ignored;
     // A predicate that throws must not leave a permit hanging: count the call as a failure.
     try {
       if (isIgnored?.(error)) return ErrorVerdict.Ignored;

@@ -1,4 +1,5 @@
 import {
+  BulkheadFullError,
   CallNotPermittedError,
   CircuitBreaker,
   type CircuitBreakerConfig,
@@ -7,6 +8,7 @@ import {
   EventPublisher,
   IllegalStateTransitionError,
   ManualClock,
+  RequestNotPermittedError,
   ResultRecordedAsFailureError,
   STATES,
 } from '@breakwater/core';
@@ -1581,5 +1583,27 @@ describe('construction', () => {
   it('rejects a bad name and a bad clock', () => {
     expect(() => CircuitBreaker.of('', {})).toThrow(/name/);
     expect(() => CircuitBreaker.of('x', {}, { clock: {} as never })).toThrow(/clock/);
+  });
+});
+
+describe("rejections by Breakwater's own policies", () => {
+  it.each([
+    ['BulkheadFullError', () => new BulkheadFullError('bh')],
+    ['RequestNotPermittedError', () => new RequestNotPermittedError('rl', 10)],
+    ['CallNotPermittedError (an inner breaker)', () => new CallNotPermittedError('inner', 'OPEN')],
+  ])('%s is ignored: it never reached the downstream', async (_label, make) => {
+    const cb = CircuitBreaker.of('own', { slidingWindowSize: 2, minimumNumberOfCalls: 1 });
+    const ignored: unknown[] = [];
+    cb.on('IGNORED_ERROR', (e) => ignored.push(e.error));
+    for (let i = 0; i < 5; i++) {
+      await expect(
+        cb.execute(() => {
+          throw make();
+        }),
+      ).rejects.toBeDefined();
+    }
+    expect(await cb.getState()).toBe('CLOSED');
+    expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(0);
+    expect(ignored).toHaveLength(5);
   });
 });

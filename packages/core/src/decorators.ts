@@ -13,9 +13,9 @@
  * caller signal the outermost layer gets `undefined`, every policy's fast path.
  *
  * Cost: `decorate()` composes the layers once. A decorated supplier adds no allocation of its own
- * per call (its outermost layer is called directly); a decorated function allocates one closure per
- * layer per call, because its arguments must travel with the call through policies that take
- * suppliers.
+ * per call (it checks that its argument is a signal, then calls the outermost layer); a decorated
+ * function allocates one closure per layer per call, because its arguments must travel with the
+ * call through policies that take suppliers (and reach its fallbacks' handlers).
  */
 import type { Bulkhead } from './bulkhead.js';
 import type { CircuitBreaker, Supplier } from './circuit-breaker.js';

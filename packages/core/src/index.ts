@@ -74,7 +74,9 @@ export {
   type DecoratedFunctionWithSignal,
   type DecoratedSupplier,
   Decorators,
+  type FallbackHandler,
   FunctionDecorator,
+  type ResultFallback,
   SupplierDecorator,
 } from './decorators.js';
 export {

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { run } from './scenario.js';
+
+describe('gateway-failover example', () => {
+  it('fails over from a failing gateway, skips it once its breaker is open, and returns to it', async () => {
+    const lines: string[] = [];
+    const { payments, transitions, gatewayCalls, finalStates } = await run({ log: (l) => lines.push(l) });
+    const route = (id: number) =>
+      payments[id - 1].result.attempts.map((a) => `${a.gateway}:${a.outcome}`).join(' ');
+
+    // 1-3: the preferred gateway takes everything.
+    for (const id of [1, 2, 3]) expect(route(id)).toBe('toss:approved');
+    // 4-5: toss fails and the payment fails over to nice; the 2nd failure opens toss's breaker.
+    expect(route(4)).toBe('toss:failed nice:approved');
+    expect(route(5)).toBe('toss:failed nice:approved');
+    expect(transitions[0]).toEqual({ gateway: 'toss', from: 'CLOSED', to: 'OPEN', afterPayment: 4 });
+    // 6-7: toss is skipped without a request.
+    expect(route(6)).toBe('toss:skipped nice:approved');
+    expect(route(7)).toBe('toss:skipped nice:approved');
+    // 8: a declined card is not failed over.
+    expect(route(8)).toBe('toss:skipped nice:declined');
+    expect(payments[7].result.status).toBe('declined');
+    // 9: nice fails too, kcp takes it.
+    expect(route(9)).toBe('toss:skipped nice:failed kcp:approved');
+    // 10-11: after the open wait, one probe to toss succeeds and the breaker closes.
+    expect(route(10)).toBe('toss:approved');
+    expect(route(11)).toBe('toss:approved');
+    expect(transitions.filter((t) => t.gateway === 'toss').map((t) => `${t.from}->${t.to}`)).toEqual([
+      'CLOSED->OPEN',
+      'OPEN->HALF_OPEN',
+      'HALF_OPEN->CLOSED',
+    ]);
+    expect(transitions.every((t) => t.gateway === 'toss')).toBe(true);
+
+    // toss got requests for 1-5 and 10-11 only: 6-9 never reached it.
+    expect(gatewayCalls).toEqual({ toss: 7, nice: 6, kcp: 1 });
+    expect(finalStates).toEqual({ toss: 'CLOSED', nice: 'CLOSED', kcp: 'CLOSED' });
+    expect(payments.every((p) => p.result.status !== 'failed')).toBe(true);
+    expect(lines.some((l) => l.includes('[breaker toss: CLOSED -> OPEN]'))).toBe(true);
+  });
+});
