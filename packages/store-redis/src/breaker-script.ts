@@ -201,19 +201,61 @@ local function problem(s)
   else
     return 'unknown window type'
   end
-  if s.state == 'HALF_OPEN' then
-    if w.type ~= 'COUNT' or w.size ~= permitted then return 'half-open window does not match the config' end
-  elseif s.state ~= 'OPEN' then
-    if (wtype == 'COUNT') ~= (w.type == 'COUNT') or w.size ~= wsize then return 'window does not match the config' end
-  end
   if type(s.leases) ~= 'table' then s.leases = {} end
   if type(s.leaseSeq) ~= 'number' then s.leaseSeq = 0 end
   if type(s.exceededReported) ~= 'boolean' then s.exceededReported = false end
   return nil
 end
 
-local key = KEYS[1]
 local s
+local resized = false
+
+-- Processes that disagree on the window's shape (a rolling deploy that changed slidingWindowSize)
+-- must not wipe each other's state: the window is resized, keeping the newest outcomes.
+local function resizedCount(w, size, min)
+  local nw = countWindow(size, min)
+  local keep = math.min(w.calls, size)
+  for k = keep, 1, -1 do
+    local i = (w.head - k) % w.size
+    recordOutcome(nw, string.byte(w.ring, i + 1) - 48, 0)
+  end
+  return nw
+end
+
+local function resizedTime(w, size, min)
+  local nw = timeWindow(size, min, w.lastSecond * 1000)
+  for sec = w.lastSecond - math.min(w.size, size) + 1, w.lastSecond do
+    local oi, ni = (sec % w.size) + 1, (sec % size) + 1
+    nw.bucketCalls[ni] = w.bucketCalls[oi]
+    nw.bucketFailures[ni] = w.bucketFailures[oi]
+    nw.bucketSlow[ni] = w.bucketSlow[oi]
+    nw.bucketSlowFailures[ni] = w.bucketSlowFailures[oi]
+    nw.calls = nw.calls + w.bucketCalls[oi]
+    nw.failures = nw.failures + w.bucketFailures[oi]
+    nw.slow = nw.slow + w.bucketSlow[oi]
+    nw.slowFailures = nw.slowFailures + w.bucketSlowFailures[oi]
+  end
+  return nw
+end
+
+local function fitWindow()
+  local w = s.window
+  if s.state == 'HALF_OPEN' then
+    if w.type == 'COUNT' and w.size == permitted then return end
+    if w.type == 'COUNT' then s.window = resizedCount(w, permitted, halfOpenMin) else s.window = countWindow(permitted, halfOpenMin) end
+    s.halfOpenAvailable = math.max(0, math.min(s.halfOpenAvailable, permitted - s.window.calls))
+  elseif s.state ~= 'OPEN' then
+    if (wtype == 'COUNT') == (w.type == 'COUNT') and w.size == wsize then return end
+    if wtype == 'COUNT' and w.type == 'COUNT' then s.window = resizedCount(w, wsize, closedMin)
+    elseif wtype == 'TIME' and w.type == 'TIME' then s.window = resizedTime(w, wsize, closedMin)
+    else s.window = closedWindow(now) end
+  else
+    return
+  end
+  resized = true
+end
+
+local key = KEYS[1]
 local raw = redis.pcall('GET', key)
 if type(raw) == 'table' and raw.err then
   garbage = 'the key holds a ' .. redis.call('TYPE', key).ok .. ', not a breaker state'
@@ -233,6 +275,7 @@ else
       s = initial(now)
     else
       s = decoded
+      fitWindow()
       -- the minimum lives in the window; the config is the truth
       if s.state == 'HALF_OPEN' or (s.state == 'OPEN' and s.window.type == 'COUNT' and s.window.size == permitted and not (wtype == 'COUNT' and wsize == permitted)) then
         s.window.minimumCalls = halfOpenMin
@@ -242,7 +285,7 @@ else
     end
   end
 end
-local dirty = garbage ~= nil
+local dirty = garbage ~= nil or resized
 
 local function push(from, at, reason, untilAt, rates)
   fx.t[#fx.t + 1] = { from = from, to = s.state, at = at, reason = reason, ['until'] = untilAt, counts = countsOf(rates) }

@@ -12,10 +12,11 @@
  * KEYS[1]  the lease set
  * ARGV     now ('' = Redis TIME), maxConcurrentCalls, leaseMs, channel, ttlMs ('' = the set
  *          lives as long as its latest lease, by the Redis clock); then the operations, two
- *          arguments each: A member (take a slot) | L member (give it back) | N member (renew) | G 0 (read)
+ *          arguments each: A member (take a slot) | T member (take a slot; nobody will wait if
+          refused) | L member (give it back) | N member (renew) | G 0 (read)
  * Returns  { reason, retryMs, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in it);
  *          `retryMs` is how long until the earliest lease expires when an acquire was refused (else -1);
- *          per operation: A 1 granted / 0 full; L 1 released / 0 not held; N 1 renewed / 0 lost; G slots in use.
+ *          per operation: A, T 1 granted / 0 full; L 1 released / 0 not held; N 1 renewed / 0 lost; G slots in use.
  */
 export const BULKHEAD_LUA = `
 local A = ARGV
@@ -57,12 +58,12 @@ while i <= #A do
   local op = A[i]
   local member = A[i + 1]
   local r = 0
-  if op == 'A' then
+  if op == 'A' or op == 'T' then
     if inUse < max then
       if redis.call('ZADD', key, expiry, member) == 1 then inUse = inUse + 1 end
       written = true
       r = 1
-    else
+    elseif op == 'A' then
       refused = true
     end
   elseif op == 'L' then

@@ -19,8 +19,9 @@ import {
 import type { RedisRunner } from './redis-runner.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
 
-/** Tokens at or above this come from the in-process fallback engine. */
+/** Tokens at or above this come from the in-process fallback engine: LOCAL_BASE + epoch * LOCAL_EPOCH + its permit. */
 const LOCAL_BASE = 2 ** 52;
+const LOCAL_EPOCH = 2 ** 32;
 /** Handed out under `onStoreFailure: 'allow'`: a permit nobody records. */
 const ALLOW_TOKEN = 2 ** 53 - 2;
 const LEASE_SPAN = 2 ** 21;
@@ -132,7 +133,8 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   record(permit: number, outcome: Outcome, now: number): Promise<void> | undefined {
     if (permit >= LOCAL_BASE) {
-      if (permit !== ALLOW_TOKEN) this.fallbackEngine().record(permit - LOCAL_BASE, outcome, now);
+      const local = this.localPermit(permit);
+      if (local >= 0) this.fallbackEngine().record(local, outcome, now);
       return undefined;
     }
     const [gen, lease] = split(permit);
@@ -143,7 +145,8 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   release(permit: number, now: number): Promise<void> | undefined {
     if (permit >= LOCAL_BASE) {
-      if (permit !== ALLOW_TOKEN) this.fallbackEngine().release(permit - LOCAL_BASE, now);
+      const local = this.localPermit(permit);
+      if (local >= 0) this.fallbackEngine().release(local, now);
       return undefined;
     }
     const [gen, lease] = split(permit);
@@ -210,6 +213,7 @@ export class RedisBreakerEngine implements BreakerEngine {
     this.runner.run('breakwaterBreaker', this.key, args).then(
       (raw) => {
         this.runner.reportSuccess();
+        this.dropFallback();
         let reply: Reply;
         try {
           reply = parseReply(raw);
@@ -297,12 +301,32 @@ export class RedisBreakerEngine implements BreakerEngine {
         return DENIED_OPEN;
       default: {
         const permit = this.fallbackEngine().acquire(now);
-        return permit < 0 ? permit : LOCAL_BASE + permit;
+        return permit < 0 ? permit : LOCAL_BASE + this.localEpoch * LOCAL_EPOCH + permit;
       }
     }
   }
 
   /** In-process state used while Redis is unavailable (and kept for the next outage). */
+  /** The fallback's own permit, or -1 for a permit of an earlier outage (or an 'allow' token): nothing to record. */
+  private localPermit(token: number): number {
+    if (token === ALLOW_TOKEN) return -1;
+    const rest = token - LOCAL_BASE;
+    return Math.floor(rest / LOCAL_EPOCH) === this.localEpoch ? rest % LOCAL_EPOCH : -1;
+  }
+
+  /**
+   * Redis answers again: the shared state decides from now on. The fallback's state is dropped,
+   * so that the next outage starts from a clean slate rather than from what an old one tripped.
+   */
+  private dropFallback(): void {
+    if (this.local === undefined) return;
+    this.local.close();
+    this.local = undefined;
+    this.localEpoch++;
+  }
+
+  private localEpoch = 0;
+
   private fallbackEngine(): LocalBreakerEngine {
     if (this.local === undefined) {
       const settings = this.settings;

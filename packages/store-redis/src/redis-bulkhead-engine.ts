@@ -58,9 +58,14 @@ export class RedisBulkheadEngine implements BulkheadEngine {
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private retryAt = 0;
   private maintenanceTimer: ReturnType<typeof setInterval> | undefined;
+  private releaseTimer: ReturnType<typeof setTimeout> | undefined;
   /** The latest caller clock reading, for the maintenance calls under `clock: 'caller'`. */
   private lastNow = 0;
   private closed = false;
+  /** `retryMs` of the reply being handled (set before its operations settle). */
+  private replyRetryMs = -1;
+  /** 'A' marks a refusal so that releases publish a notice; 'T' (nobody ever waits here) does not. */
+  private readonly acquireOp: 'A' | 'T';
 
   constructor(
     name: string,
@@ -89,8 +94,10 @@ export class RedisBulkheadEngine implements BulkheadEngine {
       2,
       (head) => {
         if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
+        this.replyRetryMs = Number(head[1]);
       },
     );
+    this.acquireOp = settings.maxWaitDuration > 0 ? 'A' : 'T';
   }
 
   tryAcquire(now: number): Promise<number> {
@@ -101,14 +108,15 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     return new Promise((resolve) => {
       this.batcher.push({
         now,
-        args: ['A', member],
+        args: [this.acquireOp, member],
         done: (granted) => {
           if (granted === 1) {
             this.hold(token);
             resolve(token);
-          } else {
-            resolve(BULKHEAD_FULL);
+            return;
           }
+          if (this.acquireOp === 'A') this.refused(this.replyRetryMs);
+          resolve(BULKHEAD_FULL);
         },
         failed: () => {
           // It may have been granted after all (a timeout): make sure the lease goes.
@@ -145,6 +153,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
 
   read(now: number): Promise<number> {
     this.lastNow = now;
+    this.flushPendingReleases(now);
     return new Promise((resolve) => {
       this.batcher.push({
         now,
@@ -161,6 +170,9 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     this.unsubscribe = undefined;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
+    // Pending releases still go out with later calls; their timer must not outlive the engine.
+    if (this.releaseTimer !== undefined) clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
     this.stopMaintenance();
     this.local?.close();
   }
@@ -202,7 +214,10 @@ export class RedisBulkheadEngine implements BulkheadEngine {
   private hold(token: number): void {
     this.held.add(token);
     if (this.maintenanceTimer === undefined && !this.closed) {
-      this.maintenanceTimer = setInterval(this.renew, Math.max(1, Math.floor(this.store.bulkheadLeaseMs / 3)));
+      this.maintenanceTimer = setInterval(
+        this.renew,
+        Math.max(1, Math.floor(this.store.bulkheadLeaseMs / 3)),
+      );
       this.maintenanceTimer.unref?.();
     }
   }
@@ -217,14 +232,16 @@ export class RedisBulkheadEngine implements BulkheadEngine {
   private readonly renew = (): void => {
     const now = this.store.clock === 'caller' ? this.lastNow : Date.now();
     this.flushPendingReleases(now);
+    if (this.held.size === 0) this.stopMaintenance();
     for (const token of this.held) {
       const member = this.memberPrefix + token.toString(36);
       this.batcher.push({
         now,
         args: ['N', member],
-        done: () => {
+        done: (renewed) => {
           // 0: reclaimed while this process did not renew it in time (it was paused longer
           // than the lease); the call keeps running without a slot, as nobody can tell it to stop.
+          if (renewed === 0) this.held.delete(token);
         },
         failed: () => {
           // Redis is away: the next renewal tries again (a lease outlives two missed renewals).
@@ -233,9 +250,21 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     }
   };
 
+  /**
+   * Remembers a lease Redis may still hold although nobody here uses it (its release failed, or
+   * its acquire timed out and may have run after all): it goes out with the next call, or on its
+   * own once the guard breaker may let calls through again.
+   */
   private addPendingRelease(member: string): void {
     if (this.pendingReleases.size >= MAX_PENDING_RELEASES) return;
     this.pendingReleases.add(member);
+    if (this.releaseTimer === undefined && !this.closed) {
+      this.releaseTimer = setTimeout(() => {
+        this.releaseTimer = undefined;
+        this.flushPendingReleases(this.store.clock === 'caller' ? this.lastNow : Date.now());
+      }, this.store.guardWaitDurationMs);
+      this.releaseTimer.unref?.();
+    }
   }
 
   private flushPendingReleases(now: number): void {
@@ -260,7 +289,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
         return ALLOW_TOKEN;
       case 'deny':
         // Waiters retry once the guard breaker around Redis may let a probe through.
-        if (!this.closed) this.scheduleRetry(this.store.guardWaitDurationMs);
+        if (!this.closed && this.acquireOp === 'A') this.scheduleRetry(this.store.guardWaitDurationMs);
         return BULKHEAD_FULL;
       default:
         return this.fallbackEngine().tryAcquire(now);

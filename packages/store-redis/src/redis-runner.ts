@@ -25,6 +25,10 @@ export interface StoreOperation {
   readonly ok: boolean;
   readonly error?: unknown;
 }
+interface FirstConnectionWaiter {
+  ready(): void;
+  ended(): void;
+}
 type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<string>;
 
 /** Scripts the store registers on its connection (EVALSHA, with EVAL once on NOSCRIPT). */
@@ -59,14 +63,20 @@ export class RedisRunner {
   ) {
     const own = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
     this.connection = isCluster(client)
-      ? client.duplicate(undefined, { enableOfflineQueue: false, redisOptions: own })
+      ? // keep the user's node options (credentials, TLS...): duplicate() replaces redisOptions whole
+        client.duplicate(undefined, {
+          enableOfflineQueue: false,
+          redisOptions: { ...client.options.redisOptions, ...own },
+        })
       : client.duplicate(own);
     this.connection.on('error', () => {
       // Errors surface through the calls that hit them; an 'error' event must not go unhandled.
     });
     this.connection.on('ready', () => {
       this.everReady = true;
+      this.settleWaiting('ready');
     });
+    this.connection.on('end', () => this.settleWaiting('ended'));
     for (const s of scripts) {
       this.connection.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
       this.scripts.set(
@@ -126,22 +136,37 @@ export class RedisRunner {
     if (this.everReady) {
       return Promise.reject(new StoreUnavailableError(`Redis connection is ${this.connection.status}`));
     }
-    // Not connected yet: wait for the first connection, within the same timeout.
-    return withTimeout(
-      new Promise<string>((resolve, reject) => {
-        const onReady = () => {
-          this.connection.off('end', onEnd);
-          fn(key, ...args).then(resolve, reject);
-        };
-        const onEnd = () => {
-          this.connection.off('ready', onReady);
+    // Not connected yet: wait for the first connection, within the same timeout. A call that timed
+    // out is forgotten, never sent later (its caller has moved on: a late acquire would hold a
+    // half-open permit nobody uses).
+    const deadline = performance.now() + timeout;
+    return new Promise<string>((resolve, reject) => {
+      const waiter: FirstConnectionWaiter = {
+        ready: () => {
+          clearTimeout(timer);
+          withTimeout(fn(key, ...args), Math.max(1, deadline - performance.now())).then(resolve, reject);
+        },
+        ended: () => {
+          clearTimeout(timer);
           reject(new StoreUnavailableError('Redis connection ended'));
-        };
-        this.connection.once('ready', onReady);
-        this.connection.once('end', onEnd);
-      }),
-      timeout,
-    );
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(waiter);
+        reject(new StoreUnavailableError(`Redis did not answer within ${timeout} ms`));
+      }, timeout);
+      timer.unref?.();
+      this.waiting.add(waiter);
+    });
+  }
+
+  /** Calls waiting for the first connection. */
+  private readonly waiting = new Set<FirstConnectionWaiter>();
+
+  private settleWaiting(how: 'ready' | 'ended'): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const waiter of waiting) waiter[how]();
   }
 
   /** Reports the first failure of an outage. */

@@ -17,6 +17,11 @@ export interface RedisStoreOptions {
   readonly keyTtlMs?: number;
   /** A half-open probe whose process died is given back after this long (ms). Default 60,000. */
   readonly halfOpenLeaseMs?: number;
+  /**
+   * A bulkhead slot is a lease renewed every third of this while its call runs; the slots of a
+   * process that died are given back after this long (ms). Default 60,000.
+   */
+  readonly bulkheadLeaseMs?: number;
   /** The breaker around Redis itself: consecutive failures that open it, and how long it stays open (ms). */
   readonly guard?: { readonly failureThreshold?: number; readonly waitDurationMs?: number };
   /** `'redis'` (default): Redis `TIME` is the clock of every decision. `'caller'`: the caller's clock (tests only). */
@@ -33,6 +38,7 @@ export interface RedisStoreSettings {
   readonly commandTimeout: number;
   readonly keyTtlMs: number;
   readonly halfOpenLeaseMs: number;
+  readonly bulkheadLeaseMs: number;
   readonly guardFailureThreshold: number;
   readonly guardWaitDurationMs: number;
   readonly clock: 'redis' | 'caller';
@@ -47,6 +53,7 @@ const KNOWN = [
   'commandTimeout',
   'keyTtlMs',
   'halfOpenLeaseMs',
+  'bulkheadLeaseMs',
   'guard',
   'clock',
   'publishEvents',
@@ -85,6 +92,7 @@ export function resolveRedisStoreOptions(options: unknown, defaultProcessId: str
     commandTimeout: r.number('commandTimeout', 100, 1, 60_000),
     keyTtlMs: r.integer('keyTtlMs', 86_400_000, 1_000),
     halfOpenLeaseMs: r.integer('halfOpenLeaseMs', 60_000, 1),
+    bulkheadLeaseMs: r.integer('bulkheadLeaseMs', 60_000, 30, 2_147_483_647),
     guardFailureThreshold: guard.integer('failureThreshold', 3, 1),
     guardWaitDurationMs: guard.number('waitDurationMs', 1_000, 1),
     clock: r.oneOf('clock', 'redis', ['redis', 'caller']),

@@ -2,20 +2,32 @@ import { hostname } from 'node:os';
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
+  type BulkheadEngine,
+  type BulkheadSettings,
+  type BulkheadStore,
   type CircuitBreakerSettings,
   EventPublisher,
+  type RateLimiterEngine,
+  type RateLimiterSettings,
+  type RateLimiterStore,
+  type SlotFreedListener,
   type Store,
   type Unsubscribe,
 } from '@breakwater/core';
 import type { Cluster, Redis } from 'ioredis';
 import { BREAKER_LUA } from './breaker-script.js';
+import { BULKHEAD_LUA } from './bulkhead-script.js';
+import { RATE_LIMITER_LUA } from './rate-limiter-script.js';
 import { RedisBreakerEngine } from './redis-breaker-engine.js';
+import { BULKHEAD_SCRIPT, RedisBulkheadEngine } from './redis-bulkhead-engine.js';
+import { RATE_LIMITER_SCRIPT, RedisRateLimiterEngine } from './redis-rate-limiter-engine.js';
 import { RedisRunner, type StoreOperation } from './redis-runner.js';
 import {
   type RedisStoreOptions,
   type RedisStoreSettings,
   resolveRedisStoreOptions,
 } from './redis-store-options.js';
+import { SlotNotices } from './slot-notices.js';
 import type { FleetTransitionMessage, StoreEvent } from './store-events.js';
 
 /**
@@ -23,7 +35,7 @@ import type { FleetTransitionMessage, StoreEvent } from './store-events.js';
  * policy name. Decisions run as Lua scripts, one atomic call per batch of operations, with
  * Redis `TIME` as the clock. Swapping a MemoryStore for a RedisStore is a one-line change.
  */
-export class RedisStore implements Store {
+export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
   readonly kind = 'redis';
   readonly options: RedisStoreSettings;
   private readonly runner: RedisRunner;
@@ -31,6 +43,7 @@ export class RedisStore implements Store {
   private readonly fleet = new EventPublisher<{ type: 'FLEET'; message: FleetTransitionMessage }>();
   private subscriber: Redis | Cluster | undefined;
   private readonly client: Redis | Cluster;
+  private readonly slotNotices: SlotNotices;
 
   constructor(options: RedisStoreOptions) {
     this.options = resolveRedisStoreOptions(options, `${hostname()}:${process.pid}`);
@@ -38,9 +51,14 @@ export class RedisStore implements Store {
     this.runner = new RedisRunner(
       options.client,
       this.options,
-      [{ name: 'breakwaterBreaker', lua: BREAKER_LUA }],
+      [
+        { name: 'breakwaterBreaker', lua: BREAKER_LUA },
+        { name: RATE_LIMITER_SCRIPT, lua: RATE_LIMITER_LUA },
+        { name: BULKHEAD_SCRIPT, lua: BULKHEAD_LUA },
+      ],
       this.events,
     );
+    this.slotNotices = new SlotNotices(options.client);
   }
 
   circuitBreaker(
@@ -58,6 +76,31 @@ export class RedisStore implements Store {
           policy,
           reason,
         }),
+    });
+  }
+
+  /** A rate limiter whose permits the whole fleet shares (`<prefix>:{rl:<name>}:state`). */
+  rateLimiter(name: string, settings: RateLimiterSettings): RateLimiterEngine {
+    return new RedisRateLimiterEngine(name, settings, this.runner, this.options, {
+      stateReset: (reason) => this.stateReset(`rateLimiter:${name}`, reason),
+    });
+  }
+
+  /** A bulkhead whose slots the whole fleet shares (leases in `<prefix>:{bh:<name>}:leases`). */
+  bulkhead(name: string, settings: BulkheadSettings, onSlotFreed: SlotFreedListener): BulkheadEngine {
+    return new RedisBulkheadEngine(name, settings, onSlotFreed, this.runner, this.options, this.slotNotices, {
+      stateReset: (reason) => this.stateReset(`bulkhead:${name}`, reason),
+    });
+  }
+
+  private stateReset(policy: string, reason: string): void {
+    this.events.emit({
+      kind: 'store',
+      type: 'STATE_RESET',
+      name: this.options.keyPrefix,
+      at: Date.now(),
+      policy,
+      reason,
     });
   }
 
@@ -117,6 +160,7 @@ export class RedisStore implements Store {
   /** Releases the store's own connections and subscriptions; the client you passed stays open. */
   async close(): Promise<void> {
     this.unsubscribe();
+    this.slotNotices.close();
     await this.runner.close();
   }
 }

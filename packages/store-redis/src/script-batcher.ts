@@ -13,7 +13,7 @@ export interface BatchedOp {
 }
 
 /**
- * Micro-batching for one policy's script: operations issued in the same tick go out as one
+ * Micro-batching for one policy's script: operations issued in the same event-loop turn go out as one
  * EVALSHA (`<now> <head...> <op args...>`), atomically, and each gets its slot of the reply
  * (`[<reply head...>, r1, r2, ...]`). Every Redis failure becomes `failed()` on each operation:
  * nothing is ever rejected.
@@ -40,7 +40,9 @@ export class ScriptBatcher {
     this.queue.push(op);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(this.flush);
+      // After the microtasks of this turn (as the breaker does): a call's release and the next
+      // call's acquire, issued a few promise ticks apart, share one script call.
+      setImmediate(this.flush);
     }
   }
 

@@ -1,0 +1,168 @@
+/**
+ * The Lua rate limiter against the in-process engines (`createLocalRateLimiterEngine`, the
+ * reference): the same generated sequences of acquire / release / drain / read, with the clock
+ * owned by the test (`clock: 'caller'`), must give the same answer to every operation, through
+ * either of two engines sharing the name, for both algorithms. Reads through both engines after
+ * every operation compare the shared state.
+ */
+import {
+  createLocalRateLimiterEngine,
+  createRateLimiterCell,
+  type RateLimiterConfig,
+  type RateLimiterEngine,
+  resolveRateLimiterConfig,
+} from '@breakwater/core';
+import { RedisStore } from '@breakwater/store-redis';
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+
+let server: RedisServer;
+let client: Redis;
+let store: RedisStore;
+
+beforeAll(async () => {
+  server = await startRedis();
+  client = server.client();
+  store = new RedisStore({ client, clock: 'caller', commandTimeout: 5_000 });
+});
+afterAll(async () => {
+  await store?.close();
+  await stopAll();
+});
+
+type Op =
+  | { readonly kind: 'acquire'; readonly via: number; readonly gap: number; readonly permits: number }
+  /** Gives back a reservation granted earlier: `pick` -1 is the latest. */
+  | { readonly kind: 'release'; readonly via: number; readonly gap: number; readonly pick: number }
+  | { readonly kind: 'drain' | 'read'; readonly via: number; readonly gap: number }
+  /** Moves the clock to (offset ms around) the next period boundary. */
+  | { readonly kind: 'boundary'; readonly offset: -1 | 0 | 1 };
+
+const configArb: fc.Arbitrary<RateLimiterConfig> = fc.record({
+  algorithm: fc.constantFrom('fixed-window' as const, 'gcra' as const),
+  // odd limits and periods give GCRA fractional emission intervals
+  limitForPeriod: fc.oneof(fc.integer({ min: 1, max: 6 }), fc.constantFrom(7, 13, 50)),
+  limitRefreshPeriod: fc.oneof(
+    fc.constantFrom(1, 7, 100, 333, 500, 1_000),
+    fc.integer({ min: 2, max: 3_000 }),
+  ),
+  timeoutDuration: fc.oneof(fc.constantFrom(0, 12.5, 100, 1_000, 5_000), fc.integer({ min: 0, max: 20_000 })),
+});
+
+const gapArb = fc.oneof(
+  { weight: 5, arbitrary: fc.constant(0) },
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 400 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 400, max: 10_000 }) },
+);
+const viaArb = fc.nat({ max: 1 });
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 10,
+    arbitrary: fc.record({
+      kind: fc.constant('acquire' as const),
+      via: viaArb,
+      gap: gapArb,
+      permits: fc.integer({ min: 1, max: 50 }),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('release' as const),
+      via: viaArb,
+      gap: gapArb,
+      // -1: the latest reservation, the one most often given back for real
+      pick: fc.oneof(fc.constant(-1), fc.nat()),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('drain' as const), via: viaArb, gap: gapArb }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), via: viaArb, gap: gapArb }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('boundary' as const),
+      offset: fc.constantFrom(-1 as const, 0 as const, 1 as const),
+    }),
+  },
+);
+
+let runs = 0;
+
+async function run(config: RateLimiterConfig, start: number, ops: readonly Op[]): Promise<void> {
+  const name = `rl-conformance-${++runs}`;
+  const settings = resolveRateLimiterConfig(config, name);
+  let cell: ReturnType<typeof createRateLimiterCell> | undefined;
+  const reference = createLocalRateLimiterEngine(settings, (now) => {
+    cell ??= createRateLimiterCell(settings, now);
+    return cell;
+  });
+  const engines: RateLimiterEngine[] = [store.rateLimiter(name, settings), store.rateLimiter(name, settings)];
+  /** Reservations granted with a wait and not handed back: their due time and permits. */
+  const reservations: { due: number; permits: number }[] = [];
+  const log: string[] = [];
+  let now = start;
+  const check = (actual: unknown, expected: unknown, what: string) => {
+    if (actual !== expected) expect(actual, `${what}\n${log.join('\n')}`).toBe(expected);
+  };
+  const readBoth = async () => {
+    const expected = reference.read(now);
+    for (const [i, e] of engines.entries()) check(await e.read(now), expected, `read via ${i} at ${now}`);
+  };
+  try {
+    for (const op of ops) {
+      if (op.kind === 'boundary') {
+        const period = settings.limitRefreshPeriod;
+        const next = (Math.floor(now / period) + 1) * period + op.offset;
+        if (next > now) now = next;
+        continue;
+      }
+      now += op.gap;
+      const engine = engines[op.via];
+      switch (op.kind) {
+        case 'acquire': {
+          const permits = Math.min(op.permits, settings.limitForPeriod);
+          log.push(`${now}: acquire ${permits} via ${op.via}`);
+          const expected = reference.acquire(permits, now, settings.timeoutDuration);
+          check(await engine.acquire(permits, now, settings.timeoutDuration), expected, 'acquire');
+          if (expected > 0) reservations.push({ due: now + expected, permits });
+          break;
+        }
+        case 'release': {
+          if (reservations.length === 0) continue;
+          const at = op.pick < 0 ? reservations.length - 1 : op.pick % reservations.length;
+          const [r] = reservations.splice(at, 1);
+          log.push(`${now}: release ${r.permits} due ${r.due} via ${op.via}`);
+          reference.release(r.permits, r.due - now, now);
+          await engine.release(r.permits, r.due - now, now);
+          break;
+        }
+        case 'drain':
+          log.push(`${now}: drain via ${op.via}`);
+          check(await engine.drain(now), reference.drain(now), 'drain');
+          break;
+        case 'read':
+          break;
+      }
+      await readBoth();
+    }
+  } finally {
+    for (const e of engines) e.close();
+  }
+}
+
+describe('rate limiter conformance: RedisStore (Lua) against the in-process engines', () => {
+  it('same answers to generated sequences, both algorithms', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        configArb,
+        fc.integer({ min: 0, max: 10_000 }).map((ms) => 1_700_000_000_000 + ms),
+        fc.array(opArb, { maxLength: 50, size: 'max' }),
+        run,
+      ),
+      { numRuns: 300 },
+    );
+  }, 120_000);
+});

@@ -1,0 +1,397 @@
+/**
+ * Chaos: a RedisStore breaker under load (concurrent `execute` calls from this process) while
+ * Redis is killed with -9 and restarted, while its script cache is flushed, and while it is
+ * frozen (SIGSTOP) for ten command timeouts. Then the three failure policies, one outage each.
+ *
+ * Asserted every time: no unhandled rejection, every call settles, no call waits much longer than
+ * the command timeout (each call is timed), STORE_FAILURE then STORE_RECOVERED (or no store event
+ * at all for SCRIPT FLUSH), and a coherent state afterwards:
+ * - after a restart without persistence the breaker's state is gone: "coherent" means the key is
+ *   recreated as a valid state by the calls, the breaker reads and decides from Redis again (a
+ *   state forced by another process is obeyed at once), and the calls made during the outage were
+ *   decided in-process (they succeeded while Redis was down);
+ * - after SCRIPT FLUSH and after a freeze Redis kept its data: a state forced before is still there.
+ */
+import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
+import { RedisStore, type RedisStoreOptions, type StoreFailurePolicy } from '@breakwater/store-redis';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import {
+  captureStoreEvents,
+  collapse,
+  DownstreamError,
+  type LoadStats,
+  runLoad,
+  sleep,
+  waitUntil,
+  within,
+} from './helpers.js';
+
+const COMMAND_TIMEOUT_MS = 100;
+/** What a call may take beyond the command timeout: the call itself (1 ms), a busy 2-core event loop. */
+const MARGIN_MS = 150;
+const LATENCY_BOUND_MS = COMMAND_TIMEOUT_MS + MARGIN_MS;
+const LANES = 16;
+
+let server: RedisServer;
+let admin: Redis;
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown) => unhandled.push(reason);
+const cleanup: (() => unknown)[] = [];
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  server = await startRedis();
+  admin = server.client({ retryStrategy: () => 50 });
+  admin.on('error', () => {});
+});
+afterEach(async () => {
+  for (const fn of cleanup.splice(0).reverse()) await fn();
+  expect(unhandled).toEqual([]);
+});
+afterAll(async () => {
+  process.off('unhandledRejection', onUnhandled);
+  await stopAll();
+});
+
+/** A store on its own client that reconnects quickly, with a short guard wait. */
+function chaosStore(options: Partial<RedisStoreOptions> = {}): RedisStore {
+  const client = server.client({ retryStrategy: () => 50 });
+  client.on('error', () => {});
+  const store = new RedisStore({
+    client,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+    guard: { failureThreshold: 3, waitDurationMs: 200 },
+    ...options,
+  });
+  cleanup.push(
+    () => client.disconnect(),
+    () => store.close(),
+  );
+  return store;
+}
+
+function breaker(name: string, config: CircuitBreakerConfig, store: RedisStore): CircuitBreaker {
+  const cb = CircuitBreaker.of(name, config, { store });
+  cleanup.push(() => cb.close());
+  return cb;
+}
+
+const LOADED: CircuitBreakerConfig = { slidingWindowSize: 100, minimumNumberOfCalls: 100 };
+const succeed = (cb: CircuitBreaker) =>
+  cb.execute(async () => {
+    await sleep(1);
+    return 'ok';
+  });
+
+/** Starts the load; `stop()` ends it and resolves with the stats once every call has settled. */
+function startLoad(
+  cb: CircuitBreaker,
+  call = succeed,
+): { stop(): Promise<LoadStats>; stats: Promise<LoadStats> } {
+  let stopped = false;
+  const deadline = Date.now() + 15_000;
+  const stats = runLoad({
+    pick: () => cb,
+    call,
+    concurrency: LANES,
+    pauseMs: 2,
+    until: () => stopped || Date.now() > deadline,
+    maxCalls: 100_000,
+  });
+  return {
+    stats,
+    stop: () => {
+      stopped = true;
+      return within(stats, 2_000, 'the load');
+    },
+  };
+}
+
+function expectBounded(stats: LoadStats, what: string): void {
+  const slow = stats.slowest(3).map((c) => `${c.latencyMs.toFixed(0)} ms ${c.outcome}`);
+  console.info(
+    `${what}: ${stats.settled} calls (${stats.count('ok')} ok, ${stats.count('rejected')} rejected), slowest ${slow.join(', ')}`,
+  );
+  expect(stats.settled).toBe(stats.started);
+  expect(stats.calls.filter((c) => c.outcome === 'unexpected').map((c) => String(c.error))).toEqual([]);
+  expect(stats.maxLatency()).toBeLessThan(LATENCY_BOUND_MS);
+}
+
+/** Proves the breaker decides from Redis: another process forces it OPEN, and it refuses at once. */
+async function expectDecidesFromRedis(cb: CircuitBreaker, config: CircuitBreakerConfig): Promise<void> {
+  const other = breaker(cb.name, config, chaosStore({ processId: 'other' }));
+  await other.transitionToOpenState();
+  await expect(cb.execute(() => 'x')).rejects.toBeInstanceOf(CallNotPermittedError);
+  expect(await cb.getState()).toBe('OPEN');
+  await other.transitionToClosedState();
+  expect(await cb.execute(() => 'y')).toBe('y');
+}
+
+async function storedState(name: string): Promise<{ v: number; state: string }> {
+  const raw = await admin.get(`breakwater:{cb:${name}}:state`);
+  return JSON.parse(raw ?? 'null') as { v: number; state: string };
+}
+
+describe('chaos under load', () => {
+  it('kill -9 Redis and restart it: calls never wait, fall back in-process, and return to Redis', async () => {
+    const store = chaosStore();
+    const events = captureStoreEvents(store);
+    const heard: string[] = [];
+    store.onFleetTransition((m) => heard.push(...m.transitions.map((t) => `${m.origin} ${t.from}->${t.to}`)));
+    const cb = breaker('chaos-kill', LOADED, store);
+    const load = startLoad(cb);
+    await sleep(300);
+    expect(events.types()).toEqual([]);
+
+    await server.kill('SIGKILL');
+    const downAt = performance.now();
+    await sleep(600);
+    const upAt = performance.now();
+    await server.restart();
+    await waitUntil(() => events.types().includes('STORE_RECOVERED'), 3_000, 'STORE_RECOVERED');
+    await sleep(200);
+    const stats = await load.stop();
+
+    expectBounded(stats, 'kill -9');
+    expect(collapse(events.types())).toEqual(['STORE_FAILURE', 'STORE_RECOVERED']);
+    // while Redis was down, the 'local' policy decided in-process: those calls went through
+    const duringOutage = stats.calls.filter((c) => c.startedAt > downAt + 50 && c.startedAt < upAt);
+    expect(duringOutage.length).toBeGreaterThan(50);
+    expect(duringOutage.every((c) => c.outcome === 'ok')).toBe(true);
+    // Redis lost the state (no persistence); the calls since recovery recreated a valid one
+    await waitUntil(
+      async () => (await storedState('chaos-kill'))?.state === 'CLOSED',
+      2_000,
+      'the recreated key',
+    );
+    expect(await storedState('chaos-kill')).toMatchObject({ v: 1, state: 'CLOSED' });
+    expect(await cb.getState()).toBe('CLOSED');
+    expect((await cb.getMetrics()).numberOfBufferedCalls).toBeGreaterThan(0);
+    await expectDecidesFromRedis(cb, LOADED);
+    expect(await store.guardState()).toBe('CLOSED');
+    // the fleet-event subscription came back with the connection
+    await waitUntil(() => heard.length >= 2, 2_000, 'fleet events after the restart');
+    expect(heard).toEqual(['other CLOSED->OPEN', 'other OPEN->CLOSED']);
+  });
+
+  it('SCRIPT FLUSH under load: transparent (no store failure, no fallback), state intact', async () => {
+    const store = chaosStore();
+    const events = captureStoreEvents(store);
+    const cb = breaker('chaos-flush', LOADED, store);
+    const pinned = breaker('chaos-flush-pinned', {}, store);
+    await pinned.transitionToForcedOpenState();
+    const load = startLoad(cb);
+    for (let i = 0; i < 5; i++) {
+      await sleep(100);
+      await server.flushScripts();
+    }
+    await sleep(100);
+    const stats = await load.stop();
+
+    expectBounded(stats, 'SCRIPT FLUSH');
+    expect(stats.count('ok')).toBe(stats.settled);
+    expect(events.types()).toEqual([]);
+    expect(await pinned.getState()).toBe('FORCED_OPEN');
+    const metrics = await cb.getMetrics();
+    expect(metrics.numberOfBufferedCalls).toBe(Math.min(100, stats.settled));
+    expect(metrics.numberOfFailedCalls).toBe(0);
+  });
+
+  it('Redis frozen (SIGSTOP) for 10 command timeouts: calls time out promptly, the guard opens, state survives', async () => {
+    const store = chaosStore();
+    const events = captureStoreEvents(store);
+    const cb = breaker('chaos-pause', LOADED, store);
+    const pinned = breaker('chaos-pause-pinned', {}, store);
+    await pinned.transitionToOpenState();
+    const load = startLoad(cb);
+    await sleep(300);
+
+    await server.pause();
+    let guardStates: string[] = [];
+    try {
+      const sampled: string[] = [];
+      for (let t = 0; t < 10; t++) {
+        await sleep(100);
+        sampled.push(await store.guardState());
+      }
+      guardStates = sampled;
+    } finally {
+      await server.resume();
+    }
+    await waitUntil(() => events.types().includes('STORE_RECOVERED'), 3_000, 'STORE_RECOVERED');
+    await sleep(200);
+    const stats = await load.stop();
+
+    expectBounded(stats, 'SIGSTOP');
+    expect(collapse(events.types())).toEqual(['STORE_FAILURE', 'STORE_RECOVERED']);
+    const failure = events.events.find((e) => e.type === 'STORE_FAILURE') as {
+      error: unknown;
+      policy: string;
+    };
+    expect(String(failure.error)).toMatch(/did not answer within 100 ms/);
+    expect(failure.policy).toBe('local');
+    // the guard breaker stopped sending commands to the frozen server
+    expect(guardStates).toContain('OPEN');
+    expect(await store.guardState()).toBe('CLOSED');
+    // Redis kept its data: what was forced before is still there, and the breaker decides from Redis
+    expect(await pinned.getState()).toBe('OPEN');
+    expect(await storedState('chaos-pause-pinned')).toMatchObject({ state: 'OPEN' });
+    expect(await cb.getState()).toBe('CLOSED');
+    await expectDecidesFromRedis(cb, LOADED);
+  });
+});
+
+describe('before the first connection', () => {
+  it('operations that timed out waiting for the first connection are not sent when it comes', async () => {
+    // Redis is reachable by the rest of the fleet (admin) and holds an OPEN breaker whose wait ends soon
+    const config: CircuitBreakerConfig = {
+      ...LOADED,
+      permittedNumberOfCallsInHalfOpenState: 1,
+      waitDurationInOpenState: 300,
+    };
+    const fleet = breaker('late-start', config, chaosStore({ processId: 'fleet' }));
+    await fleet.transitionToOpenState();
+
+    // a process starts while it cannot get an answer from Redis (frozen: TCP connects, INFO never answers)
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+    process.on('warning', onWarning);
+    await server.pause();
+    let starting: CircuitBreaker;
+    try {
+      const store = chaosStore({ processId: 'starting', guard: { failureThreshold: 1_000 } });
+      const events = captureStoreEvents(store);
+      starting = breaker('late-start', config, store);
+      for (let i = 0; i < 15; i++) {
+        // each call waits at most the command timeout, then the in-process fallback decides
+        const start = performance.now();
+        expect(await starting.execute(() => 'local')).toBe('local');
+        expect(performance.now() - start).toBeLessThan(LATENCY_BOUND_MS);
+      }
+      expect(events.types()).toEqual(['STORE_FAILURE']);
+      await sleep(300); // the fleet's open wait is over
+    } finally {
+      await server.resume();
+    }
+    // the starting process reads the shared state once it is connected (its own fallback is CLOSED)
+    const shared = await waitUntil(
+      async () => ((await starting.getState()) !== 'CLOSED' ? starting.getState() : undefined),
+      3_000,
+      'the shared state',
+    );
+    process.off('warning', onWarning);
+    expect(shared).toBe('OPEN'); // still OPEN: nobody has called since its wait ended
+
+    // the fleet's next call is its half-open probe: no stale acquire of the starting process took it
+    expect(await fleet.execute(() => 'probe')).toBe('probe');
+    expect(await fleet.getState()).toBe('CLOSED');
+    expect(warnings.filter((w) => w.includes('MaxListeners'))).toEqual([]);
+  });
+});
+
+describe('failure policies during an outage', () => {
+  const TWO: CircuitBreakerConfig = { slidingWindowSize: 2, minimumNumberOfCalls: 2 };
+  const fail = () => Promise.reject(new DownstreamError('down'));
+
+  /** Runs `during` while Redis is down (killed), then restarts it and waits for the store to recover. */
+  async function outage(policy: StoreFailurePolicy, during: (cb: CircuitBreaker) => Promise<void>) {
+    const store = chaosStore({ onStoreFailure: policy });
+    const events = captureStoreEvents(store);
+    const cb = breaker(`policy-${policy}`, TWO, store);
+    const transitions: string[] = [];
+    cb.on('STATE_TRANSITION', (e) => transitions.push(`${e.from}->${e.to}`));
+    expect(await cb.execute(() => 'before')).toBe('before');
+    await server.kill('SIGKILL');
+    try {
+      await during(cb);
+    } finally {
+      await server.restart();
+    }
+    await waitUntil(
+      async () => {
+        await cb.execute(() => 'probe').catch(() => {});
+        return events.types().includes('STORE_RECOVERED');
+      },
+      3_000,
+      'STORE_RECOVERED',
+    );
+    expect(collapse(events.types())).toEqual(['STORE_FAILURE', 'STORE_RECOVERED']);
+    expect((events.events[0] as { policy: string }).policy).toBe(policy);
+    return { cb, transitions };
+  }
+
+  /** Times one call: it must settle within the bound. */
+  async function timed<T>(fn: () => Promise<T>): Promise<T> {
+    const start = performance.now();
+    try {
+      return await fn();
+    } finally {
+      expect(performance.now() - start).toBeLessThan(LATENCY_BOUND_MS);
+    }
+  }
+
+  it("'allow' permits every call during an outage, and records nothing", async () => {
+    let ran = 0;
+    const { cb, transitions } = await outage('allow', async (cb) => {
+      for (let i = 0; i < 6; i++) {
+        await expect(
+          timed(() =>
+            cb.execute(() => {
+              ran++;
+              return fail();
+            }),
+          ),
+        ).rejects.toBeInstanceOf(DownstreamError);
+      }
+      expect(await timed(() => cb.execute(() => 'allowed'))).toBe('allowed');
+    });
+    expect(ran).toBe(6);
+    expect(transitions).toEqual([]); // six failures in a window of two, and nothing opened
+    expect(await cb.getState()).toBe('CLOSED');
+  });
+
+  it("'deny' refuses every call during an outage with CallNotPermittedError", async () => {
+    let ran = 0;
+    const { cb } = await outage('deny', async (cb) => {
+      for (let i = 0; i < 5; i++) {
+        await expect(
+          timed(() =>
+            cb.execute(() => {
+              ran++;
+              return 'never';
+            }),
+          ),
+        ).rejects.toBeInstanceOf(CallNotPermittedError);
+      }
+    });
+    expect(ran).toBe(0);
+    expect(await cb.execute(() => 'after')).toBe('after');
+  });
+
+  it("'local' decides in-process during an outage (it trips locally), then returns to Redis's state", async () => {
+    let ran = 0;
+    const { cb, transitions } = await outage('local', async (cb) => {
+      for (let i = 0; i < 2; i++) {
+        await expect(
+          timed(() =>
+            cb.execute(() => {
+              ran++;
+              return fail();
+            }),
+          ),
+        ).rejects.toBeInstanceOf(DownstreamError);
+      }
+      // the in-process fallback saw two failures in its window of two: it is open, locally
+      const refused = await timed(() => cb.execute(() => 'never')).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(CallNotPermittedError);
+    });
+    expect(ran).toBe(2);
+    expect(transitions).toEqual(['CLOSED->OPEN']);
+    // Redis (restarted, empty) never saw those failures: the shared breaker is CLOSED and decides again
+    expect(await cb.getState()).toBe('CLOSED');
+    expect(await cb.execute(() => 'shared again')).toBe('shared again');
+    expect((await cb.getMetrics()).numberOfFailedCalls).toBe(0);
+  });
+});

@@ -1,0 +1,154 @@
+/**
+ * Small helpers shared by the RedisStore suites in this folder: waiting, store-event capture and a
+ * bounded load generator that measures every call.
+ */
+import { CallNotPermittedError, type CircuitBreaker } from '@breakwater/core';
+import type { RedisStore, StoreEvent } from '@breakwater/store-redis';
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `check` until it returns a truthy value (returned), or throws after `timeoutMs`. */
+export async function waitUntil<T>(
+  check: () => T | Promise<T>,
+  timeoutMs = 5_000,
+  what = 'condition',
+  intervalMs = 10,
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value) return value as NonNullable<T>;
+    } catch (error) {
+      last = error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `${what} not reached within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`,
+      );
+    }
+    await sleep(intervalMs);
+  }
+}
+
+/** Records a store's events in order (type and local receipt time). */
+export function captureStoreEvents(store: RedisStore): {
+  readonly events: StoreEvent[];
+  types(): string[];
+  stop(): void;
+} {
+  const events: StoreEvent[] = [];
+  const stop = store.onEvent((event) => events.push(event));
+  return { events, types: () => events.map((e) => e.type), stop };
+}
+
+/** Collapses runs of equal entries: ['A','A','B','A'] -> ['A','B','A']. */
+export function collapse<T>(items: readonly T[]): T[] {
+  return items.filter((item, i) => i === 0 || item !== items[i - 1]);
+}
+
+export type CallOutcome = 'ok' | 'failed' | 'rejected' | 'unexpected';
+
+export interface CallRecord {
+  readonly breaker: string;
+  readonly startedAt: number;
+  readonly latencyMs: number;
+  readonly outcome: CallOutcome;
+  readonly error?: unknown;
+}
+
+export interface LoadStats {
+  started: number;
+  settled: number;
+  readonly calls: CallRecord[];
+  count(outcome: CallOutcome): number;
+  maxLatency(): number;
+  /** The slowest calls, for failure messages. */
+  slowest(n?: number): CallRecord[];
+}
+
+export interface LoadOptions {
+  /** The breaker for the next call (e.g. a fixed one, or one of many). */
+  readonly pick: (i: number) => CircuitBreaker;
+  /** The protected call; throwing or rejecting with `DownstreamError` counts as an expected failure. */
+  readonly call: (breaker: CircuitBreaker) => Promise<unknown>;
+  readonly concurrency: number;
+  /** Pause between two calls of one lane (ms). Default 1. */
+  readonly pauseMs?: number;
+  /** No new call starts after this (epoch ms). */
+  readonly until: () => boolean;
+  /** Hard bound on the number of calls. */
+  readonly maxCalls?: number;
+}
+
+/** The error the load's downstream throws on purpose. */
+export class DownstreamError extends Error {
+  override name = 'DownstreamError';
+}
+
+/**
+ * Runs `concurrency` lanes of sequential calls until `until()` says stop, timing every call from
+ * `execute` to its settlement. Resolves when every call has settled (the caller bounds the wait).
+ */
+export async function runLoad(options: LoadOptions): Promise<LoadStats> {
+  const calls: CallRecord[] = [];
+  const stats: LoadStats = {
+    started: 0,
+    settled: 0,
+    calls,
+    count: (outcome) => calls.filter((c) => c.outcome === outcome).length,
+    maxLatency: () => calls.reduce((m, c) => Math.max(m, c.latencyMs), 0),
+    slowest: (n = 5) => [...calls].sort((a, b) => b.latencyMs - a.latencyMs).slice(0, n),
+  };
+  const maxCalls = options.maxCalls ?? Number.POSITIVE_INFINITY;
+  const lane = async () => {
+    while (!options.until() && stats.started < maxCalls) {
+      const breaker = options.pick(stats.started);
+      stats.started++;
+      const startedAt = performance.now();
+      let outcome: CallOutcome;
+      let error: unknown;
+      try {
+        await options.call(breaker);
+        outcome = 'ok';
+      } catch (e) {
+        error = e;
+        outcome =
+          e instanceof CallNotPermittedError
+            ? 'rejected'
+            : e instanceof DownstreamError
+              ? 'failed'
+              : 'unexpected';
+      }
+      stats.settled++;
+      calls.push({
+        breaker: breaker.name,
+        startedAt,
+        latencyMs: performance.now() - startedAt,
+        outcome,
+        error,
+      });
+      await sleep(options.pauseMs ?? 1);
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, lane));
+  return stats;
+}
+
+/** Resolves with `promise`, or rejects after `ms` (so a hung call fails the test instead of timing it out). */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
+    promise.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        reject(e);
+      },
+    );
+  });
+}
