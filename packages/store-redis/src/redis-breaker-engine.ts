@@ -27,7 +27,13 @@ const ALLOW_TOKEN = 2 ** 53 - 2;
 const LEASE_SPAN = 2 ** 21;
 const CURRENT = -1;
 
-type Counts = [calls: number, failures: number, slow: number, slowFailures: number, minimumCalls: number];
+export type Counts = [
+  calls: number,
+  failures: number,
+  slow: number,
+  slowFailures: number,
+  minimumCalls: number,
+];
 
 interface Reply {
   r: (number[] | number)[];
@@ -61,7 +67,8 @@ export interface StoreHooks {
   stateReset(policy: string, reason: string): void;
 }
 
-function rate(part: number, c: Counts): number {
+/** A rate from the counts a script returns, exactly as the in-process engine computes it. */
+export function rate(part: number, c: Counts): number {
   return c[0] === 0 || c[0] < c[4] ? -1 : (part * 100) / c[0];
 }
 

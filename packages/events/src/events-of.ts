@@ -1,0 +1,130 @@
+import { hostname } from 'node:os';
+import type { CircuitBreakerStateName, TransitionReason, Unsubscribe } from '@breakwater/core';
+import { Observable } from 'rxjs';
+import type {
+  EventShape,
+  EventSource,
+  FleetEvent,
+  FleetSource,
+  FleetStateTransitionEvent,
+  FleetTransitionMessageLike,
+} from './types.js';
+
+/**
+ * The events of `source` as an Observable:
+ *
+ * - a policy (`CircuitBreaker`, `Retry`, `RateLimiter`, `TimeLimiter`, `Bulkhead`): its events;
+ * - a registry: the events of all its policies, including those created after subscribing;
+ * - a `RedisStore` (anything with `onFleetTransition`): the state transitions of every process
+ *   sharing that Redis (pub/sub on `<prefix>:events`, each with the `origin` process), plus the
+ *   store's own events (STORE_FAILURE, STORE_RECOVERED, STATE_RESET) stamped with this process's id.
+ *
+ * Nothing is listened to until someone subscribes; each subscription adds its own listeners and
+ * unsubscribing removes them all (for Redis, the store closes its pub/sub connection when the last
+ * listener leaves). Events are delivered synchronously, as the policy publishes them.
+ */
+export function eventsOf<SE extends EventShape>(source: FleetSource<SE>): Observable<FleetEvent<SE>>;
+export function eventsOf<E extends EventShape>(source: EventSource<E>): Observable<E>;
+export function eventsOf(source: EventSource<EventShape> | FleetSource<EventShape>): Observable<EventShape> {
+  if (!isEventSource(source)) {
+    throw new TypeError(
+      `eventsOf: expected a policy, a registry or a RedisStore (something with onEvent), got ${describe(source)}`,
+    );
+  }
+  if (isFleetSource(source)) return fleetEvents(source);
+  return new Observable<EventShape>((subscriber) => source.onEvent((event) => subscriber.next(event)));
+}
+
+function fleetEvents(store: FleetSource<EventShape>): Observable<FleetEvent<EventShape>> {
+  return new Observable<FleetEvent<EventShape>>((subscriber) => {
+    const origin = store.options?.processId ?? `${hostname()}:${process.pid}`;
+    const offs: Unsubscribe[] = [];
+    offs.push(store.onEvent((event) => subscriber.next({ ...event, origin })));
+    offs.push(
+      store.onFleetTransition((message) => {
+        for (const event of fleetTransitionEvents(message)) {
+          if (subscriber.closed) return;
+          subscriber.next(event);
+        }
+      }),
+    );
+    return () => {
+      for (const off of offs) off();
+    };
+  });
+}
+
+const STATE_NAMES: ReadonlySet<string> = new Set<CircuitBreakerStateName>([
+  'CLOSED',
+  'OPEN',
+  'HALF_OPEN',
+  'DISABLED',
+  'FORCED_OPEN',
+  'METRICS_ONLY',
+]);
+
+/**
+ * The STATE_TRANSITION events of one fleet message. Anyone can publish on the channel: a message
+ * that is not shaped like a transition is skipped rather than passed on.
+ */
+export function fleetTransitionEvents(message: FleetTransitionMessageLike): FleetStateTransitionEvent[] {
+  if (typeof message !== 'object' || message === null) return [];
+  const { name, origin, transitions } = message;
+  if (typeof name !== 'string' || !Array.isArray(transitions)) return [];
+  const events: FleetStateTransitionEvent[] = [];
+  for (const t of transitions as readonly unknown[]) {
+    if (typeof t !== 'object' || t === null) continue;
+    const { from, to, at, reason, until, counts, ...rates } = t as Record<string, unknown>;
+    if (!STATE_NAMES.has(from as string) || !STATE_NAMES.has(to as string)) continue;
+    const c = countsOf(counts);
+    const failureRate = rates.failureRate ?? (c === undefined ? -1 : rateOf(c[1], c));
+    const slowCallRate = rates.slowCallRate ?? (c === undefined ? -1 : rateOf(c[2], c));
+    events.push({
+      kind: 'circuitbreaker',
+      type: 'STATE_TRANSITION',
+      name,
+      at: finiteOr(at, Date.now()),
+      from: from as CircuitBreakerStateName,
+      to: to as CircuitBreakerStateName,
+      reason: (typeof reason === 'string' ? reason : 'MANUAL') as TransitionReason,
+      failureRate: finiteOr(failureRate, -1),
+      slowCallRate: finiteOr(slowCallRate, -1),
+      origin: typeof origin === 'string' ? origin : 'unknown',
+      until: finiteOr(until, 0),
+    });
+  }
+  return events;
+}
+
+function countsOf(value: unknown): readonly number[] | undefined {
+  if (!Array.isArray(value) || value.length < 5) return undefined;
+  const counts: unknown[] = value;
+  return counts.every((n) => typeof n === 'number' && Number.isFinite(n)) ? (counts as number[]) : undefined;
+}
+
+/** As the engines compute it: -1 below the window's minimum (counts: [calls, failures, slow, slowFailures, minimumCalls]). */
+function rateOf(part: number, counts: readonly number[]): number {
+  return counts[0] === 0 || counts[0] < counts[4] ? -1 : (part * 100) / counts[0];
+}
+
+function finiteOr(value: unknown, fallback: number): number {
+  return typeof value === 'number' && Number.isFinite(value) ? value : fallback;
+}
+
+function isEventSource(source: unknown): source is EventSource<EventShape> {
+  return (
+    typeof source === 'object' &&
+    source !== null &&
+    typeof (source as { onEvent?: unknown }).onEvent === 'function'
+  );
+}
+
+function isFleetSource(source: EventSource<EventShape>): source is FleetSource<EventShape> {
+  return typeof (source as { onFleetTransition?: unknown }).onFleetTransition === 'function';
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return value.constructor?.name ?? 'an object';
+  return typeof value;
+}
