@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { parseKey, statusOf } from './breakers.js';
+import { EXIT, main } from './cli.js';
+import { duration, percent, table } from './format.js';
+import { redact, redisTarget } from './redis-url.js';
+
+/** Runs main() in-process; nothing here reaches Redis (usage errors stop before connecting). */
+async function run(argv: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: { write: (t: string) => (stderr += t) },
+    env,
+  });
+  return { code, stdout, stderr };
+}
+
+describe('usage errors (exit 2, one line, nothing on stdout)', () => {
+  const cases: [string[], RegExp][] = [
+    [[], /no command given/],
+    [['frobnicate'], /unknown command 'frobnicate'/],
+    [['status'], /status needs a breaker name/],
+    [['open'], /open needs a breaker name/],
+    [['close'], /close needs a breaker name/],
+    [['disable'], /disable needs a breaker name/],
+    [['reset'], /reset needs a breaker name or --all/],
+    [['reset', 'a', '--all'], /a name or --all, not both/],
+    [['status', 'a', 'b'], /takes one breaker name/],
+    [['list', 'extra'], /list takes no arguments/],
+    [['watch', 'extra'], /watch takes no arguments/],
+    [['list', '--all'], /--all goes with reset only/],
+    [['list', '--interval', '1s'], /go with watch only/],
+    [['status', 'a', '--once'], /go with watch only/],
+    [['watch', '--interval', 'soon'], /--interval: expected a duration/],
+    [['watch', '--interval', '10ms'], /at least 100ms/],
+    [['watch', '--iterations', '0'], /--iterations: a whole number/],
+    [['watch', '--iterations', '1.5'], /--iterations: a whole number/],
+    [['watch', '--once', '--iterations', '2'], /--once or --iterations, not both/],
+    [['list', '--bogus'], /unknown option '--bogus'/],
+    [['list', '--redis', 'http://127.0.0.1:6379'], /--redis is not a redis:\/\/ or rediss:\/\/ URL/],
+    [['list', '--redis', 'not a url'], /--redis is not a redis/],
+    [['list', '--prefix', 'has space'], /--prefix/],
+    [['list', '--prefix', 'a{b}'], /--prefix/],
+    [['list', '--timeout', 'x'], /--timeout/],
+    [['list', '--timeout', '0'], /--timeout/],
+    [['status', ''], /the breaker name is empty/],
+  ];
+  for (const [argv, message] of cases) {
+    it(`breakwater ${argv.join(' ')}`, async () => {
+      const r = await run(argv);
+      expect(r.code).toBe(EXIT.USAGE);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).toMatch(/^breakwater: [^\n]*\(see breakwater --help\)\n$/);
+    });
+  }
+
+  it('a bad REDIS_URL is named as such', async () => {
+    const r = await run(['list'], { REDIS_URL: 'ftp://x' });
+    expect(r.code).toBe(EXIT.USAGE);
+    expect(r.stderr).toMatch(/REDIS_URL is not a redis/);
+  });
+
+  it('never echoes the password of a URL it rejects', async () => {
+    for (const url of ['http://:hunter2@host', 'redis://:hunter2@host:notaport', 'redis://:hunter2@']) {
+      const r = await run(['list', '--redis', url, '--bogus']);
+      expect(r.stderr).not.toContain('hunter2');
+      const s = await run(['list', `--redis=${url}`, 'extra']);
+      expect(s.stderr).not.toContain('hunter2');
+    }
+  });
+
+  it('--help and --version exit 0', async () => {
+    expect((await run(['--help'])).stdout).toMatch(/^Usage: breakwater <command>/);
+    expect((await run(['list', '-h'])).code).toBe(0);
+    expect((await run(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('redisTarget / redact', () => {
+  it('blanks out the password, raw and URL-encoded', () => {
+    const t = redisTarget('redis://user:p%40ss@127.0.0.1:6379/2')!;
+    expect(t.shown).toBe('redis://user:***@127.0.0.1:6379/2');
+    expect(t.secrets).toEqual(['p%40ss', 'p@ss']);
+    expect(redact('auth p@ss failed (p%40ss)', t.secrets)).toBe('auth *** failed (***)');
+  });
+
+  it('leaves a URL without a password alone, and accepts rediss://', () => {
+    expect(redisTarget('redis://127.0.0.1:6379')).toEqual({
+      url: 'redis://127.0.0.1:6379',
+      shown: 'redis://127.0.0.1:6379',
+      secrets: [],
+    });
+    expect(redisTarget('rediss://:pw@example.test:6380')?.shown).toBe('rediss://:***@example.test:6380');
+    expect(redisTarget('http://x')).toBeUndefined();
+  });
+});
+
+describe('parseKey', () => {
+  it('reads kind and name from hash-tagged keys, names with ":" and "}" included', () => {
+    expect(parseKey('breakwater', 'breakwater:{cb:pricing}:state')).toEqual({
+      kind: 'circuitbreaker',
+      name: 'pricing',
+    });
+    expect(parseKey('breakwater', 'breakwater:{cb:upbit/kr:ticker}:state')).toEqual({
+      kind: 'circuitbreaker',
+      name: 'upbit/kr:ticker',
+    });
+    expect(parseKey('breakwater', 'breakwater:{rl:a}b}:gcra')).toEqual({ kind: 'ratelimiter', name: 'a}b' });
+    expect(parseKey('breakwater', 'breakwater:{bh:pool}:slots')).toEqual({ kind: 'bulkhead', name: 'pool' });
+    expect(parseKey('breakwater', 'breakwater:{zz:x}:y')).toEqual({ kind: 'zz', name: 'x' });
+    expect(parseKey('breakwater', 'breakwater:events')).toBeUndefined();
+    expect(parseKey('breakwater', 'other:{cb:x}:state')).toBeUndefined();
+    expect(parseKey('breakwater', 'breakwater:{cb:x}')).toBeUndefined();
+  });
+});
+
+describe('statusOf', () => {
+  const timeWindow = (lastSecond: number) =>
+    JSON.stringify({
+      state: 'CLOSED',
+      since: 1_000,
+      window: {
+        type: 'TIME',
+        size: 4,
+        lastSecond,
+        calls: 6,
+        failures: 3,
+        slow: 1,
+        slowFailures: 0,
+        minimumCalls: 2,
+        // seconds 8, 9, 10, 11 sit in buckets 0, 1, 2, 3
+        bucketCalls: [1, 1, 2, 2],
+        bucketFailures: [1, 0, 1, 1],
+        bucketSlow: [0, 0, 0, 1],
+        bucketSlowFailures: [0, 0, 0, 0],
+      },
+    });
+
+  it('decays a TIME_BASED window as the script would, without writing', () => {
+    const at = (second: number) => statusOf('t', 'k', timeWindow(11), -1, second * 1000 + 500, undefined);
+    expect(at(11)).toMatchObject({
+      bufferedCalls: 6,
+      failedCalls: 3,
+      failureRate: 50,
+      slowCallRate: 100 / 6,
+    });
+    // second 12 evicts second 8 (bucket 0: 1 call, 1 failure)
+    expect(at(12)).toMatchObject({ bufferedCalls: 5, failedCalls: 2, failureRate: 40 });
+    // seconds 12 and 13 evict seconds 8 and 9
+    expect(at(13)).toMatchObject({ bufferedCalls: 4, failedCalls: 2, failureRate: 50 });
+    expect(at(15)).toMatchObject({ bufferedCalls: 0, failureRate: -1, slowCallRate: -1 });
+    expect(at(15).ttlMs).toBeNull();
+  });
+
+  it('reports garbage as INVALID with the reason', () => {
+    expect(statusOf('g', 'k', 'nope', 1000, 0, undefined)).toMatchObject({ state: 'INVALID', ttlMs: 1000 });
+    expect(statusOf('g', 'k', '{"state":1}', -1, 0, undefined).problem).toMatch(/no state/);
+  });
+});
+
+describe('format', () => {
+  it('durations, rates and tables', () => {
+    expect([
+      duration(850),
+      duration(12_400),
+      duration(185_000),
+      duration(7_800_000),
+      duration(90_000_000),
+    ]).toEqual(['850ms', '12s', '3m 05s', '2h 10m', '1d 1h']);
+    expect([percent(-1), percent(50), percent(33.333)]).toEqual(['-', '50%', '33.3%']);
+    expect(table(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+});

@@ -1,0 +1,510 @@
+import { createRequire } from 'node:module';
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { type BreakerScript, loadBreakerScript } from './breaker-script.js';
+import {
+  type BreakerStatus,
+  type Connection,
+  type ForceResult,
+  type ForceTarget,
+  forceBreaker,
+  readBreaker,
+  readBreakers,
+  redisNow,
+  scanPolicies,
+  UnforceableBreakerError,
+} from './breakers.js';
+import { breakerTable, duration, policyTable, statusBlock } from './format.js';
+import { DEFAULT_REDIS_URL, type RedisTarget, redact, redisTarget } from './redis-url.js';
+
+/** Exit codes: documented in `breakwater --help`. */
+export const EXIT = { OK: 0, FAILED: 1, USAGE: 2, NOT_FOUND: 3, UNREACHABLE: 4 } as const;
+
+export interface CliIo {
+  readonly stdout: { write(text: string): unknown; readonly isTTY?: boolean };
+  readonly stderr: { write(text: string): unknown };
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Resolves when the user asks to stop (Ctrl-C): ends `watch`. */
+  readonly interrupted?: Promise<void>;
+}
+
+export const USAGE = `Usage: breakwater <command> [options]
+
+Inspect and steer the circuit breakers your services keep in Redis (@breakwater/store-redis).
+
+Commands:
+  list                    every policy under the prefix, breakers with state and rates
+  status <name>           one breaker in detail
+  open <name>             pin the breaker open (FORCED_OPEN): every process refuses its calls
+  close <name>            close the breaker (CLOSED, fresh window): every process calls again
+  disable <name>          disable the breaker (DISABLED): calls always pass, nothing is recorded
+  reset <name>            back to CLOSED with an empty window and no open attempts
+  reset --all             reset every breaker under the prefix
+  watch                   a live table of every breaker, refreshed in place (Ctrl-C to quit)
+
+Options:
+  --redis <url>           Redis to use (default: $REDIS_URL, else ${DEFAULT_REDIS_URL}); redis:// or rediss://
+  --prefix <prefix>       key prefix of the store (default: $BREAKWATER_PREFIX, else breakwater)
+  --json                  machine-readable output (watch: one JSON document per line)
+  --timeout <ms>          connect and command timeout (default 2000)
+  --interval <time>       watch: time between refreshes, e.g. 2s, 500ms (default 2s)
+  --iterations <n>        watch: stop after n refreshes
+  --once                  watch: one refresh (same as --iterations 1)
+  -h, --help              this help
+  -v, --version           the CLI's version
+
+Manual transitions run the breaker's own Lua script on its key with the config the services
+stored there, so they are atomic, follow the same rules, and are published to every process.
+
+Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable.
+`;
+
+class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: number,
+  ) {
+    super(message);
+  }
+}
+
+const usage = (message: string) => new CliError(`${message} (see breakwater --help)`, EXIT.USAGE);
+
+const COMMANDS = ['list', 'status', 'open', 'close', 'disable', 'reset', 'watch'] as const;
+type Command = (typeof COMMANDS)[number];
+const TARGETS: Readonly<Record<string, ForceTarget>> = {
+  open: 'FORCED_OPEN',
+  close: 'CLOSED',
+  disable: 'DISABLED',
+  reset: 'RESET',
+};
+
+interface Options {
+  readonly command: Command;
+  readonly name: string | undefined;
+  readonly target: RedisTarget;
+  readonly prefix: string;
+  readonly json: boolean;
+  readonly all: boolean;
+  readonly timeoutMs: number;
+  readonly intervalMs: number;
+  readonly iterations: number;
+}
+
+function parseDuration(flag: string, text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
+  if (!m) throw usage(`${flag}: expected a duration such as 2s or 500ms, got '${text}'`);
+  const value = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
+  return value;
+}
+
+function parseOptions(argv: readonly string[], env: CliIo['env']): Options | 'help' | 'version' {
+  let parsed: ReturnType<typeof parse>;
+  function parse() {
+    return parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        redis: { type: 'string' },
+        prefix: { type: 'string' },
+        json: { type: 'boolean' },
+        all: { type: 'boolean' },
+        timeout: { type: 'string' },
+        interval: { type: 'string' },
+        iterations: { type: 'string' },
+        once: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+        version: { type: 'boolean', short: 'v' },
+      },
+    });
+  }
+  try {
+    parsed = parse();
+  } catch (error) {
+    // parseArgs names the bad option; never echo a --redis value
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw usage(
+      message.replace(/^Unknown option/, 'unknown option').replace(/\. To specify a positional.*$/, ''),
+    );
+  }
+  const { values, positionals } = parsed;
+  if (values.help) return 'help';
+  if (values.version) return 'version';
+  const [command, ...rest] = positionals;
+  if (command === undefined) throw usage('no command given');
+  if (!(COMMANDS as readonly string[]).includes(command)) throw usage(`unknown command '${command}'`);
+  const cmd = command as Command;
+
+  const takesName =
+    cmd === 'status' || cmd === 'open' || cmd === 'close' || cmd === 'disable' || cmd === 'reset';
+  if (!takesName && rest.length > 0) throw usage(`${cmd} takes no arguments`);
+  if (takesName && rest.length > 1) throw usage(`${cmd} takes one breaker name`);
+  const name = rest[0];
+  const all = values.all === true;
+  if (all && cmd !== 'reset') throw usage('--all goes with reset only');
+  if (cmd === 'reset' && all && name !== undefined) throw usage('reset takes a name or --all, not both');
+  if (takesName && name === undefined && !(cmd === 'reset' && all)) {
+    throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`);
+  }
+  if (name !== undefined && name.length === 0) throw usage('the breaker name is empty');
+  const watchOnly = values.interval !== undefined || values.iterations !== undefined || values.once === true;
+  if (watchOnly && cmd !== 'watch') throw usage('--interval, --iterations and --once go with watch only');
+
+  const rawUrl = values.redis ?? (env.REDIS_URL || DEFAULT_REDIS_URL);
+  const target = redisTarget(rawUrl);
+  if (target === undefined) {
+    throw usage(`${values.redis !== undefined ? '--redis' : 'REDIS_URL'} is not a redis:// or rediss:// URL`);
+  }
+  const prefix = values.prefix ?? (env.BREAKWATER_PREFIX || 'breakwater');
+  if (prefix.length === 0 || /[{}\s]/.test(prefix))
+    throw usage('--prefix: a non-empty prefix without braces or spaces');
+
+  const timeoutMs = values.timeout === undefined ? 2000 : Number(values.timeout);
+  if (!Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
+    throw usage('--timeout: a number of milliseconds between 1 and 600000');
+  }
+  const intervalMs = values.interval === undefined ? 2000 : parseDuration('--interval', values.interval);
+  if (intervalMs < 100) throw usage('--interval: at least 100ms');
+  let iterations = Number.POSITIVE_INFINITY;
+  if (values.once) iterations = 1;
+  if (values.iterations !== undefined) {
+    if (values.once) throw usage('--once or --iterations, not both');
+    iterations = Number(values.iterations);
+    if (!Number.isInteger(iterations) || iterations < 1) throw usage('--iterations: a whole number from 1');
+  }
+  return {
+    command: cmd,
+    name,
+    target,
+    prefix,
+    json: values.json === true,
+    all,
+    timeoutMs,
+    intervalMs,
+    iterations,
+  };
+}
+
+/** Connects with a short timeout and no retries, so that an unreachable Redis fails at once. */
+async function connect(target: RedisTarget, timeoutMs: number): Promise<Connection> {
+  // Loaded here, not at the top: usage errors and --help answer without it.
+  const { Cluster, Redis } = await import('ioredis');
+  const common = {
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
+  };
+  const redis = new Redis(target.url, { ...common, lazyConnect: true });
+  const fail = (conn: Connection, error: unknown): never => {
+    conn.disconnect();
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new CliError(`cannot reach Redis at ${target.shown}: ${reason}`, EXIT.UNREACHABLE);
+  };
+  try {
+    await ready(redis, () => redis.connect(), timeoutMs);
+  } catch (error) {
+    fail(redis, error);
+  }
+  // A cluster node: scan every master and route each key to its slot.
+  let info = '';
+  try {
+    info = await redis.info('cluster');
+  } catch (error) {
+    fail(redis, error);
+  }
+  if (!/cluster_enabled:1/.test(info)) return redis;
+  redis.disconnect();
+  const { host, port, username, password, tls } = redis.options;
+  const cluster = new Cluster([{ host, port }], {
+    clusterRetryStrategy: () => null,
+    lazyConnect: true,
+    redisOptions: { ...common, username, password, tls },
+  });
+  try {
+    await ready(cluster, () => cluster.connect(), timeoutMs);
+  } catch (error) {
+    fail(cluster, error);
+  }
+  return cluster;
+}
+
+/**
+ * Settles when `connect()` does, or rejects at the first sign that it will not: the connection
+ * ended (no retries), or no answer within the timeout. Rejects with the client's own error.
+ */
+function ready(conn: Connection, connect: () => Promise<void>, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    let lastError: unknown;
+    const onError = (error: unknown) => {
+      lastError = error;
+    };
+    const onEnd = () => done(lastError ?? new Error('connection closed'));
+    const timer = setTimeout(
+      () => done(lastError ?? new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs + 250,
+    );
+    const done = (error?: unknown) => {
+      clearTimeout(timer);
+      conn.off('end', onEnd);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    conn.on('error', onError); // stays attached: an unhandled 'error' event would crash the CLI
+    conn.once('end', onEnd);
+    connect().then(
+      () => done(),
+      (error: unknown) => done(lastError ?? error),
+    );
+  });
+}
+
+/** Errors on an established connection: Redis went away (4), or something else (1). */
+function classify(error: unknown, target: RedisTarget): CliError {
+  if (error instanceof CliError) return error;
+  if (error instanceof UnforceableBreakerError) return new CliError(error.message, EXIT.FAILED);
+  const message = error instanceof Error ? error.message : String(error);
+  if (
+    /Connection is closed|Stream isn't writeable|ECONNRESET|ECONNREFUSED|EPIPE|Command timed out|ETIMEDOUT/i.test(
+      message,
+    )
+  ) {
+    return new CliError(`lost Redis at ${target.shown}: ${message}`, EXIT.UNREACHABLE);
+  }
+  return new CliError(message, EXIT.FAILED);
+}
+
+const ORIGIN = `breakwater-cli@${hostname()}:${process.pid}`;
+
+/**
+ * Runs the CLI: `argv` without `node` and the script. Writes to `io` and resolves to the exit
+ * code; every line written has the Redis password blanked out.
+ */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  let secrets: readonly string[] = [];
+  const out = (text: string) => io.stdout.write(redact(text, secrets));
+  const err = (text: string) => io.stderr.write(redact(text, secrets));
+  // Blank out the password even from usage errors, before the URL is known to parse.
+  const rawUrl = argvValue(argv, '--redis') ?? io.env.REDIS_URL;
+  if (rawUrl !== undefined) secrets = redisTarget(rawUrl)?.secrets ?? passwordGuess(rawUrl);
+
+  let options: ReturnType<typeof parseOptions>;
+  try {
+    options = parseOptions(argv, io.env);
+  } catch (error) {
+    err(`breakwater: ${(error as Error).message}\n`);
+    return (error as CliError).code ?? EXIT.USAGE;
+  }
+  if (options === 'help') {
+    out(USAGE);
+    return EXIT.OK;
+  }
+  if (options === 'version') {
+    out(`${VERSION}\n`);
+    return EXIT.OK;
+  }
+  secrets = options.target.secrets;
+
+  let conn: Connection | undefined;
+  try {
+    conn = await connect(options.target, options.timeoutMs);
+    return await run(conn, options, { out, err, io });
+  } catch (error) {
+    const e = classify(error, options.target);
+    err(`breakwater: ${e.message.split('\n')[0]}\n`);
+    return e.code;
+  } finally {
+    conn?.disconnect();
+  }
+}
+
+const VERSION = (createRequire(import.meta.url)('../package.json') as { version: string }).version;
+
+/** The value of `--flag value` or `--flag=value` in argv, without parsing the rest. */
+function argvValue(argv: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === flag) return argv[i + 1];
+    if (argv[i].startsWith(`${flag}=`)) return argv[i].slice(flag.length + 1);
+  }
+  return undefined;
+}
+
+/** For a URL that does not parse: whatever sits between `:` and `@` in its authority. */
+function passwordGuess(raw: string): string[] {
+  const m = /^[a-z]+:\/\/[^:@/]*:([^@/]+)@/i.exec(raw);
+  return m ? [m[1]] : [];
+}
+
+interface Output {
+  readonly out: (text: string) => unknown;
+  readonly err: (text: string) => unknown;
+  readonly io: CliIo;
+}
+
+const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+
+async function run(conn: Connection, o: Options, w: Output): Promise<number> {
+  switch (o.command) {
+    case 'list':
+      return list(conn, o, w);
+    case 'status':
+      return status(conn, o, w);
+    case 'watch':
+      return watch(conn, o, w);
+    default:
+      return o.all ? resetAll(conn, o, w) : force(conn, o, w, TARGETS[o.command]);
+  }
+}
+
+async function breakerScriptOrNull(): Promise<BreakerScript | undefined> {
+  try {
+    return await loadBreakerScript();
+  } catch {
+    return undefined; // reading still works; only the config names are missing
+  }
+}
+
+async function list(conn: Connection, o: Options, w: Output): Promise<number> {
+  const [entries, now, script] = await Promise.all([
+    scanPolicies(conn, o.prefix),
+    redisNow(conn),
+    breakerScriptOrNull(),
+  ]);
+  const names = entries.filter((e) => e.kind === 'circuitbreaker').map((e) => e.name);
+  const breakers = new Map((await readBreakers(conn, o.prefix, names, now, script)).map((b) => [b.name, b]));
+  if (o.json) {
+    w.out(
+      json(
+        entries.map((e) => (e.kind === 'circuitbreaker' && breakers.has(e.name) ? breakers.get(e.name) : e)),
+      ),
+    );
+    return EXIT.OK;
+  }
+  if (entries.length === 0) {
+    w.out(`No policies under prefix '${o.prefix}' on ${o.target.shown}\n`);
+    return EXIT.OK;
+  }
+  w.out(`${policyTable(entries, breakers, now)}\n`);
+  return EXIT.OK;
+}
+
+function notFound(o: Options, name: string): CliError {
+  return new CliError(
+    `no breaker named '${name}' under prefix '${o.prefix}' on ${o.target.shown}`,
+    EXIT.NOT_FOUND,
+  );
+}
+
+async function status(conn: Connection, o: Options, w: Output): Promise<number> {
+  const name = o.name!;
+  const [now, script] = await Promise.all([redisNow(conn), breakerScriptOrNull()]);
+  const breaker = await readBreaker(conn, o.prefix, name, now, script);
+  if (breaker === undefined) throw notFound(o, name);
+  w.out(o.json ? json(breaker) : `${statusBlock(breaker, now)}\n`);
+  return EXIT.OK;
+}
+
+function describeForce(name: string, target: ForceTarget, r: ForceResult): string {
+  if (target === 'RESET') {
+    const moved = r.transitions.map((t) => `${t.from} -> ${t.to}`).join(', ');
+    return `${name}: reset (${moved || 'CLOSED'}, window cleared)`;
+  }
+  if (r.transitions.length === 0) return `${name}: already ${target}`;
+  const moved = r.transitions.map((t) => `${t.from} -> ${t.to}`).join(', ');
+  const effect: Record<string, string> = {
+    FORCED_OPEN: `every process now refuses its calls, until 'breakwater close ${name}'`,
+    CLOSED: 'every process calls through it again',
+    DISABLED: `calls always pass and nothing is recorded, until 'breakwater close ${name}'`,
+  };
+  return `${name}: ${moved}; ${effect[target]}`;
+}
+
+async function force(conn: Connection, o: Options, w: Output, target: ForceTarget): Promise<number> {
+  const name = o.name!;
+  const script = await loadBreakerScript();
+  const result = await forceBreaker(conn, script, o.prefix, name, target, ORIGIN);
+  if (!result.found) throw notFound(o, name);
+  if (!result.legal) {
+    throw new CliError(`${name}: ${result.before} cannot go to ${target}`, EXIT.FAILED);
+  }
+  if (o.json) {
+    w.out(json({ name, target, before: result.before, transitions: result.transitions }));
+  } else {
+    w.out(`${describeForce(name, target, result)}\n`);
+  }
+  return EXIT.OK;
+}
+
+async function resetAll(conn: Connection, o: Options, w: Output): Promise<number> {
+  const script = await loadBreakerScript();
+  const names = (await scanPolicies(conn, o.prefix))
+    .filter((e) => e.kind === 'circuitbreaker')
+    .map((e) => e.name);
+  const done: { name: string; before: string; transitions: readonly { from: string; to: string }[] }[] = [];
+  const failed: { name: string; error: string }[] = [];
+  for (const name of names) {
+    try {
+      const r = await forceBreaker(conn, script, o.prefix, name, 'RESET', ORIGIN);
+      if (r.found) done.push({ name, before: r.before, transitions: r.transitions });
+    } catch (error) {
+      const e = classify(error, o.target);
+      if (e.code === EXIT.UNREACHABLE) throw e;
+      failed.push({ name, error: e.message });
+    }
+  }
+  if (o.json) {
+    w.out(json({ reset: done, failed }));
+  } else {
+    if (done.length === 0 && failed.length === 0)
+      w.out(`No breakers under prefix '${o.prefix}' on ${o.target.shown}\n`);
+    for (const d of done) w.out(`${describeForce(d.name, 'RESET', { found: true, legal: true, ...d })}\n`);
+    for (const f of failed) w.err(`breakwater: ${f.error}\n`);
+    if (done.length > 0) w.out(`${done.length} breaker${done.length === 1 ? '' : 's'} reset\n`);
+  }
+  return failed.length > 0 ? EXIT.FAILED : EXIT.OK;
+}
+
+async function watch(conn: Connection, o: Options, w: Output): Promise<number> {
+  const script = await breakerScriptOrNull();
+  const live = w.io.stdout.isTTY === true && !o.json;
+  let stopped = false;
+  let wake: () => void = () => {};
+  w.io.interrupted?.then(() => {
+    stopped = true;
+    wake();
+  });
+  if (live) w.out('\x1b[?25l'); // hide the cursor while the table redraws
+  try {
+    for (let i = 0; i < o.iterations && !stopped; i++) {
+      if (i > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, o.intervalMs);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        if (stopped) break;
+      }
+      const [entries, now] = await Promise.all([scanPolicies(conn, o.prefix), redisNow(conn)]);
+      const names = entries.filter((e) => e.kind === 'circuitbreaker').map((e) => e.name);
+      const breakers: BreakerStatus[] = await readBreakers(conn, o.prefix, names, now, script);
+      if (o.json) {
+        w.out(`${JSON.stringify({ at: new Date(now).toISOString(), breakers })}\n`);
+        continue;
+      }
+      const title =
+        `breakwater watch  ${o.target.shown}  prefix ${o.prefix}  ${new Date(now).toISOString().slice(11, 19)} UTC` +
+        `  every ${duration(o.intervalMs)}${live ? ', Ctrl-C to quit' : ''}`;
+      const body = breakers.length === 0 ? '(no breakers yet)' : breakerTable(breakers, now);
+      // In a terminal: cursor home, clear, redraw. Elsewhere: one table after the other.
+      w.out(live ? `\x1b[H\x1b[2J${title}\n\n${body}\n` : `${i > 0 ? '\n' : ''}${title}\n${body}\n`);
+    }
+  } finally {
+    if (live) w.out('\x1b[?25h');
+  }
+  return EXIT.OK;
+}

@@ -1,0 +1,359 @@
+import {
+  Bulkhead,
+  type BulkheadMetrics,
+  CircuitBreaker,
+  type CircuitBreakerEvent,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerStateName,
+  RateLimiter,
+  type RateLimiterMetrics,
+  Retry,
+  STATES,
+  TimeLimiter,
+  type Unsubscribe,
+} from '@breakwater/core';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { CallHistogram } from './call-histogram.js';
+import { BREAKER_STATE_LABELS, DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './names.js';
+
+/** A policy whose metrics can be collected. */
+export type Policy = CircuitBreaker | Retry | RateLimiter | TimeLimiter | Bulkhead;
+
+interface BreakerReading {
+  readonly name: string;
+  readonly state: CircuitBreakerStateName;
+  readonly metrics: CircuitBreakerMetrics;
+}
+
+/** What one scrape reads from the (possibly shared) state of every policy, once for all gauges. */
+interface Reading {
+  readonly breakers: readonly BreakerReading[];
+  readonly limiters: readonly { readonly name: string; readonly metrics: RateLimiterMetrics }[];
+  readonly bulkheads: readonly { readonly name: string; readonly metrics: BulkheadMetrics }[];
+}
+
+interface Tracked {
+  refs: number;
+  off: Unsubscribe | undefined;
+}
+
+const POLICY_METRIC_NAMES = Object.values(METRIC_NAMES).filter((n) => n.startsWith('resilience4j_'));
+
+const exporters = new WeakMap<Registry, PolicyMetrics>();
+
+/**
+ * The policy metrics of one prom-client registry. Every `collectMetrics` call on the same registry
+ * shares it (prom-client allows one metric per name), and it unregisters its metrics when the
+ * last handle is closed.
+ *
+ * Gauges are read at scrape time from the policies themselves, i.e. from the store: with a shared
+ * store every process reports the fleet's state. Counters and histograms that need a per-call
+ * value (durations, refusals) follow the breakers' events; the rest read the policies' own
+ * counters at scrape time, which costs the call path nothing.
+ */
+export class PolicyMetrics {
+  private readonly tracked = new Map<Policy, Tracked>();
+  private handles = 0;
+  private pending: Promise<Reading> | undefined;
+
+  private readonly calls: CallHistogram;
+  /** Refused calls per breaker name: counted on the call path, read at scrape time. */
+  private readonly refused = new Map<string, { n: number; refs: number }>();
+
+  static acquire(register: Registry, callBuckets: readonly number[] | undefined): PolicyMetrics {
+    let exporter = exporters.get(register);
+    if (exporter === undefined) {
+      exporter = new PolicyMetrics(register, callBuckets ?? DEFAULT_CALL_BUCKETS);
+      exporters.set(register, exporter);
+    }
+    exporter.handles++;
+    return exporter;
+  }
+
+  private constructor(
+    private readonly register: Registry,
+    callBuckets: readonly number[],
+  ) {
+    const registers = [register];
+    const self = this;
+    new Gauge({
+      name: METRIC_NAMES.circuitBreakerState,
+      help: 'The states of the circuit breaker: 1 for the current state, 0 for the others',
+      labelNames: ['name', 'state'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).breakers) {
+          for (const s of STATES)
+            this.set({ name: b.name, state: BREAKER_STATE_LABELS[s] }, s === b.state ? 1 : 0);
+        }
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.circuitBreakerFailureRate,
+      help: 'The failure rate of the circuit breaker in percent (-1 below the minimum number of calls)',
+      labelNames: ['name'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).breakers) this.set({ name: b.name }, b.metrics.failureRate);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.circuitBreakerSlowCallRate,
+      help: 'The slow call rate of the circuit breaker in percent (-1 below the minimum number of calls)',
+      labelNames: ['name'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).breakers) this.set({ name: b.name }, b.metrics.slowCallRate);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.circuitBreakerBufferedCalls,
+      help: 'The number of buffered calls in the sliding window, by outcome',
+      labelNames: ['name', 'kind'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).breakers) {
+          this.set({ name: b.name, kind: 'successful' }, b.metrics.numberOfSuccessfulCalls);
+          this.set({ name: b.name, kind: 'failed' }, b.metrics.numberOfFailedCalls);
+        }
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.circuitBreakerSlowCalls,
+      help: 'The number of slow calls in the sliding window, by outcome',
+      labelNames: ['name', 'kind'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).breakers) {
+          this.set({ name: b.name, kind: 'successful' }, b.metrics.numberOfSlowSuccessfulCalls);
+          this.set({ name: b.name, kind: 'failed' }, b.metrics.numberOfSlowFailedCalls);
+        }
+      },
+    });
+    this.calls = new CallHistogram(
+      METRIC_NAMES.circuitBreakerCalls,
+      'Duration of the calls the circuit breaker let through, by outcome (this process)',
+      callBuckets,
+    );
+    register.registerMetric(this.calls.asMetric());
+    const refused = this.refused;
+    new Counter({
+      name: METRIC_NAMES.circuitBreakerNotPermittedCalls,
+      help: 'Calls the circuit breaker refused (this process)',
+      labelNames: ['name', 'kind'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const [name, cell] of refused) this.inc({ name, kind: 'not_permitted' }, cell.n);
+      },
+    });
+    new Counter({
+      name: METRIC_NAMES.retryCalls,
+      help: 'Calls through the retry, by outcome and whether a retry was needed (this process)',
+      labelNames: ['name', 'kind'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const r of self.policies(Retry)) {
+          const m = r.getMetrics();
+          this.inc(
+            { name: r.name, kind: 'successful_without_retry' },
+            m.numberOfSuccessfulCallsWithoutRetryAttempt,
+          );
+          this.inc(
+            { name: r.name, kind: 'successful_with_retry' },
+            m.numberOfSuccessfulCallsWithRetryAttempt,
+          );
+          this.inc({ name: r.name, kind: 'failed_without_retry' }, m.numberOfFailedCallsWithoutRetryAttempt);
+          this.inc({ name: r.name, kind: 'failed_with_retry' }, m.numberOfFailedCallsWithRetryAttempt);
+        }
+      },
+    });
+    new Counter({
+      name: METRIC_NAMES.timeLimiterCalls,
+      help: 'Calls through the time limiter, by outcome (this process)',
+      labelNames: ['name', 'kind'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const t of self.policies(TimeLimiter)) {
+          const m = t.getMetrics();
+          this.inc({ name: t.name, kind: 'successful' }, m.numberOfSuccessfulCalls);
+          this.inc({ name: t.name, kind: 'failed' }, m.numberOfFailedCalls);
+          this.inc({ name: t.name, kind: 'timeout' }, m.numberOfTimedOutCalls);
+        }
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.rateLimiterAvailablePermissions,
+      help: 'The permits the rate limiter can hand out now',
+      labelNames: ['name'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const l of (await self.read()).limiters)
+          this.set({ name: l.name }, l.metrics.availablePermissions);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.rateLimiterWaitingThreads,
+      help: 'Callers waiting for a rate limiter permit (this process)',
+      labelNames: ['name'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const l of (await self.read()).limiters)
+          this.set({ name: l.name }, l.metrics.numberOfWaitingCalls);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.bulkheadAvailableConcurrentCalls,
+      help: 'The free slots of the bulkhead',
+      labelNames: ['name'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).bulkheads)
+          this.set({ name: b.name }, b.metrics.availableConcurrentCalls);
+      },
+    });
+    new Gauge({
+      name: METRIC_NAMES.bulkheadMaxAllowedConcurrentCalls,
+      help: 'The slots of the bulkhead',
+      labelNames: ['name'] as const,
+      registers,
+      async collect() {
+        this.reset();
+        for (const b of (await self.read()).bulkheads)
+          this.set({ name: b.name }, b.metrics.maxAllowedConcurrentCalls);
+      },
+    });
+  }
+
+  /** Starts reporting `policy` (counted: a policy tracked twice is reported once). */
+  track(policy: Policy): void {
+    const entry = this.tracked.get(policy);
+    if (entry !== undefined) {
+      entry.refs++;
+      return;
+    }
+    let off: Unsubscribe | undefined;
+    if (policy instanceof CircuitBreaker) off = policy.onEvent(this.breakerListener(policy.name));
+    this.tracked.set(policy, { refs: 1, off });
+  }
+
+  /** Stops reporting `policy` once every handle that tracked it has let it go. */
+  untrack(policy: Policy): void {
+    const entry = this.tracked.get(policy);
+    if (entry === undefined || --entry.refs > 0) return;
+    this.tracked.delete(policy);
+    entry.off?.();
+    const refused = policy instanceof CircuitBreaker ? this.refused.get(policy.name) : undefined;
+    if (refused !== undefined && --refused.refs === 0) {
+      // the last breaker of that name: its series go
+      this.refused.delete(policy.name);
+      this.calls.remove({ name: policy.name });
+    }
+  }
+
+  /** One handle is done; the last one takes the metrics off the registry. */
+  release(): void {
+    if (--this.handles > 0) return;
+    for (const entry of this.tracked.values()) entry.off?.();
+    this.tracked.clear();
+    for (const name of POLICY_METRIC_NAMES) this.register.removeSingleMetric(name);
+    exporters.delete(this.register);
+  }
+
+  /**
+   * Event listener of one breaker. Its series are looked up once, here (they exist at 0 from the
+   * start, so that rate() sees the first calls); per call it only bumps numbers.
+   */
+  private breakerListener(name: string): (event: CircuitBreakerEvent) => void {
+    const calls = this.calls;
+    const successful = calls.cell({ name, kind: 'successful' });
+    const failed = calls.cell({ name, kind: 'failed' });
+    const ignored = calls.cell({ name, kind: 'ignored' });
+    let refused = this.refused.get(name);
+    if (refused === undefined) {
+      refused = { n: 0, refs: 0 };
+      this.refused.set(name, refused);
+    }
+    refused.refs++;
+    const notPermitted = refused;
+    return (event) => {
+      switch (event.type) {
+        case 'SUCCESS':
+          calls.observe(successful, event.durationMs / 1000);
+          break;
+        case 'ERROR':
+          calls.observe(failed, event.durationMs / 1000);
+          break;
+        case 'IGNORED_ERROR':
+          calls.observe(ignored, event.durationMs / 1000);
+          break;
+        case 'NOT_PERMITTED':
+          notPermitted.n++;
+          break;
+        default:
+      }
+    };
+  }
+
+  private policies<P extends Policy>(kind: abstract new (...args: never[]) => P): P[] {
+    const out: P[] = [];
+    for (const p of this.tracked.keys()) if (p instanceof kind) out.push(p);
+    return out;
+  }
+
+  /**
+   * Reads every policy's state once per scrape: prom-client starts every metric's collect() at
+   * the same time, and they all share the reading in flight. A policy whose read fails (its store
+   * is down and has no fallback) is left out of this scrape.
+   */
+  private read(): Promise<Reading> {
+    if (this.pending === undefined) {
+      const pending = this.readAll();
+      this.pending = pending;
+      const clear = () => {
+        if (this.pending === pending) this.pending = undefined;
+      };
+      pending.then(clear, clear);
+    }
+    return this.pending;
+  }
+
+  private async readAll(): Promise<Reading> {
+    const settle = <T>(p: Promise<T>): Promise<T | undefined> => p.then(undefined, () => undefined);
+    const breakers = Promise.all(
+      this.policies(CircuitBreaker).map(async (cb) => {
+        // Both reads go out in the same tick: a Redis store answers them in one round trip.
+        const [state, metrics] = await Promise.all([settle(cb.getState()), settle(cb.getMetrics())]);
+        return state === undefined || metrics === undefined ? undefined : { name: cb.name, state, metrics };
+      }),
+    );
+    const limiters = Promise.all(
+      this.policies(RateLimiter).map(async (l) => {
+        const metrics = await settle(l.getMetrics());
+        return metrics === undefined ? undefined : { name: l.name, metrics };
+      }),
+    );
+    const bulkheads = Promise.all(
+      this.policies(Bulkhead).map(async (b) => {
+        const metrics = await settle(b.getMetrics());
+        return metrics === undefined ? undefined : { name: b.name, metrics };
+      }),
+    );
+    const defined = <T>(list: (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
+    return {
+      breakers: defined(await breakers),
+      limiters: defined(await limiters),
+      bulkheads: defined(await bulkheads),
+    };
+  }
+}

@@ -1,0 +1,194 @@
+import type { Unsubscribe } from '@breakwater/core';
+import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
+import type { MetricsHandle } from './collect-metrics.js';
+import { DEFAULT_STORE_BUCKETS, METRIC_NAMES } from './names.js';
+
+/** One round trip of a store to its backend, as `RedisStore.onOperation` reports it. */
+export interface StoreOperationEvent {
+  /** What was run, e.g. the script `breakwaterBreaker`. */
+  readonly operation: string;
+  readonly durationMs: number;
+  readonly ok: boolean;
+  readonly error?: unknown;
+}
+
+/**
+ * What `collectStoreMetrics` can observe of a store; every part is optional. `RedisStore` has
+ * them all; a store without them reports nothing for the parts it lacks.
+ */
+export interface ObservableStore {
+  /** Every round trip to the backend, timed. */
+  onOperation?(listener: (operation: StoreOperationEvent) => void): Unsubscribe;
+  /** The store's own events; `STATE_RESET` (a key held garbage) counts as an error. */
+  onEvent?(listener: (event: { readonly type: string }) => void): Unsubscribe;
+  /** The state of the breaker guarding the backend: `'CLOSED'`, `'HALF_OPEN'` or `'OPEN'`. */
+  guardState?(): string | Promise<string>;
+}
+
+export interface CollectStoreMetricsOptions {
+  /** The prom-client registry. Default: prom-client's global `register`. */
+  readonly register?: Registry;
+  /** Buckets of `breakwater_store_operation_duration_seconds`, in seconds. The first call on a registry decides. */
+  readonly buckets?: readonly number[];
+}
+
+/**
+ * Values of the `type` label of `breakwater_store_errors_total`:
+ * - `timeout`: the backend did not answer within the command timeout;
+ * - `connection`: the connection was down, so the operation failed at once;
+ * - `guard_open`: the guard breaker refused to try (the backend failed repeatedly just before);
+ * - `reply`: the backend answered with an error (e.g. OOM, a script error);
+ * - `state_reset`: a policy's key held garbage and the policy started afresh;
+ * - `other`: anything else.
+ */
+export type StoreErrorType = 'timeout' | 'connection' | 'guard_open' | 'reply' | 'state_reset' | 'other';
+
+const GUARD_VALUES: Readonly<Record<string, number>> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2, FORCED_OPEN: 2 };
+
+const exporters = new WeakMap<Registry, StoreMetrics>();
+
+/** The store metrics of one prom-client registry, shared by every `collectStoreMetrics` call on it. */
+class StoreMetrics {
+  /** Stores followed, with how many handles follow each. */
+  readonly stores = new Map<ObservableStore, number>();
+  private handles = 0;
+  readonly duration: Histogram<'operation'>;
+  readonly errors: Counter<'type'>;
+
+  static acquire(register: Registry, buckets: readonly number[] | undefined): StoreMetrics {
+    let exporter = exporters.get(register);
+    if (exporter === undefined) {
+      exporter = new StoreMetrics(register, buckets ?? DEFAULT_STORE_BUCKETS);
+      exporters.set(register, exporter);
+    }
+    exporter.handles++;
+    return exporter;
+  }
+
+  private constructor(
+    private readonly register: Registry,
+    buckets: readonly number[],
+  ) {
+    const registers = [register];
+    const stores = this.stores;
+    this.duration = new Histogram({
+      name: METRIC_NAMES.storeOperationDuration,
+      help: 'Duration of the store round trips that reached the backend (this process)',
+      labelNames: ['operation'] as const,
+      buckets: [...buckets],
+      registers,
+    });
+    this.errors = new Counter({
+      name: METRIC_NAMES.storeErrors,
+      help: 'Store operations that failed, by cause (this process)',
+      labelNames: ['type'] as const,
+      registers,
+    });
+    new Gauge({
+      name: METRIC_NAMES.storeGuardState,
+      help: 'The breaker guarding the store backend: 0 closed, 1 half-open, 2 open (the worst of this process’s stores)',
+      registers,
+      async collect() {
+        const states = await Promise.all(
+          [...stores.keys()].map(async (s) => {
+            if (s.guardState === undefined) return undefined;
+            try {
+              return GUARD_VALUES[await s.guardState()] ?? 0;
+            } catch {
+              return undefined;
+            }
+          }),
+        );
+        const known = states.filter((v): v is number => v !== undefined);
+        if (known.length === 0) this.reset();
+        else this.set(Math.max(...known));
+      },
+    });
+    for (const type of ['timeout', 'connection', 'guard_open', 'reply', 'state_reset'] as const) {
+      this.errors.inc({ type }, 0);
+    }
+  }
+
+  release(): void {
+    if (--this.handles > 0) return;
+    for (const name of [
+      METRIC_NAMES.storeOperationDuration,
+      METRIC_NAMES.storeErrors,
+      METRIC_NAMES.storeGuardState,
+    ]) {
+      this.register.removeSingleMetric(name);
+    }
+    exporters.delete(this.register);
+  }
+}
+
+/**
+ * Reports a store's own health: the latency of its round trips
+ * (`breakwater_store_operation_duration_seconds{operation}`), its errors by cause
+ * (`breakwater_store_errors_total{type}`) and its guard breaker (`breakwater_store_guard_state`:
+ * 0 closed, 1 half-open, 2 open). Timing costs nothing until this is called (the store times its
+ * round trips only while someone listens).
+ */
+export function collectStoreMetrics(
+  store: ObservableStore,
+  options: CollectStoreMetricsOptions = {},
+): MetricsHandle {
+  if (typeof store !== 'object' || store === null) {
+    throw new TypeError('collectStoreMetrics: store must be a store object (e.g. a RedisStore)');
+  }
+  const register = options.register ?? defaultRegister;
+  const exporter = StoreMetrics.acquire(register, options.buckets);
+  const { duration, errors } = exporter;
+  const stops: Unsubscribe[] = [];
+  const labels = new Map<string, { readonly operation: string }>();
+  if (typeof store.onOperation === 'function') {
+    stops.push(
+      store.onOperation((op) => {
+        const type = op.ok ? undefined : errorTypeOf(op.error);
+        if (type !== undefined) errors.inc({ type });
+        // Operations refused before reaching the backend say nothing about its latency.
+        if (type === 'guard_open' || type === 'connection') return;
+        let l = labels.get(op.operation);
+        if (l === undefined) {
+          l = { operation: op.operation };
+          labels.set(op.operation, l);
+        }
+        duration.observe(l, op.durationMs / 1000);
+      }),
+    );
+  }
+  if (typeof store.onEvent === 'function') {
+    stops.push(
+      store.onEvent((event) => {
+        if (event.type === 'STATE_RESET') errors.inc({ type: 'state_reset' });
+      }),
+    );
+  }
+  exporter.stores.set(store, (exporter.stores.get(store) ?? 0) + 1);
+  let closed = false;
+  return {
+    register,
+    close() {
+      if (closed) return;
+      closed = true;
+      for (const stop of stops) stop();
+      const refs = (exporter.stores.get(store) ?? 1) - 1;
+      if (refs > 0) exporter.stores.set(store, refs);
+      else exporter.stores.delete(store);
+      exporter.release();
+    },
+  };
+}
+
+/** Sorts a failed operation's error into a `type` label value. */
+export function errorTypeOf(error: unknown): StoreErrorType {
+  const e = error as { name?: unknown; message?: unknown; cause?: unknown } | null | undefined;
+  if (e?.name === 'CallNotPermittedError') return 'guard_open';
+  const cause = e?.cause as { name?: unknown } | undefined;
+  if (cause?.name === 'ReplyError' || e?.name === 'ReplyError') return 'reply';
+  const message = typeof e?.message === 'string' ? e.message : '';
+  if (/did not answer within|timed? ?out/i.test(message)) return 'timeout';
+  if (/connection|closed|ECONNREFUSED|ECONNRESET|EPIPE|Stream isn't writeable/i.test(message))
+    return 'connection';
+  return 'other';
+}

@@ -1,0 +1,517 @@
+/**
+ * The built `breakwater` binary (packages/cli/dist/bin.js) against a real redis-server from the
+ * harness: every command, --json, exit codes, password redaction, and forcing a breaker that a
+ * CircuitBreaker on a RedisStore in this process then sees. The server runs with a password and
+ * with KEYS disabled (renamed away), so the CLI can only have listed keys with SCAN.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import {
+  CallNotPermittedError,
+  CircuitBreaker,
+  type CircuitBreakerConfig,
+  RateLimiter,
+} from '@breakwater/core';
+import { type FleetTransitionMessage, RedisStore } from '@breakwater/store-redis';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT, type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+
+const BIN = path.join(REPO_ROOT, 'packages/cli/dist/bin.js');
+const PASSWORD = 'Pa55-w0rd_s3cret';
+const BUILT_FROM = ['core', 'store-redis', 'cli'].map((p) => path.join(REPO_ROOT, 'packages', p));
+
+/** Newest mtime of the .ts files under `dir` (recursively). */
+function newest(dir: string, ext: string): number {
+  let max = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) max = Math.max(max, newest(full, ext));
+    else if (entry.name.endsWith(ext) && !entry.name.endsWith('.test.ts'))
+      max = Math.max(max, statSync(full).mtimeMs);
+  }
+  return max;
+}
+
+/** Builds the CLI and what it depends on, unless every dist/ is newer than its sources. */
+function ensureBuilt(): void {
+  const stale = BUILT_FROM.some((pkg) => {
+    const dist = path.join(pkg, 'dist');
+    return !existsSync(dist) || newest(path.join(pkg, 'src'), '.ts') > newest(dist, '.js');
+  });
+  if (!stale && existsSync(BIN)) return;
+  execFileSync('pnpm', ['--filter', '@breakwater/cli...', 'run', 'build'], {
+    cwd: REPO_ROOT,
+    stdio: 'pipe',
+    timeout: 120_000,
+  });
+}
+
+interface Run {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let server: RedisServer;
+let url: string;
+let client: Redis;
+
+/** Runs the built binary; REDIS_URL and BREAKWATER_PREFIX come only from `env`. */
+function cli(args: readonly string[], env: Record<string, string> = {}): Promise<Run> {
+  const base = { ...process.env };
+  delete base.REDIS_URL;
+  delete base.BREAKWATER_PREFIX;
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { env: { ...base, ...env }, timeout: 15_000, cwd: REPO_ROOT },
+      (error, stdout, stderr) => {
+        const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+/** `breakwater <args> --redis <url with password>`. */
+const bw = (...args: string[]) => cli([...args, '--redis', url]);
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+beforeAll(async () => {
+  ensureBuilt();
+  server = await startRedis({ password: PASSWORD, args: ['--rename-command', 'KEYS', ''] });
+  url = `redis://:${PASSWORD}@127.0.0.1:${server.port}`;
+  client = server.client();
+}, 150_000);
+afterAll(stopAll);
+
+/** A service process: a RedisStore on its own client, with breakers on it. */
+function service(keyPrefix = 'breakwater') {
+  const own = server.client();
+  const store = new RedisStore({ client: own, keyPrefix, commandTimeout: 2_000 });
+  const breakers: CircuitBreaker[] = [];
+  cleanups.push(async () => {
+    for (const b of breakers) b.close();
+    await store.close();
+    own.disconnect();
+  });
+  return {
+    store,
+    breaker(name: string, config: CircuitBreakerConfig = {}) {
+      const cb = CircuitBreaker.of(
+        name,
+        { slidingWindowSize: 4, minimumNumberOfCalls: 4, ...config },
+        { store },
+      );
+      breakers.push(cb);
+      return cb;
+    },
+  };
+}
+
+const fail = () => Promise.reject(new Error('downstream failed'));
+const succeed = () => 'ok';
+const settle = (p: Promise<unknown>) =>
+  p.then(
+    () => undefined,
+    () => undefined,
+  );
+
+/** Two failures, two successes: 50% in a window of 4, so the breaker opens. */
+async function tripOpen(cb: CircuitBreaker): Promise<void> {
+  for (const call of [succeed, fail, succeed, fail]) await settle(cb.execute(call));
+  expect(await cb.getState()).toBe('OPEN');
+}
+
+const oneLine = (text: string) => {
+  expect(text.endsWith('\n')).toBe(true);
+  expect(text.trimEnd().split('\n')).toHaveLength(1);
+};
+
+beforeAll(async () => {
+  await client.flushall();
+});
+
+describe('breakwater: usage', () => {
+  it('--help prints the commands and exits 0', async () => {
+    const r = await cli(['--help']);
+    expect(r.code).toBe(0);
+    for (const cmd of [
+      'list',
+      'status <name>',
+      'open <name>',
+      'close <name>',
+      'disable <name>',
+      'reset --all',
+      'watch',
+    ]) {
+      expect(r.stdout).toContain(cmd);
+    }
+    expect(r.stdout).toMatch(
+      /Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable/,
+    );
+  });
+
+  it('exits 2 with one line on stderr for a usage error (the full matrix runs in-process in packages/cli)', async () => {
+    const cases: string[][] = [[], ['frobnicate'], ['status'], ['list', '--bogus'], ['reset', 'a', '--all']];
+    const runs = await Promise.all(cases.map((args) => cli(args)));
+    runs.forEach((r, i) => {
+      expect(r.code, cases[i].join(' ')).toBe(2);
+      expect(r.stdout, cases[i].join(' ')).toBe('');
+      expect(r.stderr, cases[i].join(' ')).toMatch(/^breakwater: .*\(see breakwater --help\)\n$/);
+    });
+    expect(runs[1].stderr).toContain("unknown command 'frobnicate'");
+    expect(runs[3].stderr).toContain("unknown option '--bogus'");
+  });
+});
+
+describe('breakwater: Redis unreachable (exit 4)', () => {
+  it('fails fast on a closed port, with the password blanked out', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const s = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = s.address() as net.AddressInfo;
+        s.close(() => resolve(port));
+      });
+    });
+    const started = Date.now();
+    const r = await cli(['list', '--redis', `redis://:${PASSWORD}@127.0.0.1:${closed}`]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.code).toBe(4);
+    oneLine(r.stderr);
+    expect(r.stderr).toContain(`cannot reach Redis at redis://:***@127.0.0.1:${closed}`);
+    expect(r.stderr).not.toContain(PASSWORD);
+  });
+
+  it('gives up on a server that never answers after --timeout', async () => {
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => sockets.add(socket)); // accepts, never answers
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const { port } = silent.address() as net.AddressInfo;
+    const started = Date.now();
+    const r = await cli(['status', 'x', '--timeout', '300', '--redis', `redis://127.0.0.1:${port}`]);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(r.code).toBe(4);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/no answer within 300 ms/);
+  });
+
+  it('reports a wrong password as exit 4 without printing it (nor the right one)', async () => {
+    const wrong = 'not-the-Password-42';
+    const r = await cli(['list'], { REDIS_URL: `redis://:${wrong}@127.0.0.1:${server.port}` });
+    expect(r.code).toBe(4);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/WRONGPASS|invalid password/);
+    expect(r.stderr).not.toContain(wrong);
+    expect(r.stderr).toContain('redis://:***@');
+  });
+});
+
+describe('breakwater: reading breakers', () => {
+  it('list shows every breaker with state and rates (SCAN only: KEYS is disabled on this server)', async () => {
+    await client.flushall();
+    const svc = service();
+    const pricing = svc.breaker('pricing');
+    await tripOpen(pricing);
+    await settle(pricing.execute(succeed)); // refused
+    const odd = svc.breaker('upbit/kr:ticker');
+    await odd.execute(succeed);
+    // other kinds of policy are listed by kind
+    const limiter = RateLimiter.of(
+      'pricing-api',
+      { limitForPeriod: 5, limitRefreshPeriod: 60_000 },
+      { store: svc.store },
+    );
+    cleanups.push(() => limiter.close());
+    await limiter.execute(succeed);
+    // other prefixes are not
+    await service('elsewhere').breaker('hidden').execute(succeed);
+    await expect(client.call('KEYS', '*')).rejects.toThrow(/unknown command/i);
+
+    const r = await bw('list');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(
+      /^KIND\s+NAME\s+STATE\s+FAILURE\s+SLOW\s+BUFFERED\s+FAILED\s+NOT PERMITTED\s+SINCE$/,
+    );
+    expect(lines.find((l) => l.includes(' pricing '))).toMatch(
+      /^circuitbreaker\s+pricing\s+OPEN\s+50%\s+0%\s+4\s+2\s+1\s+/,
+    );
+    expect(lines.find((l) => l.includes('upbit/kr:ticker'))).toMatch(
+      /circuitbreaker\s+upbit\/kr:ticker\s+CLOSED\s+-\s+-\s+1\s+0\s+0/,
+    );
+    expect(lines.find((l) => l.includes('pricing-api'))).toMatch(/^ratelimiter\s+pricing-api$/);
+    expect(r.stdout).not.toContain('hidden');
+
+    const other = await cli(['list', '--prefix', 'elsewhere', '--redis', url]);
+    expect(other.stdout).toContain('hidden');
+    expect(other.stdout).not.toContain('pricing');
+  });
+
+  it('list --json gives the same, machine-readable', async () => {
+    await client.flushall();
+    const svc = service();
+    await tripOpen(svc.breaker('pricing'));
+    await client.set('breakwater:{bh:workers}:slots', '{}');
+    const r = await bw('list', '--json');
+    expect(r.code).toBe(0);
+    const list = JSON.parse(r.stdout) as Record<string, unknown>[];
+    expect(list).toEqual([
+      { kind: 'bulkhead', name: 'workers', keys: ['breakwater:{bh:workers}:slots'] },
+      expect.objectContaining({
+        kind: 'circuitbreaker',
+        name: 'pricing',
+        state: 'OPEN',
+        failureRate: 50,
+        slowCallRate: 0,
+        bufferedCalls: 4,
+        failedCalls: 2,
+        key: 'breakwater:{cb:pricing}:state',
+      }),
+    ]);
+  });
+
+  it('list on an empty prefix says so and exits 0', async () => {
+    const r = await cli(['list', '--prefix', 'nothing-here', '--redis', url]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^No policies under prefix 'nothing-here' on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?\n$/,
+    );
+  });
+
+  it('status shows one breaker in detail; --json matches what the breaker itself reports', async () => {
+    await client.flushall();
+    const svc = service();
+    const cb = svc.breaker('orders', { waitDurationInOpenState: 30_000 });
+    await tripOpen(cb);
+    const text = await bw('status', 'orders');
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/^orders \(circuit breaker\)\n/);
+    expect(text.stdout).toMatch(/state\s+OPEN for \S+ \(waits \d+s more, then lets probes through\)/);
+    expect(text.stdout).toMatch(/failure rate\s+50% \(2 of 4 buffered calls; opens at 50%\)/);
+    expect(text.stdout).toMatch(/window\s+COUNT_BASED, size 4, minimum 4 calls/);
+    expect(text.stdout).toMatch(/key\s+breakwater:\{cb:orders\}:state/);
+
+    const r = await bw('status', 'orders', '--json');
+    const status = JSON.parse(r.stdout);
+    const metrics = await cb.getMetrics();
+    expect(status).toMatchObject({
+      name: 'orders',
+      state: 'OPEN',
+      failureRate: metrics.failureRate,
+      slowCallRate: metrics.slowCallRate,
+      bufferedCalls: metrics.numberOfBufferedCalls,
+      failedCalls: metrics.numberOfFailedCalls,
+      notPermittedCalls: metrics.numberOfNotPermittedCalls,
+      window: { type: 'COUNT_BASED', size: 4, minimumCalls: 4 },
+      config: expect.objectContaining({ failureRateThreshold: '50', waitDurationInOpenState: '30000' }),
+    });
+    expect(status.openUntil - status.since).toBe(30_000);
+  });
+
+  it('exits 3 with one line for a breaker that does not exist, whatever the command', async () => {
+    const commands = ['status', 'open', 'close', 'disable', 'reset'];
+    const runs = await Promise.all(commands.map((command) => bw(command, 'no-such-breaker')));
+    for (const [i, r] of runs.entries()) {
+      expect(r.code, commands[i]).toBe(3);
+      expect(r.stdout).toBe('');
+      oneLine(r.stderr);
+      expect(r.stderr).toMatch(
+        /^breakwater: no breaker named 'no-such-breaker' under prefix 'breakwater' on redis:\/\/:\*\*\*@/,
+      );
+    }
+    expect(await client.exists('breakwater:{cb:no-such-breaker}:state')).toBe(0);
+  });
+});
+
+describe('breakwater: steering breakers fleet-wide', () => {
+  it('open pins a breaker FORCED_OPEN: a CircuitBreaker on a RedisStore here sees it and refuses calls', async () => {
+    await client.flushall();
+    const svc = service();
+    const cb = svc.breaker('payments');
+    await cb.execute(succeed); // the key exists, with the service's config
+    const fleet: FleetTransitionMessage[] = [];
+    cleanups.push(svc.store.onFleetTransition((m) => fleet.push(m)));
+    await new Promise((resolve) => setTimeout(resolve, 50)); // subscription in place
+
+    const r = await bw('open', 'payments');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      "payments: CLOSED -> FORCED_OPEN; every process now refuses its calls, until 'breakwater close payments'\n",
+    );
+    expect(await cb.getState()).toBe('FORCED_OPEN');
+    await expect(cb.execute(succeed)).rejects.toBeInstanceOf(CallNotPermittedError);
+    // a second process joining now sees it too
+    const late = service().breaker('payments');
+    expect(await late.getState()).toBe('FORCED_OPEN');
+    // the transition went out on the fleet's channel, from the CLI
+    await expect.poll(() => fleet.length).toBe(1);
+    expect(fleet[0]).toMatchObject({
+      name: 'payments',
+      transitions: [{ from: 'CLOSED', to: 'FORCED_OPEN', reason: 'MANUAL' }],
+    });
+    expect(fleet[0].origin).toMatch(/^breakwater-cli@/);
+
+    const again = await bw('open', 'payments');
+    expect(again.stdout).toBe('payments: already FORCED_OPEN\n');
+
+    const closed = await bw('close', 'payments', '--json');
+    expect(closed.code).toBe(0);
+    expect(JSON.parse(closed.stdout)).toEqual({
+      name: 'payments',
+      target: 'CLOSED',
+      before: 'FORCED_OPEN',
+      transitions: [{ from: 'FORCED_OPEN', to: 'CLOSED' }],
+    });
+    expect(await cb.getState()).toBe('CLOSED');
+    await expect(cb.execute(succeed)).resolves.toBe('ok');
+  });
+
+  it('disable lets every call through and records nothing; close and reset bring it back', async () => {
+    await client.flushall();
+    const svc = service();
+    const cb = svc.breaker('search');
+    await tripOpen(cb);
+    const r = await bw('disable', 'search');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^search: OPEN -> DISABLED; calls always pass/);
+    expect(await cb.getState()).toBe('DISABLED');
+    for (let i = 0; i < 6; i++) await settle(cb.execute(fail));
+    expect(await cb.getState()).toBe('DISABLED');
+
+    const reset = await bw('reset', 'search');
+    expect(reset.code).toBe(0);
+    expect(reset.stdout).toBe('search: reset (DISABLED -> CLOSED, window cleared)\n');
+    expect(await cb.getState()).toBe('CLOSED');
+    expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(0);
+  });
+
+  it('reset keeps the state machine: a reset breaker opens again on the same config', async () => {
+    await client.flushall();
+    const svc = service();
+    const cb = svc.breaker('catalog');
+    await tripOpen(cb);
+    expect((await bw('reset', 'catalog')).code).toBe(0);
+    expect(await cb.getState()).toBe('CLOSED');
+    expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(0);
+    await tripOpen(cb); // window of 4 and 50%, as configured by the service
+  });
+
+  it('reset --all resets every breaker under the prefix', async () => {
+    await client.flushall();
+    const svc = service();
+    const a = svc.breaker('alpha');
+    const b = svc.breaker('beta');
+    await tripOpen(a);
+    await tripOpen(b);
+    await svc.breaker('gamma').execute(succeed);
+    const r = await bw('reset', '--all');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      [
+        'alpha: reset (OPEN -> CLOSED, window cleared)',
+        'beta: reset (OPEN -> CLOSED, window cleared)',
+        'gamma: reset (CLOSED, window cleared)',
+        '3 breakers reset',
+        '',
+      ].join('\n'),
+    );
+    expect(await a.getState()).toBe('CLOSED');
+    expect(await b.getState()).toBe('CLOSED');
+
+    await tripOpen(a);
+    const json = await bw('reset', '--all', '--json');
+    expect(JSON.parse(json.stdout)).toEqual({
+      reset: [
+        { name: 'alpha', before: 'OPEN', transitions: [{ from: 'OPEN', to: 'CLOSED' }] },
+        { name: 'beta', before: 'CLOSED', transitions: [] },
+        { name: 'gamma', before: 'CLOSED', transitions: [] },
+      ],
+      failed: [],
+    });
+  });
+
+  it('refuses to steer a key that holds no breaker state, and says why', async () => {
+    await client.flushall();
+    await client.set('breakwater:{cb:mangled}:state', 'not json');
+    const r = await bw('open', 'mangled');
+    expect(r.code).toBe(1);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/mangled: the key holds no breaker state/);
+    expect(await client.get('breakwater:{cb:mangled}:state')).toBe('not json');
+    const status = await bw('status', 'mangled', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: 'INVALID' });
+  });
+});
+
+describe('breakwater watch', () => {
+  it('prints a table per refresh (--iterations), and NDJSON with --json', async () => {
+    await client.flushall();
+    const svc = service();
+    await tripOpen(svc.breaker('pricing'));
+    await svc.breaker('inventory').execute(succeed);
+
+    const r = await bw('watch', '--iterations', '2', '--interval', '100ms');
+    expect(r.code).toBe(0);
+    const frames = r.stdout.split('\n\n');
+    expect(frames).toHaveLength(2);
+    for (const frame of frames) {
+      const lines = frame.trimEnd().split('\n');
+      expect(lines[0]).toMatch(
+        /^breakwater watch {2}redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/? {2}prefix breakwater {2}\d\d:\d\d:\d\d UTC {2}every 100ms$/,
+      );
+      expect(lines[1]).toMatch(/^NAME\s+STATE\s+FAILURE/);
+      expect(lines[2]).toMatch(/^inventory\s+CLOSED/);
+      expect(lines[3]).toMatch(/^pricing\s+OPEN\s+50%/);
+    }
+    expect(r.stdout).not.toContain('\x1b['); // not a terminal: no cursor control
+
+    const once = await bw('watch', '--once', '--json');
+    const lines = once.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    const doc = JSON.parse(lines[0]);
+    expect(doc.breakers.map((b: { name: string; state: string }) => `${b.name}:${b.state}`)).toEqual([
+      'inventory:CLOSED',
+      'pricing:OPEN',
+    ]);
+    expect(Number.isNaN(Date.parse(doc.at))).toBe(false);
+  });
+});
+
+describe('breakwater: the password never shows', () => {
+  it('in no output of any command, from --redis or REDIS_URL', async () => {
+    await client.flushall();
+    await service().breaker('secretive').execute(succeed);
+    // (list, status, reset --all, errors and unreachable servers are checked in the tests above too)
+    const runs = await Promise.all([
+      bw('watch', '--once'),
+      bw('status', 'secretive', '--json'),
+      bw('open', 'secretive'),
+      cli(['list'], { REDIS_URL: url }),
+      cli(['status', 'missing'], { REDIS_URL: url }),
+      cli(['list', '--bogus', '--redis', url]),
+      cli(['list', '--redis', `http://:${PASSWORD}@host`]),
+      cli(['list', '--prefix', 'empty'], { REDIS_URL: url }),
+    ]);
+    for (const r of runs) {
+      expect(r.stdout + r.stderr).not.toContain(PASSWORD);
+      expect(r.stdout + r.stderr).not.toContain(encodeURIComponent(PASSWORD));
+    }
+    expect(runs.filter((r) => (r.stdout + r.stderr).includes('redis://:***@')).length).toBeGreaterThanOrEqual(
+      3,
+    );
+    expect(runs.map((r) => r.code)).toEqual([0, 0, 0, 0, 3, 2, 2, 0]);
+  });
+});
