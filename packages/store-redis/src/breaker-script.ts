@@ -1,3 +1,5 @@
+import { LUA_NOW } from './lua-clock.js';
+
 /**
  * The circuit breaker's state machine in Lua: a line-by-line port of `circuit-breaker-machine.ts`
  * in @breakwater/core (keep them in step; `test/conformance` runs both on the same command
@@ -37,15 +39,7 @@ export const BREAKER_ARGS = [
   'waits',
 ] as const;
 
-export const BREAKER_LUA = `
-local A = ARGV
-local now
-if A[1] ~= '' then
-  now = tonumber(A[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+export const BREAKER_LUA = `${LUA_NOW}
 local ttl = tonumber(A[2])
 local wtype = A[3]
 local wsize = tonumber(A[4])

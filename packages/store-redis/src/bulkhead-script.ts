@@ -1,3 +1,5 @@
+import { LUA_NOW } from './lua-clock.js';
+
 /**
  * The bulkhead in Lua. A slot is a lease: a member of one sorted set scored by its expiry
  * (epoch ms). Leases of running calls are renewed by their process; a process that dies stops
@@ -18,15 +20,7 @@
  *          `retryMs` is how long until the earliest lease expires when an acquire was refused (else -1);
  *          per operation: A, T 1 granted / 0 full; L 1 released / 0 not held; N 1 renewed / 0 lost; G slots in use.
  */
-export const BULKHEAD_LUA = `
-local A = ARGV
-local now
-if A[1] ~= '' then
-  now = tonumber(A[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+export const BULKHEAD_LUA = `${LUA_NOW}
 local max = tonumber(A[2])
 local leaseMs = tonumber(A[3])
 local channel = A[4]

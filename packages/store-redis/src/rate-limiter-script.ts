@@ -1,3 +1,5 @@
+import { LUA_NOW } from './lua-clock.js';
+
 /**
  * The rate limiter in Lua: a line-by-line port of the in-process engines in
  * `local-rate-limiter-engine.ts` (@breakwater/core; keep them in step, `test/conformance` runs
@@ -19,15 +21,7 @@
  *          one integer per operation (acquire: wait or -retryAfter; drain: permits taken;
  *          read: permits available; release: 0).
  */
-export const RATE_LIMITER_LUA = `
-local A = ARGV
-local now
-if A[1] ~= '' then
-  now = tonumber(A[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+export const RATE_LIMITER_LUA = `${LUA_NOW}
 local algorithm = A[2]
 local limit = tonumber(A[3])
 local period = tonumber(A[4])
