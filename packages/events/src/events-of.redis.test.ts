@@ -205,7 +205,8 @@ describe('eventsOf(RedisStore)', () => {
     }
     // 10,000 at once share one pub/sub connection
     const many = Array.from({ length: 10_000 }, () => events.subscribe());
-    expect(storeInternals(store)).toMatchObject({ storeListeners: 10_000, fleetListeners: 10_000 });
+    // each subscription follows fleet transitions and fleet outages: two fleet listeners
+    expect(storeInternals(store)).toMatchObject({ storeListeners: 10_000, fleetListeners: 20_000 });
     await until('one subscriber', async () => (await subscribers(channel)) === 1);
     expect((await connections()).pubsub).toBe(before.pubsub + 1);
     for (const s of many) s.unsubscribe();
@@ -217,5 +218,60 @@ describe('eventsOf(RedisStore)', () => {
       return now.pubsub === before.pubsub && now.total === before.total;
     });
     await store.close();
+  });
+});
+
+describe("another process's store failures", () => {
+  it('reach every process once the outage is over, with the origin that had it', async () => {
+    const prefix = 'bw-events-outage';
+    const lost = new RedisStore({
+      client,
+      keyPrefix: prefix,
+      processId: 'lost:1',
+      commandTimeout: 200,
+      guard: { failureThreshold: 10, waitDurationMs: 50 },
+    });
+    const watching = new RedisStore({ client, keyPrefix: prefix, processId: 'watching:2' });
+    const seen: EventShape[] = [];
+    const sub = eventsOf(watching)
+      .pipe(ofKind('store'))
+      .subscribe((e) => seen.push(e));
+    await until('the subscription', async () => (await subscribers(`${prefix}:events`)) > 0);
+    const cb = CircuitBreaker.of('outage', {}, { store: lost });
+    await cb.execute(() => 'ok');
+
+    // Cut only the lost store's own connection: it fails fast while reconnecting, then recovers.
+    const runner = (lost as unknown as { runner: { connection: Redis } }).runner;
+    const id = Number(await runner.connection.client('ID'));
+    await client.client('KILL', 'ID', String(id));
+    await until('the outage', async () => {
+      await cb.execute(() => 'ok').catch(() => {});
+      return runner.connection.status !== 'ready';
+    });
+    await until(
+      'the published outage',
+      async () => {
+        await cb.execute(() => 'ok').catch(() => {});
+        return seen.some((e) => e.type === 'STORE_FAILURE');
+      },
+      10_000,
+    );
+    expect(seen.filter((e) => e.type === 'STORE_FAILURE')).toEqual([
+      expect.objectContaining({
+        kind: 'store',
+        type: 'STORE_FAILURE',
+        name: prefix,
+        origin: 'lost:1',
+        policy: 'local',
+      }),
+    ]);
+    const outage = seen.find((e) => e.type === 'STORE_FAILURE') as unknown as {
+      at: number;
+      recoveredAt: number;
+    };
+    expect(outage.recoveredAt).toBeGreaterThanOrEqual(outage.at);
+    sub.unsubscribe();
+    await lost.close();
+    await watching.close();
   });
 });

@@ -7,6 +7,7 @@ import type {
   FleetEvent,
   FleetSource,
   FleetStateTransitionEvent,
+  FleetStoreFailureMessageLike,
   FleetTransitionMessageLike,
 } from './types.js';
 
@@ -35,6 +36,8 @@ export function eventsOf(source: EventSource<EventShape> | FleetSource<EventShap
   return new Observable<EventShape>((subscriber) => source.onEvent((event) => subscriber.next(event)));
 }
 
+type FleetStoreFailureSource = (listener: (message: FleetStoreFailureMessageLike) => void) => Unsubscribe;
+
 function fleetEvents(store: FleetSource<EventShape>): Observable<FleetEvent<EventShape>> {
   return new Observable<FleetEvent<EventShape>>((subscriber) => {
     const origin = store.options?.processId ?? `${hostname()}:${process.pid}`;
@@ -48,6 +51,16 @@ function fleetEvents(store: FleetSource<EventShape>): Observable<FleetEvent<Even
         }
       }),
     );
+    const outages = (store as { onFleetStoreFailure?: FleetStoreFailureSource }).onFleetStoreFailure;
+    if (typeof outages === 'function') {
+      // Other processes' outages, published once they are over. Our own came live through onEvent.
+      offs.push(
+        outages.call(store, (message) => {
+          if (message.origin === origin || subscriber.closed) return;
+          subscriber.next({ ...message } as unknown as FleetEvent<EventShape>);
+        }),
+      );
+    }
     return () => {
       for (const off of offs) off();
     };

@@ -73,6 +73,21 @@ export interface FleetTransitionMessageLike {
 }
 
 /**
+ * A STORE_FAILURE another process published on `<prefix>:events` after its outage; a fleet source
+ * that has `onFleetStoreFailure(listener)` delivers them (RedisStore does).
+ */
+export interface FleetStoreFailureMessageLike {
+  readonly kind: 'store';
+  readonly type: 'STORE_FAILURE';
+  readonly name: string;
+  readonly origin: string;
+  readonly at: number;
+  readonly recoveredAt: number;
+  readonly error: string;
+  readonly policy: string;
+}
+
+/**
  * A store that shares state across processes and tells about it: `RedisStore` from
  * @breakwater/store-redis (matched by shape, so this package does not depend on it).
  */

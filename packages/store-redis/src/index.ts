@@ -4,6 +4,7 @@ export { type StoreOperation, StoreUnavailableError } from './redis-runner.js';
 export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisStoreSettings, StoreFailurePolicy } from './redis-store-options.js';
 export type {
+  FleetStoreFailureMessage,
   FleetTransitionMessage,
   StoreEvent,
   StoreFailureEvent,

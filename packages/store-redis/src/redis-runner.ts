@@ -1,7 +1,7 @@
 import { BreakwaterError, CircuitBreaker, EventPublisher } from '@breakwater/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisStoreSettings } from './redis-store-options.js';
-import type { StoreEvent } from './store-events.js';
+import type { FleetStoreFailureMessage, StoreEvent } from './store-events.js';
 
 /** Redis could not answer in time, is down, or the guard breaker refuses to try. */
 export class StoreUnavailableError extends BreakwaterError {
@@ -171,31 +171,44 @@ export class RedisRunner {
 
   /** Reports the first failure of an outage. */
   reportFailure(error: unknown): void {
-    if (this.inOutage) return;
-    this.inOutage = true;
+    if (this.outage !== undefined) return;
+    const at = Date.now();
+    this.outage = { at, error };
     this.events.emit({
       kind: 'store',
       type: 'STORE_FAILURE',
       name: this.settings.keyPrefix,
-      at: Date.now(),
+      at,
       error,
       policy: this.settings.onStoreFailure,
     });
   }
 
-  /** Reports the first success after an outage. */
+  /**
+   * Reports the first success after an outage, and tells the fleet about the outage: a process
+   * cannot publish while Redis is down, so every process learns of another's outage once it is over.
+   */
   reportSuccess(): void {
-    if (!this.inOutage) return;
-    this.inOutage = false;
-    this.events.emit({
+    const outage = this.outage;
+    if (outage === undefined) return;
+    this.outage = undefined;
+    const at = Date.now();
+    this.events.emit({ kind: 'store', type: 'STORE_RECOVERED', name: this.settings.keyPrefix, at });
+    if (!this.settings.publishEvents) return;
+    const message: FleetStoreFailureMessage = {
       kind: 'store',
-      type: 'STORE_RECOVERED',
+      type: 'STORE_FAILURE',
       name: this.settings.keyPrefix,
-      at: Date.now(),
-    });
+      origin: this.settings.processId,
+      at: outage.at,
+      recoveredAt: at,
+      error: outage.error instanceof Error ? outage.error.message : String(outage.error),
+      policy: this.settings.onStoreFailure,
+    };
+    this.connection.publish(`${this.settings.keyPrefix}:events`, JSON.stringify(message)).catch(() => {});
   }
 
-  private inOutage = false;
+  private outage: { readonly at: number; readonly error: unknown } | undefined;
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -29,7 +29,7 @@ import {
   resolveRedisStoreOptions,
 } from './redis-store-options.js';
 import { SlotNotices } from './slot-notices.js';
-import type { FleetTransitionMessage, StoreEvent } from './store-events.js';
+import type { FleetStoreFailureMessage, FleetTransitionMessage, StoreEvent } from './store-events.js';
 
 /**
  * State in Redis: every process using the same Redis (and key prefix) shares one state per
@@ -41,7 +41,10 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
   readonly options: RedisStoreSettings;
   private readonly runner: RedisRunner;
   private readonly events = new EventPublisher<StoreEvent>();
-  private readonly fleet = new EventPublisher<{ type: 'FLEET'; message: FleetTransitionMessage }>();
+  private readonly fleet = new EventPublisher<
+    | { type: 'FLEET'; message: FleetTransitionMessage }
+    | { type: 'FLEET_STORE'; message: FleetStoreFailureMessage }
+  >();
   private subscriber: Redis | Cluster | undefined;
   private readonly client: Redis | Cluster;
   private readonly slotNotices: SlotNotices;
@@ -125,7 +128,18 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
    * The subscription is opened on first use and closed when the last listener leaves.
    */
   onFleetTransition(listener: (message: FleetTransitionMessage) => void): Unsubscribe {
-    const off = this.fleet.on('FLEET', (e) => listener(e.message));
+    return this.followFleet(this.fleet.on('FLEET', (e) => listener(e.message)));
+  }
+
+  /**
+   * Outages of every process sharing this Redis, each published by its process once Redis
+   * answered it again (this process's own included; its `origin` is `options.processId`).
+   */
+  onFleetStoreFailure(listener: (message: FleetStoreFailureMessage) => void): Unsubscribe {
+    return this.followFleet(this.fleet.on('FLEET_STORE', (e) => listener(e.message)));
+  }
+
+  private followFleet(off: Unsubscribe): Unsubscribe {
     this.ensureSubscribed();
     return () => {
       off();
@@ -140,13 +154,19 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
     sub.on('error', () => {});
     sub.on('message', (ch: string, payload: string) => {
       if (ch !== channel) return;
-      let message: FleetTransitionMessage;
+      let raw: { kind?: unknown; type?: unknown };
       try {
-        message = fleetMessage(JSON.parse(payload));
+        raw = JSON.parse(payload);
+        if (raw.kind === 'store') {
+          if (raw.type === 'STORE_FAILURE') {
+            this.fleet.emit({ type: 'FLEET_STORE', message: raw as unknown as FleetStoreFailureMessage });
+          }
+          return;
+        }
+        this.fleet.emit({ type: 'FLEET', message: fleetMessage(raw as Parameters<typeof fleetMessage>[0]) });
       } catch {
-        return;
+        // Anyone can publish on the channel: what is not ours is skipped.
       }
-      this.fleet.emit({ type: 'FLEET', message });
     });
     sub.subscribe(channel).catch(() => {});
     this.subscriber = sub;

@@ -36,3 +36,19 @@ export interface FleetTransitionMessage {
   readonly origin: string;
   readonly transitions: readonly BreakerTransition[];
 }
+
+/** Another process's outage, published by that process once Redis answered it again. */
+export interface FleetStoreFailureMessage {
+  readonly kind: 'store';
+  readonly type: 'STORE_FAILURE';
+  /** The store's key prefix. */
+  readonly name: string;
+  /** The process that lost Redis (its `processId`). */
+  readonly origin: string;
+  /** When the outage began, and when it ended (epoch ms). */
+  readonly at: number;
+  readonly recoveredAt: number;
+  /** The first error's message. */
+  readonly error: string;
+  readonly policy: 'local' | 'allow' | 'deny';
+}
