@@ -107,8 +107,10 @@ export class LocalFixedWindowEngine extends LocalRateLimiterEngine implements Ra
     const s = this.refresh(cell, now);
     // Only a reservation in the last reserved period can be handed back: the debt counts
     // periods in order, so returning an earlier one would let a newcomer onto a later one's place.
+    // A reservation is due at the start of its period; half a period of slack absorbs the skew
+    // between the caller's clock (remainingMs) and the store's (now).
     const last = s.permissions >= 0 ? 0 : Math.ceil(-s.permissions / this.limit);
-    if (Math.floor((now + remainingMs) / this.period) !== s.cycle + last) return;
+    if (Math.floor((now + remainingMs + this.period / 2) / this.period) !== s.cycle + last) return;
     s.permissions = Math.min(this.limit, s.permissions + permits);
     this.touch(cell, s);
   }

@@ -108,7 +108,8 @@ local function releaseF(permits, remaining)
   refresh()
   local last = 0
   if p < 0 then last = math.ceil(-p / limit) end
-  if math.floor((now + remaining) / period) ~= c + last then return end
+  -- due at the start of its period; half a period of slack absorbs the clock skew (as in-process)
+  if math.floor((now + remaining + period / 2) / period) ~= c + last then return end
   p = math.min(limit, p + permits)
   dirty = true
 end
