@@ -327,6 +327,8 @@ describe('bulkhead on Redis', () => {
     const b = bulkhead('renew', { maxConcurrentCalls: 1 }, store({ bulkheadLeaseMs: leaseMs }));
     const held = gate();
     const long = a.execute(() => held.promise);
+    // a and b talk to Redis over different connections: let a's slot land before b tries.
+    await waitUntil(async () => (await client.zcard(bhKey('renew'))) === 1, 1_000, "a's slot");
     const deadline = Date.now() + 2.5 * leaseMs;
     let refusals = 0;
     while (Date.now() < deadline) {
