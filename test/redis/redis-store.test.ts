@@ -294,7 +294,9 @@ describe('sharing', () => {
     // one failure in each process fills the shared window of 2: both see OPEN
     await a.execute(fail).catch(() => {});
     await b.execute(fail).catch(() => {});
-    expect(await a.getState()).toBe('OPEN');
+    // An outcome is recorded without awaiting Redis (it rides with the next operation on its own
+    // connection), so the other connection may read before b's record lands: wait for it.
+    await waitUntil(async () => (await a.getState()) === 'OPEN', 2_000, 'OPEN seen through a');
     await expect(a.execute(() => 'x')).rejects.toBeInstanceOf(CallNotPermittedError);
     await expect(b.execute(() => 'x')).rejects.toBeInstanceOf(CallNotPermittedError);
 
