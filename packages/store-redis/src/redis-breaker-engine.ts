@@ -18,6 +18,7 @@ import {
 } from '@breakwater/core';
 import type { RedisRunner } from './redis-runner.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 /** Tokens at or above this come from the in-process fallback engine: LOCAL_BASE + epoch * LOCAL_EPOCH + its permit. */
 const LOCAL_BASE = 2 ** 52;
@@ -93,8 +94,7 @@ function metricsFrom(c: Counts, notPermitted: number): CircuitBreakerMetrics {
  * When Redis cannot answer, the store's failure policy decides, per operation.
  */
 export class RedisBreakerEngine implements BreakerEngine {
-  private queue: Op[] = [];
-  private scheduled = false;
+  private readonly batches: TurnBatcher<Op>;
   private local: LocalBreakerEngine | undefined;
   private readonly key: string;
   private readonly fixedArgs: string[];
@@ -109,6 +109,7 @@ export class RedisBreakerEngine implements BreakerEngine {
     private readonly hooks: StoreHooks,
   ) {
     this.key = `${store.keyPrefix}:{cb:${name}}:state`;
+    this.batches = new TurnBatcher(store.clock === 'caller', (ops, now) => this.send(ops, now));
     const s = settings;
     this.fixedArgs = [
       String(store.keyTtlMs),
@@ -185,34 +186,8 @@ export class RedisBreakerEngine implements BreakerEngine {
     now: number,
     fallback: () => unknown,
   ): Promise<unknown> {
-    return new Promise((resolve) => {
-      this.queue.push({ code, a, b, c, now, resolve, fallback });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        // After the microtasks of this turn: a call's outcome and the next call's acquire (which
-        // its caller issues a few promise ticks later) then share one script call.
-        setImmediate(this.flush);
-      }
-    });
+    return new Promise((resolve) => this.batches.push({ code, a, b, c, now, resolve, fallback }));
   }
-
-  private readonly flush = (): void => {
-    this.scheduled = false;
-    const ops = this.queue;
-    this.queue = [];
-    if (this.store.clock === 'caller') {
-      // The caller's clock drives each decision: a batch may only hold operations of one instant.
-      let start = 0;
-      for (let i = 1; i <= ops.length; i++) {
-        if (i === ops.length || ops[i].now !== ops[start].now) {
-          this.send(ops.slice(start, i), String(ops[start].now));
-          start = i;
-        }
-      }
-    } else {
-      this.send(ops, '');
-    }
-  };
 
   private send(ops: Op[], now: string): void {
     const args: (string | number)[] = [now, ...this.fixedArgs];

@@ -1,4 +1,5 @@
 import type { RedisRunner } from './redis-runner.js';
+import { TurnBatcher } from './turn-batcher.js';
 
 /** One operation waiting for its script call. */
 export interface BatchedOp {
@@ -19,49 +20,27 @@ export interface BatchedOp {
  * nothing is ever rejected.
  */
 export class ScriptBatcher {
-  private queue: BatchedOp[] = [];
-  private scheduled = false;
+  private readonly batches: TurnBatcher<BatchedOp>;
 
   constructor(
     private readonly runner: RedisRunner,
     private readonly script: string,
     private readonly key: string,
     /** `clock: 'caller'`: pass each batch's `now` to the script instead of using Redis TIME. */
-    private readonly callerClock: boolean,
+    callerClock: boolean,
     /** Arguments between `now` and the operations. */
     private readonly head: readonly (string | number)[],
     /** Values the reply carries before the per-operation results. */
     private readonly replyHead: number,
     /** Receives the reply's head values of every successful call, before the operations settle. */
     private readonly onReplyHead: (head: readonly unknown[]) => void,
-  ) {}
-
-  push(op: BatchedOp): void {
-    this.queue.push(op);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      // After the microtasks of this turn (as the breaker does): a call's release and the next
-      // call's acquire, issued a few promise ticks apart, share one script call.
-      setImmediate(this.flush);
-    }
+  ) {
+    this.batches = new TurnBatcher(callerClock, (ops, now) => this.send(ops, now));
   }
 
-  private readonly flush = (): void => {
-    this.scheduled = false;
-    const ops = this.queue;
-    this.queue = [];
-    if (!this.callerClock) {
-      this.send(ops, '');
-      return;
-    }
-    let start = 0;
-    for (let i = 1; i <= ops.length; i++) {
-      if (i === ops.length || ops[i].now !== ops[start].now) {
-        this.send(ops.slice(start, i), String(ops[start].now));
-        start = i;
-      }
-    }
-  };
+  push(op: BatchedOp): void {
+    this.batches.push(op);
+  }
 
   private send(ops: readonly BatchedOp[], now: string): void {
     const args: (string | number)[] = [now, ...this.head];
