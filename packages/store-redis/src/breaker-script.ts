@@ -8,10 +8,16 @@ import { LUA_NOW } from './lua-clock.js';
  * die: a half-open permit is a lease that is reclaimed when it expires.
  *
  * KEYS[1]  the state key
- * ARGV     see BREAKER_ARGS below; then the operations, four arguments each:
+ * ARGV     either spread: the arguments BREAKER_ARGS names, one each (what tools such as the CLI
+ *          send), or packed (what RedisStore sends): ARGV[1] now, ARGV[2] the config arguments
+ *          (BREAKER_ARGS after \`now\`) joined by newlines with \`origin\` left empty, ARGV[3]
+ *          the origin. Then the operations, four arguments each:
  *          A (acquire) | R gen lease outcome (record) | L gen lease (release) | T target | G (read)
- *          The stored document also keeps ARGV[2..21] as \`cfg\` (joined by newlines), for tools
- *          that force a breaker. A count window's ring is a string of outcome digits.
+ * Stored   one JSON document (\`BreakerState\` plus leases), always written in one key order,
+ *          hot fields first (see \`writeDoc\`), so that the fast path can read and rewrite it with
+ *          string operations; any other order (older versions wrote cjson's) is read as before.
+ *          It keeps the config arguments as \`cfg\` (joined by newlines, origin left empty) for
+ *          tools that force a breaker. A count window's ring is a string of outcome digits.
  * Returns  a JSON reply (numbers in JSON, so counts come back and rates are computed by the caller
  *          exactly as the in-process engine does).
  */
@@ -39,7 +45,93 @@ export const BREAKER_ARGS = [
   'waits',
 ] as const;
 
-export const BREAKER_LUA = `${LUA_NOW}
+/**
+ * The hot case, before any of the machine is set up: a batch of acquires and success records on a
+ * CLOSED breaker with a COUNT window of the configured size, where the reference evaluates nothing
+ * (a success only needs evaluating when it brings the window to its minimum). It reads and writes
+ * the document with string operations only, and checks the whole document against the exact shape
+ * the machine writes (\`writeDoc\` below): anything else (another state, a failure, a stale or
+ * unknown permit, the call that reaches the minimum, another config, a document written by an
+ * older version, garbage) falls through to the full machine, untouched.
+ */
+const FAST_PATH_LUA = `
+do
+  local A = ARGV
+  local n = #A
+  local conf = A[2]
+  local ttl, size, minimum = string.match(conf, '^(%d+)\\nCOUNT\\n(%d+)\\n(%d+)\\n')
+  if ttl and n >= 4 then
+    local key = KEYS[1]
+    local raw = redis.pcall('GET', key)
+    if type(raw) == 'string' then
+      local gen, calls, fl, sl, sf, head, ring, cfgAt = string.match(raw,
+        '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":%d+,"window":{"type":"COUNT","size":' .. size ..
+        ',"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"([0-3]*)"},"cfg":()')
+      local w = tonumber(size)
+      if gen and #ring == w then
+        local cfg = cjson.encode(conf)
+        local restAt = cfgAt + #cfg
+        local c, h = tonumber(calls), tonumber(head)
+        if c <= w and h < w and string.sub(raw, cfgAt, restAt - 1) == cfg and
+          string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', restAt) then
+          minimum = tonumber(minimum)
+          local out = {}
+          local recorded = false
+          local granted = '[' .. gen .. ',0]'
+          local i = 4
+          while i <= n do
+            local op = A[i]
+            if op == 'A' then
+              out[#out + 1] = granted
+            elseif op == 'R' and A[i + 3] == '0' and (A[i + 1] == gen or A[i + 1] == '-1') then
+              if c < w then
+                if c < minimum and c + 1 >= minimum then break end -- the reference evaluates here
+                c = c + 1
+              else
+                local old = string.byte(ring, h + 1) - 48
+                if old ~= 0 then
+                  local oldFailure = old % 2
+                  local oldSlow = math.floor(old / 2)
+                  fl = fl - oldFailure
+                  sl = sl - oldSlow
+                  sf = sf - oldFailure * oldSlow
+                end
+              end
+              if string.byte(ring, h + 1) ~= 48 then ring = string.sub(ring, 1, h) .. '0' .. string.sub(ring, h + 2) end
+              if h + 1 == w then h = 0 else h = h + 1 end
+              recorded = true
+              out[#out + 1] = 1
+            else
+              break
+            end
+            i = i + 4
+          end
+          if i > n then
+            if recorded then
+              redis.call('SET', key, '{"v":1,"state":"CLOSED","generation":' .. gen ..
+                ',"consecutiveFailures":0,"window":{"type":"COUNT","size":' .. size .. ',"calls":' .. c ..
+                ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
+                ',"minimumCalls":' .. minimum .. ',"ring":"' .. ring .. '"},"cfg":' .. string.sub(raw, cfgAt), 'PX', ttl)
+            end
+            return '{"r":[' .. table.concat(out, ',') .. '],"t":[],"x":[],"z":false}'
+          end
+        end
+      end
+    end
+  end
+end`;
+
+export const BREAKER_LUA = `${FAST_PATH_LUA}
+${LUA_NOW}
+if string.find(A[2], '\\n', 1, true) then
+  -- the packed layout: ARGV[2] holds the config (as stored), ARGV[3] the origin
+  local t = { A[1] }
+  for part in string.gmatch(A[2] .. '\\n', '([^\\n]*)\\n') do t[#t + 1] = part end
+  if #t ~= 21 then return redis.error_reply('breakwater: bad config argument') end
+  t[20] = A[3]
+  for j = 4, #A do t[#t + 1] = A[j] end
+  A = t
+end
 local ttl = tonumber(A[2])
 local wtype = A[3]
 local wsize = tonumber(A[4])
@@ -549,6 +641,33 @@ local function nextDue()
   return 0
 end
 
+-- The document, always in this key order (the fast path at the top reads it with patterns); to
+-- cjson it is the same document as ever, so a version that decodes it whole reads it unchanged.
+-- The arguments that shaped the state travel with it (\`cfg\`, the origin left out, so that every
+-- process with the same config writes the same one), so that operators' tools (the CLI) can run
+-- the same script on a breaker whose config they do not know.
+local function writeDoc()
+  local cfg = {}
+  for j = 2, FIRST_OP - 1 do cfg[#cfg + 1] = A[j] end
+  cfg[19] = ''
+  local w = s.window
+  local window
+  if w.type == 'COUNT' then
+    window = '{"type":"COUNT","size":' .. tostring(w.size) .. ',"calls":' .. tostring(w.calls) .. ',"failures":' ..
+      tostring(w.failures) .. ',"slow":' .. tostring(w.slow) .. ',"slowFailures":' .. tostring(w.slowFailures) ..
+      ',"head":' .. tostring(w.head) .. ',"minimumCalls":' .. tostring(w.minimumCalls) .. ',"ring":' .. cjson.encode(w.ring) .. '}'
+  else
+    window = cjson.encode(w)
+  end
+  return '{"v":1,"state":' .. cjson.encode(s.state) .. ',"generation":' .. tostring(s.generation) ..
+    ',"consecutiveFailures":' .. tostring(s.consecutiveFailures) .. ',"window":' .. window ..
+    ',"cfg":' .. cjson.encode(table.concat(cfg, '\\n')) .. ',"since":' .. tostring(s.since) ..
+    ',"openUntil":' .. tostring(s.openUntil) .. ',"attempts":' .. tostring(s.attempts) ..
+    ',"halfOpenAvailable":' .. tostring(s.halfOpenAvailable) .. ',"notPermitted":' .. tostring(s.notPermitted) ..
+    ',"exceededReported":' .. tostring(s.exceededReported) .. ',"leaseSeq":' .. tostring(s.leaseSeq) ..
+    ',"leases":' .. cjson.encode(s.leases) .. '}'
+end
+
 -- run the batch --------------------------------------------------------------
 
 local results = {}
@@ -579,14 +698,7 @@ while i <= #A do
   i = i + 4
 end
 
-if dirty then
-  -- The arguments that shaped this state travel with it, so that operators' tools (the CLI) can
-  -- run the same script on a breaker whose config they do not know.
-  local cfg = {}
-  for j = 2, FIRST_OP - 1 do cfg[#cfg + 1] = A[j] end
-  s.cfg = table.concat(cfg, '\\n')
-  redis.call('SET', key, cjson.encode(s), 'PX', ttl)
-end
+if dirty then redis.call('SET', key, writeDoc(), 'PX', ttl) end
 if #fx.t > 0 and channel ~= '' then
   redis.call('PUBLISH', channel, cjson.encode({ kind = 'circuitbreaker', name = name, origin = origin, transitions = fx.t }))
 end

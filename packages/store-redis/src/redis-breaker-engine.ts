@@ -97,7 +97,8 @@ export class RedisBreakerEngine implements BreakerEngine {
   private readonly batches: TurnBatcher<Op>;
   private local: LocalBreakerEngine | undefined;
   private readonly key: string;
-  private readonly fixedArgs: string[];
+  /** The config arguments packed in one (ARGV[2]), the origin left out: the `cfg` the state is stored with. */
+  private readonly config: string;
   private closed = false;
 
   constructor(
@@ -111,7 +112,7 @@ export class RedisBreakerEngine implements BreakerEngine {
     this.key = `${store.keyPrefix}:{cb:${name}}:state`;
     this.batches = new TurnBatcher(store.clock === 'caller', (ops, now) => this.send(ops, now));
     const s = settings;
-    this.fixedArgs = [
+    this.config = [
       String(store.keyTtlMs),
       s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
       String(s.slidingWindowSize),
@@ -130,9 +131,9 @@ export class RedisBreakerEngine implements BreakerEngine {
       String(store.halfOpenLeaseMs),
       store.publishEvents ? `${store.keyPrefix}:events` : '',
       name,
-      store.processId,
+      '', // origin: travels on its own (ARGV[3]), so that every process stores the same cfg
       waitsFor(s),
-    ];
+    ].join('\n');
   }
 
   acquire(now: number): Promise<number> {
@@ -190,7 +191,7 @@ export class RedisBreakerEngine implements BreakerEngine {
   }
 
   private send(ops: Op[], now: string): void {
-    const args: (string | number)[] = [now, ...this.fixedArgs];
+    const args: (string | number)[] = [now, this.config, this.store.processId];
     for (const op of ops) args.push(op.code, op.a, op.b, op.c);
     this.runner.run('breakwaterBreaker', this.key, args).then(
       (raw) => {
