@@ -1,5 +1,10 @@
 import { ConfigReader, type ErrorMatcher } from './config-validation.js';
-import { BulkheadFullError, CallNotPermittedError, RequestNotPermittedError } from './errors.js';
+import {
+  BreakwaterError,
+  BulkheadFullError,
+  CallNotPermittedError,
+  RequestNotPermittedError,
+} from './errors.js';
 
 export type SlidingWindowType = 'COUNT_BASED' | 'TIME_BASED';
 export type HalfOpenPolicy = 'rate' | 'successes';
@@ -230,10 +235,12 @@ function safeInterval(fn: (attempt: number) => number, fallback: number): (attem
  * are ignored (opossum counts bulkhead rejections as failures; we do not).
  */
 function isOwnRejection(error: unknown): boolean {
+  // One prototype walk for a foreign error; the three checks only for our own.
   return (
-    error instanceof BulkheadFullError ||
-    error instanceof RequestNotPermittedError ||
-    error instanceof CallNotPermittedError
+    error instanceof BreakwaterError &&
+    (error instanceof BulkheadFullError ||
+      error instanceof RequestNotPermittedError ||
+      error instanceof CallNotPermittedError)
   );
 }
 

@@ -168,23 +168,38 @@ export function recordIn(
   now: number,
   fx: StepEffects,
 ): boolean {
-  if (s.state !== 'CLOSED') tickIn(s, c, now, fx);
+  if (s.state === 'CLOSED') {
+    if (permit !== CURRENT_PERMIT && permit !== s.generation) return false;
+    const w = s.window;
+    const before = w.calls;
+    recordOutcome(w, outcome, now);
+    if (outcome & OUTCOME_FAILURE) s.consecutiveFailures++;
+    else s.consecutiveFailures = 0;
+    // After every record CLOSED is below all thresholds, so a plain success in a count window
+    // can only trip the breaker when it brings the window up to its minimum (rates then count
+    // for the first time). Time windows expire buckets, which can raise a rate: always check.
+    if (outcome !== 0 || w.type === 'TIME' || (before < w.minimumCalls && w.calls >= w.minimumCalls)) {
+      evaluateClosed(s, c, now, fx);
+    }
+    return true;
+  }
+  return recordInOtherState(s, c, permit, outcome, now, fx);
+}
+
+function recordInOtherState(
+  s: BreakerState,
+  c: CircuitBreakerSettings,
+  permit: number,
+  outcome: Outcome,
+  now: number,
+  fx: StepEffects,
+): boolean {
+  tickIn(s, c, now, fx);
   if (permit !== CURRENT_PERMIT && permit !== s.generation) return false;
   switch (s.state) {
-    case 'CLOSED': {
-      const w = s.window;
-      const before = w.calls;
-      recordOutcome(w, outcome, now);
-      if (outcome & OUTCOME_FAILURE) s.consecutiveFailures++;
-      else s.consecutiveFailures = 0;
-      // After every record CLOSED is below all thresholds, so a plain success in a count window
-      // can only trip the breaker when it brings the window up to its minimum (rates then count
-      // for the first time). Time windows expire buckets, which can raise a rate: always check.
-      if (outcome !== 0 || w.type === 'TIME' || (before < w.minimumCalls && w.calls >= w.minimumCalls)) {
-        evaluateClosed(s, c, now, fx);
-      }
-      return true;
-    }
+    case 'CLOSED':
+      // A half-open timeout just led to CLOSED.
+      return recordIn(s, c, permit, outcome, now, fx);
     case 'HALF_OPEN':
       recordOutcome(s.window, outcome, now);
       evaluateHalfOpen(s, c, outcome, now, fx);

@@ -58,7 +58,10 @@ export class LocalBreakerEngine implements BreakerEngine {
 
   acquire(now: number): number {
     const cell = this.cellAt(now);
-    const permit = acquireIn(cell.state, this.settings, now, this.fx);
+    const s = cell.state;
+    // The hot path: CLOSED permits every call and changes nothing.
+    if (s.state === 'CLOSED') return s.generation;
+    const permit = acquireIn(s, this.settings, now, this.fx);
     if (hasEffects(this.fx)) this.flush(cell);
     return permit;
   }

@@ -77,39 +77,49 @@ export function createTimeWindow(size: number, minimumCalls: number, nowMs: numb
 
 /** Adds one outcome at `nowMs`, evicting what falls out of the window. */
 export function recordOutcome(w: SlidingWindow, outcome: Outcome, nowMs: number): void {
-  const failure = outcome & OUTCOME_FAILURE;
-  const slow = outcome >> 1;
-  const slowFailure = failure & slow;
-  if (w.type === 'COUNT') {
-    const head = w.head;
-    if (w.calls === w.size) {
-      const old = w.ring[head];
-      const oldFailure = old & 1;
+  if (w.type === 'COUNT') recordInCountWindow(w, outcome);
+  else recordInTimeWindow(w, outcome, nowMs);
+}
+
+function recordInCountWindow(w: CountWindow, outcome: Outcome): void {
+  const head = w.head;
+  if (w.calls === w.size) {
+    const old = w.ring[head];
+    if (old !== 0) {
+      const oldFailure = old & OUTCOME_FAILURE;
       const oldSlow = old >> 1;
       w.failures -= oldFailure;
       w.slow -= oldSlow;
       w.slowFailures -= oldFailure & oldSlow;
-    } else {
-      w.calls++;
     }
-    w.ring[head] = outcome;
-    w.head = head + 1 === w.size ? 0 : head + 1;
+  } else {
+    w.calls++;
+  }
+  w.ring[head] = outcome;
+  w.head = head + 1 === w.size ? 0 : head + 1;
+  if (outcome !== 0) {
+    const failure = outcome & OUTCOME_FAILURE;
+    const slow = outcome >> 1;
     w.failures += failure;
     w.slow += slow;
-    w.slowFailures += slowFailure;
-  } else {
-    advanceTimeWindow(w, nowMs);
-    const i = w.lastSecond % w.size;
-    w.bucketCalls[i]++;
-    w.calls++;
-    if (failure) {
+    w.slowFailures += failure & slow;
+  }
+}
+
+function recordInTimeWindow(w: TimeWindow, outcome: Outcome, nowMs: number): void {
+  advanceTimeWindow(w, nowMs);
+  const i = w.lastSecond % w.size;
+  w.bucketCalls[i]++;
+  w.calls++;
+  if (outcome !== 0) {
+    if (outcome & OUTCOME_FAILURE) {
       w.bucketFailures[i]++;
       w.failures++;
     }
-    if (slow) {
+    if (outcome & OUTCOME_SLOW) {
       w.bucketSlow[i]++;
       w.slow++;
-      if (slowFailure) {
+      if (outcome & OUTCOME_FAILURE) {
         w.bucketSlowFailures[i]++;
         w.slowFailures++;
       }
