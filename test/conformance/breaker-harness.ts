@@ -85,8 +85,23 @@ export type EngineOp =
   | { readonly kind: 'release'; readonly via: number; readonly gap: number; readonly permit: PermitRef }
   | { readonly kind: 'transition'; readonly via: number; readonly gap: number; readonly target: ManualTarget }
   | { readonly kind: 'read'; readonly via: number; readonly gap: number }
+  /**
+   * Several acquires and results issued on one engine in the same tick, without awaiting in
+   * between (a store may send them as one batch: RedisStore runs them in one script call); the
+   * reference applies them in order. A result's permit is one handed out before the burst.
+   */
+  | {
+      readonly kind: 'burst';
+      readonly via: number;
+      readonly gap: number;
+      readonly calls: readonly BurstCall[];
+    }
   /** Moves the clock to (offset ms around) the next deadline of the reference state, or the next second. */
   | { readonly kind: 'advanceTo'; readonly to: 'deadline' | 'second'; readonly offset: -1 | 0 | 1 };
+
+export type BurstCall =
+  | { readonly kind: 'acquire' }
+  | { readonly kind: 'record'; readonly permit: PermitRef; readonly outcome: Outcome };
 
 const percentArb = fc.oneof(fc.constantFrom(25, 50, 100, 33.4, 66.6), fc.integer({ min: 1, max: 100 }));
 
@@ -170,6 +185,22 @@ const targetArb: fc.Arbitrary<ManualTarget> = fc.constantFrom(
   'RESET',
 );
 
+/** Mostly successes: the hot case a store may take a shortcut for (and its edges: the minimum, a failure). */
+const burstCallArb: fc.Arbitrary<BurstCall> = fc.oneof(
+  { weight: 2, arbitrary: fc.constant({ kind: 'acquire' as const }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('record' as const),
+      permit: permitArb,
+      outcome: fc.oneof(
+        { weight: 8, arbitrary: fc.constant(0 as const) },
+        { weight: 2, arbitrary: outcomeArb },
+      ),
+    }),
+  },
+);
+
 export const engineOpArb: fc.Arbitrary<EngineOp> = fc.oneof(
   { weight: 8, arbitrary: fc.record({ kind: fc.constant('acquire' as const), via: viaArb, gap: gapArb }) },
   {
@@ -201,6 +232,15 @@ export const engineOpArb: fc.Arbitrary<EngineOp> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), via: viaArb, gap: gapArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('burst' as const),
+      via: viaArb,
+      gap: gapArb,
+      calls: fc.array(burstCallArb, { minLength: 2, maxLength: 8 }),
+    }),
+  },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -251,7 +291,8 @@ type Decision =
   | { readonly type: 'permitted' }
   | { readonly type: 'denied'; readonly state: CircuitBreakerStateName }
   | { readonly type: 'legal'; readonly legal: boolean }
-  | { readonly type: 'done' };
+  | { readonly type: 'done' }
+  | { readonly type: 'burst'; readonly decisions: readonly Decision[] };
 
 interface View {
   readonly state: CircuitBreakerStateName;
@@ -410,6 +451,61 @@ export async function runConformance(
             expectedEffects = effectsOf(reference.run({ type: 'release', permit: referencePermit }, now));
           }
           expected = { type: 'done' };
+          break;
+        }
+        case 'burst': {
+          const plan = op.calls.map((call) => ({
+            call,
+            permit: call.kind === 'record' ? takePermit(call.permit) : undefined,
+          }));
+          const tokens: number[] = [];
+          actual = await onEngine(via, async (e) => {
+            // all issued before any is awaited
+            const pending = plan.map(({ call, permit }) =>
+              call.kind === 'acquire'
+                ? e.acquire(now)
+                : e.record(permit?.engine ?? CURRENT_PERMIT, call.outcome, now),
+            );
+            const results = await Promise.all(pending);
+            return {
+              type: 'burst',
+              decisions: plan.map(({ call }, i): Decision => {
+                if (call.kind === 'record') return { type: 'done' };
+                const token = results[i] as number;
+                tokens[i] = token;
+                return token >= 0 ? { type: 'permitted' } : { type: 'denied', state: deniedState(token) };
+              }),
+            };
+          });
+          const decisions: Decision[] = [];
+          const all: Effects[] = [];
+          plan.forEach(({ call, permit }, i) => {
+            if (call.kind === 'record') {
+              const referencePermit = permit?.reference ?? CURRENT_PERMIT;
+              all.push(
+                effectsOf(
+                  reference.run({ type: 'result', permit: referencePermit, outcome: call.outcome }, now),
+                ),
+              );
+              decisions.push({ type: 'done' });
+              return;
+            }
+            const r = reference.run({ type: 'acquire' }, now);
+            all.push(effectsOf(r));
+            if (r.decision.type === 'permitted') {
+              decisions.push({ type: 'permitted' });
+              if (tokens[i] !== undefined && tokens[i] >= 0) {
+                outstanding.push({ reference: r.decision.permit, engine: tokens[i] });
+              }
+            } else {
+              decisions.push({
+                type: 'denied',
+                state: r.decision.type === 'denied' ? r.decision.state : 'CLOSED',
+              });
+            }
+          });
+          expected = { type: 'burst', decisions };
+          expectedEffects = merged(all);
           break;
         }
         case 'transition': {
