@@ -1,0 +1,261 @@
+/**
+ * The breaker's stored document: the script's fast path (acquires and success records on a CLOSED
+ * count window, read and rewritten with string operations), the one key order it relies on, both
+ * directions of a rolling deploy from the previous version (which wrote cjson's key order and kept
+ * the origin in `cfg`), documents spoiled in ways only the fast path would see, and windows resized
+ * by processes of different configs while the fast path runs.
+ */
+import { CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
+import { BREAKER_LUA, RedisStore } from '@breakwater/store-redis';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { BREAKER_LUA_V0 } from './fixtures/breaker-script-v0.js';
+import { captureStoreEvents, DownstreamError } from './helpers.js';
+
+let server: RedisServer;
+let client: Redis;
+const stores: RedisStore[] = [];
+const breakers: CircuitBreaker[] = [];
+
+type ScriptCall = (key: string, ...args: string[]) => Promise<string>;
+let current: ScriptCall;
+let v0: ScriptCall;
+
+beforeAll(async () => {
+  server = await startRedis();
+  client = server.client();
+  client.defineCommand('bwCurrent', { numberOfKeys: 1, lua: BREAKER_LUA });
+  client.defineCommand('bwV0', { numberOfKeys: 1, lua: BREAKER_LUA_V0 });
+  const commands = client as unknown as Record<string, ScriptCall>;
+  current = commands.bwCurrent.bind(client);
+  v0 = commands.bwV0.bind(client);
+});
+afterEach(async () => {
+  for (const cb of breakers.splice(0)) cb.close();
+  await Promise.all(stores.splice(0).map((s) => s.close()));
+});
+afterAll(stopAll);
+
+function store(processId = 'proc-new'): RedisStore {
+  const s = new RedisStore({ client, commandTimeout: 1_000, processId });
+  stores.push(s);
+  return s;
+}
+
+function breaker(name: string, config: CircuitBreakerConfig, s: RedisStore): CircuitBreaker {
+  const cb = CircuitBreaker.of(name, config, { store: s });
+  breakers.push(cb);
+  return cb;
+}
+
+const ok = () => 'ok';
+const fail = () => Promise.reject(new DownstreamError('down'));
+const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
+
+/** The config arguments as RedisStore sends them for `{ slidingWindowSize: size, minimumNumberOfCalls: min }`. */
+function configArgs(name: string, size: number, min: number, failureRate = 50): string[] {
+  return [
+    '86400000',
+    'COUNT',
+    String(size),
+    String(min),
+    '10',
+    String(failureRate),
+    '100',
+    '10',
+    '0',
+    'OPEN',
+    '0',
+    '0',
+    '0',
+    'rate',
+    '10',
+    '60000',
+    'breakwater:events',
+    name,
+    'proc-old',
+    '60000',
+  ];
+}
+
+/** The packed layout RedisStore sends: config joined by newlines (origin empty), then the origin. */
+function packed(name: string, size: number, min: number, failureRate = 50): string[] {
+  const cfg = configArgs(name, size, min, failureRate);
+  cfg[18] = '';
+  return [cfg.join('\n'), 'proc-direct'];
+}
+
+interface Reply {
+  r: unknown[];
+  now?: number;
+  g?: string;
+  v?: { state: string; counts: number[] };
+}
+
+describe('the fast path', () => {
+  it('answers acquires and success records without the machine, and writes the document the machine writes', async () => {
+    const key = keyOf('fast-direct');
+    const run = async (...ops: string[]) =>
+      JSON.parse(await current(key, '', ...packed('fast-direct', 4, 3), ...ops)) as Reply;
+    // the first record creates the document (the machine: there is nothing to read yet)
+    expect((await run('R', '-1', '0', '1')).now).toBeDefined();
+    expect(
+      (await client.get(key))!.startsWith(
+        '{"v":1,"state":"CLOSED","generation":0,"consecutiveFailures":1,"window":{"type":"COUNT","size":4,"calls":1,',
+      ),
+    ).toBe(true);
+    // a success below the minimum (3): the fast path (its reply carries no `now`)
+    expect(await run('R', '-1', '0', '0')).toEqual({ r: [1], t: [], x: [], z: false });
+    // the success that reaches the minimum is evaluated: the machine
+    expect((await run('R', '-1', '0', '0')).now).toBeDefined();
+    // acquires and successes in one batch; the window (4) fills and wraps: the failure drops out
+    const fast = await run('R', '0', '0', '0', 'A', '', '0', '0', 'R', '-1', '0', '0', 'A', '', '0', '0');
+    expect(fast).toEqual({ r: [1, [0, 0], 1, [0, 0]], t: [], x: [], z: false });
+    const doc = JSON.parse((await client.get(key))!);
+    expect(doc).toMatchObject({
+      v: 1,
+      state: 'CLOSED',
+      consecutiveFailures: 0,
+      window: { type: 'COUNT', size: 4, calls: 4, failures: 0, head: 1, ring: '0000', minimumCalls: 3 },
+      leases: {},
+    });
+    expect(doc.cfg.split('\n')).toHaveLength(20);
+    expect(doc.cfg.split('\n')[18]).toBe(''); // the origin is not stored: every process writes the same cfg
+    expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
+    // the machine reads what the fast path wrote and agrees
+    const view = JSON.parse(
+      await current(key, '', ...packed('fast-direct', 4, 3), 'G', '', '0', '0'),
+    ) as Reply;
+    expect(view.g).toBeUndefined();
+    expect(view.v).toMatchObject({ state: 'CLOSED', counts: [4, 0, 0, 0, 3] });
+    // and the machine, reading with nothing to change, leaves the fast path's document as it is
+    expect(await client.get(key)).toBe(JSON.stringify(doc));
+  });
+
+  it('leaves to the machine: a failure, a stale generation, another config, another state', async () => {
+    const key = keyOf('fast-edges');
+    const run = async (size: number, ...ops: string[]) =>
+      JSON.parse(await current(key, '', ...packed('fast-edges', size, 1, 100), ...ops)) as Reply;
+    await run(4, 'R', '-1', '0', '0');
+    expect((await run(4, 'R', '-1', '0', '0')).now).toBeUndefined();
+    expect((await run(4, 'R', '-1', '0', '1')).now).toBeDefined(); // a failure
+    expect((await run(4, 'R', '7', '0', '0')).now).toBeDefined(); // a permit of another generation
+    expect((await run(4, 'A', '', '0', '0', 'L', '0', '0', '0')).now).toBeDefined(); // a release
+    expect((await run(5, 'R', '-1', '0', '0')).now).toBeDefined(); // another window size: resized
+    expect((await run(5, 'R', '-1', '0', '0')).now).toBeUndefined();
+    expect((await run(5, 'T', 'FORCED_OPEN', '0', '0')).now).toBeDefined();
+    expect((await run(5, 'A', '', '0', '0')).r).toEqual([[-3]]);
+  });
+});
+
+describe('rolling deploy from the previous version', () => {
+  it('the current version reads what the previous one wrote (cjson key order, origin in cfg)', async () => {
+    const name = 'from-v0';
+    const key = keyOf(name);
+    const cfg = configArgs(name, 10, 5);
+    for (const outcome of ['1', '0', '0', '1', '0', '0']) await v0(key, '', ...cfg, 'R', '-1', '0', outcome);
+    const before = JSON.parse((await client.get(key))!);
+    expect(before.cfg.split('\n')[18]).toBe('proc-old');
+
+    const s = store();
+    const captured = captureStoreEvents(s);
+    const cb = breaker(name, { slidingWindowSize: 10, minimumNumberOfCalls: 5 }, s);
+    expect((await cb.getMetrics()).numberOfFailedCalls).toBe(2);
+    for (let i = 0; i < 3; i++) await cb.execute(ok);
+    const metrics = await cb.getMetrics();
+    expect(metrics.numberOfBufferedCalls).toBe(9);
+    expect(metrics.numberOfFailedCalls).toBe(2);
+    expect(captured.types()).toEqual([]);
+    expect((await client.get(key))!.startsWith('{"v":1,"state":"CLOSED","generation":0,')).toBe(true);
+  });
+
+  it('the previous version reads what the current one wrote, fast path included, without a reset', async () => {
+    const name = 'to-v0';
+    const key = keyOf(name);
+    const s = store();
+    const cb = breaker(name, { slidingWindowSize: 10, minimumNumberOfCalls: 5 }, s);
+    await cb.execute(fail).catch(() => {});
+    for (let i = 0; i < 7; i++) await cb.execute(ok);
+    await cb.getState(); // the last outcome rides with an operation: let it land
+    const cfg = configArgs(name, 10, 5);
+    const seen = JSON.parse(await v0(key, '', ...cfg, 'G', '', '0', '0')) as Reply;
+    expect(seen.g).toBeUndefined();
+    expect(seen.v).toMatchObject({ state: 'CLOSED', counts: [8, 1, 0, 0, 5] });
+    // the previous version records on it, and the current one sees that too
+    await v0(key, '', ...cfg, 'R', '-1', '0', '1');
+    expect((await cb.getMetrics()).numberOfFailedCalls).toBe(2);
+    await cb.execute(ok);
+    expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(10);
+  });
+});
+
+describe('a spoiled document in the current key order', () => {
+  it.each<[string, (doc: string) => string, RegExp]>([
+    ['a ring digit that is not an outcome', (doc) => doc.replace('"ring":"0', '"ring":"7'), /count window/],
+    ['a broken rest of the same length', (doc) => doc.replace('"leases":{}', '"leases":{]'), /not JSON/],
+    [
+      'the hot fields intact, the rest not JSON',
+      (doc) => `${doc.slice(0, doc.indexOf(',"since"'))},since}`,
+      /not JSON/,
+    ],
+    ['a truncated document', (doc) => doc.slice(0, -2), /not JSON/],
+    ['more calls than the window holds', (doc) => doc.replace(/"calls":\d+/, '"calls":11'), /count window/],
+  ])('%s: reset with a STATE_RESET event; callers see no error', async (what, spoil, reason) => {
+    const name = `spoiled-${what.replaceAll(' ', '-')}`;
+    const s = store();
+    const captured = captureStoreEvents(s);
+    const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
+    for (let i = 0; i < 3; i++) await cb.execute(ok);
+    await cb.getState();
+    const doc = (await client.get(keyOf(name)))!;
+    const spoiled = spoil(doc);
+    expect(spoiled).not.toBe(doc);
+    await client.set(keyOf(name), spoiled);
+
+    expect(await cb.execute(ok)).toBe('ok');
+    const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
+    expect(resets).toHaveLength(1);
+    expect((resets[0] as { reason: string }).reason).toMatch(reason);
+    expect(captured.types()).not.toContain('STORE_FAILURE');
+    await cb.execute(ok);
+    expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(2);
+    expect(JSON.parse((await client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
+  });
+});
+
+describe('processes with different window sizes (a rolling deploy of a new config)', () => {
+  it('the shared window keeps the newest outcomes whichever process records, on the fast path or not', async () => {
+    const name = 'resized';
+    const s = store();
+    // failureRateThreshold 100: a window never holds only failures below, so it stays CLOSED
+    const small = breaker(
+      name,
+      { slidingWindowSize: 4, minimumNumberOfCalls: 2, failureRateThreshold: 100 },
+      s,
+    );
+    const large = breaker(
+      name,
+      { slidingWindowSize: 7, minimumNumberOfCalls: 3, failureRateThreshold: 100 },
+      s,
+    );
+    let window: boolean[] = []; // newest last; true = failure
+    const pattern = 'SSLLLSSSSLLLLLLSSLSLLLLLSSSS';
+    for (let i = 0; i < pattern.length; i++) {
+      const [cb, size] = pattern[i] === 'S' ? [small, 4] : [large, 7];
+      const failure = i % 5 === 2;
+      window = window.slice(-size); // resized to this process's size, newest kept
+      window.push(failure);
+      window = window.slice(-size);
+      await cb.execute(failure ? fail : ok).catch(() => {});
+      if (pattern[i + 1] === pattern[i]) continue; // within a run, outcomes ride with the next acquire
+      const metrics = await cb.getMetrics();
+      expect({ i, calls: metrics.numberOfBufferedCalls, failed: metrics.numberOfFailedCalls }).toEqual({
+        i,
+        calls: window.length,
+        failed: window.filter(Boolean).length,
+      });
+      expect(await cb.getState()).toBe('CLOSED');
+    }
+  });
+});
