@@ -105,6 +105,33 @@ function cockatiel(breakerImpl: ConsecutiveBreaker | SamplingBreaker): Invoke {
   return () => policy.execute(succeed);
 }
 
+// ------------------------------------------------------------------ the floor
+
+/**
+ * The least any breaker that measures durations can add on this machine: a wrapper that reads the
+ * clock when the call starts and again when it settles, from one reaction attached to the
+ * caller's promise, and does nothing else. Not a target: it shows how much of our overhead is the
+ * clock and the promise reaction, and that a failure costs V8 more than a success even when the
+ * wrapper does exactly the same work for both.
+ */
+/** Where the floor writes its durations, so that the reads cannot be optimised away. */
+const floorDurations = { total: 0 };
+function floorWrap(fn: () => Promise<unknown>): Invoke {
+  return () => {
+    const start = Date.now();
+    const pending = fn();
+    pending.then(
+      () => {
+        floorDurations.total += Date.now() - start;
+      },
+      () => {
+        floorDurations.total += Date.now() - start;
+      },
+    );
+    return pending;
+  };
+}
+
 // ------------------------------------------------------------------ the slow-call check
 
 /**
@@ -203,6 +230,12 @@ export default defineSuite({
       baseline: 'bare',
       setup: () => cockatiel(new SamplingBreaker({ threshold: 0.5, duration: 10_000 })),
     },
+    {
+      id: 'floor',
+      label: 'floor: 2 clock reads + 1 reaction',
+      baseline: 'bare',
+      setup: () => floorWrap(succeed),
+    },
 
     // Flat in the window size, 1 call in 4 throwing (caught), over the same bare mixed call.
     { id: 'bare-mixed', label: 'bare mixed (1 in 4 throws), caught', setup: () => caught(mixed()) },
@@ -250,8 +283,26 @@ export default defineSuite({
       baseline: 'bare-fail-caught',
       setup: async () => caught(fail, await metricsOnly('metrics-only-fail', true)),
     },
+    {
+      id: 'floor-ok',
+      label: 'floor success',
+      baseline: 'bare-ok-caught',
+      setup: () => caughtInvoke(floorWrap(succeed)),
+    },
+    {
+      id: 'floor-fail',
+      label: 'floor failure',
+      baseline: 'bare-fail-caught',
+      setup: () => caughtInvoke(floorWrap(fail)),
+    },
   ],
   ratios: [
+    {
+      id: 'floor-vs-cockatiel-sampling',
+      label: 'floor / cockatiel sampling',
+      numerator: { overhead: 'floor' },
+      denominator: { overhead: 'cockatiel-sampling' },
+    },
     ...(['count', 'time'] as const).flatMap((w) => {
       const ours = { overhead: `ours-${w}` };
       const name = w === 'count' ? 'COUNT_BASED' : 'TIME_BASED';
@@ -306,6 +357,12 @@ export default defineSuite({
       denominator: { overhead: 'metrics-only-ok' },
       max: 1.0,
     },
+    {
+      id: 'floor-fail-vs-ok',
+      label: 'failure / success, floor (same work both ways)',
+      numerator: { overhead: 'floor-fail' },
+      denominator: { overhead: 'floor-ok' },
+    },
   ],
   checks: [{ id: 'slow-call', label: 'slow-call detection (threshold 10 ms)', run: slowCallCheck }],
   verify: async () => {
@@ -336,6 +393,11 @@ export default defineSuite({
     for (const b of opossums) b.shutdown();
   },
 });
+
+/** A timed call with its rejection caught. */
+function caughtInvoke(invoke: Invoke): Invoke {
+  return () => invoke().then(undefined, swallow);
+}
 
 /** `fn` (through `cb` when given) with its rejection caught: the shape of every throwing case. */
 function caught(fn: () => Promise<unknown>, cb?: CircuitBreaker): Invoke {

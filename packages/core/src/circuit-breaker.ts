@@ -213,10 +213,19 @@ export class CircuitBreaker {
   }
 
   // Call events go out before the outcome is recorded, so that listeners see a call's ERROR
-  // before the STATE_TRANSITION it caused (Resilience4j's order).
+  // before the STATE_TRANSITION it caused (Resilience4j's order). The common case (no
+  // recordResult, nobody listening) stays small, so that V8 inlines the whole record path into
+  // the promise reaction.
   private settleValue(permit: number, start: number, value: unknown): void {
     const end = this.clock.now();
-    const durationMs = end - start;
+    if (this.config.recordResult === undefined && !this.publisher.hasListeners) {
+      this.record(permit, 0, end - start, end);
+    } else {
+      this.settleValueInFull(permit, end - start, end, value);
+    }
+  }
+
+  private settleValueInFull(permit: number, durationMs: number, end: number, value: unknown): void {
     let failed = false;
     const recordResult = this.config.recordResult;
     if (recordResult !== undefined) {
@@ -252,16 +261,18 @@ export class CircuitBreaker {
 
   private settleError(permit: number, start: number, error: unknown): void {
     const end = this.clock.now();
-    const durationMs = end - start;
     const verdict = this.config.classifyError(error);
-    if (this.publisher.hasListeners && this.publishesCallEvents()) {
-      const base = { kind: 'circuitbreaker', name: this.name, at: end, durationMs } as const;
-      if (verdict === ErrorVerdict.Ignored) this.publisher.emit({ ...base, type: 'IGNORED_ERROR', error });
-      else if (verdict === ErrorVerdict.Failure) this.publisher.emit({ ...base, type: 'ERROR', error });
-      else this.publisher.emit({ ...base, type: 'SUCCESS' });
-    }
+    if (this.publisher.hasListeners) this.publishError(verdict, end - start, end, error);
     if (verdict === ErrorVerdict.Ignored) this.releaseQuietly(permit, end);
-    else this.record(permit, verdict === ErrorVerdict.Failure ? OUTCOME_FAILURE : 0, durationMs, end);
+    else this.record(permit, verdict === ErrorVerdict.Failure ? OUTCOME_FAILURE : 0, end - start, end);
+  }
+
+  private publishError(verdict: ErrorVerdict, durationMs: number, end: number, error: unknown): void {
+    if (!this.publishesCallEvents()) return;
+    const base = { kind: 'circuitbreaker', name: this.name, at: end, durationMs } as const;
+    if (verdict === ErrorVerdict.Ignored) this.publisher.emit({ ...base, type: 'IGNORED_ERROR', error });
+    else if (verdict === ErrorVerdict.Failure) this.publisher.emit({ ...base, type: 'ERROR', error });
+    else this.publisher.emit({ ...base, type: 'SUCCESS' });
   }
 
   private record(permit: number, failure: 0 | 1, durationMs: number, end: number): void {
