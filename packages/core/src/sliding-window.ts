@@ -132,9 +132,10 @@ function recordInTimeWindow(w: TimeWindow, outcome: Outcome, nowMs: number): voi
  * `size` buckets however long the gap, so a long idle period costs one pass and no more.
  */
 export function advanceTimeWindow(w: TimeWindow, nowMs: number): void {
+  // Same second, or a clock that stepped back: keep the newest bucket (no division on this path).
+  if (nowMs - w.lastSecond * 1000 < 1000) return;
   const second = Math.floor(nowMs / 1000);
   const elapsed = second - w.lastSecond;
-  if (elapsed <= 0) return; // same second, or a clock that stepped back: keep the newest bucket
   if (elapsed >= w.size) {
     w.bucketCalls.fill(0);
     w.bucketFailures.fill(0);
