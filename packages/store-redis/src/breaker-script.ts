@@ -59,7 +59,7 @@ do
   local A = ARGV
   local n = #A
   local conf = A[2]
-  local ttl, size, minimum = string.match(conf, '^(%d+)\\nCOUNT\\n(%d+)\\n(%d+)\\n')
+  local ttl, size, minimum = string.match(conf, '^"(%d+)\\\\nCOUNT\\\\n(%d+)\\\\n(%d+)\\\\n')
   if ttl and n >= 4 then
     local key = KEYS[1]
     local raw = redis.pcall('GET', key)
@@ -69,20 +69,17 @@ do
         ',"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"([0-3]*)"},"cfg":()')
       local w = tonumber(size)
       if gen and #ring == w then
-        local cfg = cjson.encode(conf)
-        local restAt = cfgAt + #cfg
+        local restAt = cfgAt + #conf
         local c, h = tonumber(calls), tonumber(head)
-        if c <= w and h < w and string.sub(raw, cfgAt, restAt - 1) == cfg and
+        if c <= w and h < w and string.sub(raw, cfgAt, restAt - 1) == conf and
           string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', restAt) then
           minimum = tonumber(minimum)
-          local out = {}
           local recorded = false
-          local granted = '[' .. gen .. ',0]'
           local i = 4
           while i <= n do
             local op = A[i]
             if op == 'A' then
-              out[#out + 1] = granted
+              -- granted: the reply (the generation) says so
             elseif op == 'R' and A[i + 3] == '0' and (A[i + 1] == gen or A[i + 1] == '-1') then
               if c < w then
                 if c < minimum and c + 1 >= minimum then break end -- the reference evaluates here
@@ -100,7 +97,6 @@ do
               if string.byte(ring, h + 1) ~= 48 then ring = string.sub(ring, 1, h) .. '0' .. string.sub(ring, h + 2) end
               if h + 1 == w then h = 0 else h = h + 1 end
               recorded = true
-              out[#out + 1] = 1
             else
               break
             end
@@ -113,7 +109,7 @@ do
                 ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
                 ',"minimumCalls":' .. minimum .. ',"ring":"' .. ring .. '"},"cfg":' .. string.sub(raw, cfgAt), 'PX', ttl)
             end
-            return '{"r":[' .. table.concat(out, ',') .. '],"t":[],"x":[],"z":false}'
+            return tonumber(gen)
           end
         end
       end
@@ -123,14 +119,18 @@ end`;
 
 export const BREAKER_LUA = `${FAST_PATH_LUA}
 ${LUA_NOW}
-if string.find(A[2], '\\n', 1, true) then
-  -- the packed layout: ARGV[2] holds the config (as stored), ARGV[3] the origin
+local packedCfg = nil
+if string.byte(A[2], 1) == 34 then
+  -- the packed layout: ARGV[2] holds the config as the document stores it (a JSON string), ARGV[3] the origin
+  local ok, conf = pcall(cjson.decode, A[2])
+  if not ok or type(conf) ~= 'string' then return redis.error_reply('breakwater: bad config argument') end
   local t = { A[1] }
-  for part in string.gmatch(A[2] .. '\\n', '([^\\n]*)\\n') do t[#t + 1] = part end
+  for part in string.gmatch(conf .. '\\n', '([^\\n]*)\\n') do t[#t + 1] = part end
   if #t ~= 21 then return redis.error_reply('breakwater: bad config argument') end
   t[20] = A[3]
   for j = 4, #A do t[#t + 1] = A[j] end
   A = t
+  packedCfg = ARGV[2]
 end
 local ttl = tonumber(A[2])
 local wtype = A[3]
@@ -647,9 +647,13 @@ end
 -- process with the same config writes the same one), so that operators' tools (the CLI) can run
 -- the same script on a breaker whose config they do not know.
 local function writeDoc()
-  local cfg = {}
-  for j = 2, FIRST_OP - 1 do cfg[#cfg + 1] = A[j] end
-  cfg[19] = ''
+  local cfgJson = packedCfg
+  if not cfgJson then
+    local cfg = {}
+    for j = 2, FIRST_OP - 1 do cfg[#cfg + 1] = A[j] end
+    cfg[19] = ''
+    cfgJson = cjson.encode(table.concat(cfg, '\\n'))
+  end
   local w = s.window
   local window
   if w.type == 'COUNT' then
@@ -661,7 +665,7 @@ local function writeDoc()
   end
   return '{"v":1,"state":' .. cjson.encode(s.state) .. ',"generation":' .. tostring(s.generation) ..
     ',"consecutiveFailures":' .. tostring(s.consecutiveFailures) .. ',"window":' .. window ..
-    ',"cfg":' .. cjson.encode(table.concat(cfg, '\\n')) .. ',"since":' .. tostring(s.since) ..
+    ',"cfg":' .. cfgJson .. ',"since":' .. tostring(s.since) ..
     ',"openUntil":' .. tostring(s.openUntil) .. ',"attempts":' .. tostring(s.attempts) ..
     ',"halfOpenAvailable":' .. tostring(s.halfOpenAvailable) .. ',"notPermitted":' .. tostring(s.notPermitted) ..
     ',"exceededReported":' .. tostring(s.exceededReported) .. ',"leaseSeq":' .. tostring(s.leaseSeq) ..

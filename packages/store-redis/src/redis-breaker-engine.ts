@@ -97,7 +97,10 @@ export class RedisBreakerEngine implements BreakerEngine {
   private readonly batches: TurnBatcher<Op>;
   private local: LocalBreakerEngine | undefined;
   private readonly key: string;
-  /** The config arguments packed in one (ARGV[2]), the origin left out: the `cfg` the state is stored with. */
+  /**
+   * The config arguments packed in one (ARGV[2]), the origin left out, as the JSON string the state
+   * document stores as `cfg` (the script compares the two as they are).
+   */
   private readonly config: string;
   private closed = false;
 
@@ -112,7 +115,7 @@ export class RedisBreakerEngine implements BreakerEngine {
     this.key = `${store.keyPrefix}:{cb:${name}}:state`;
     this.batches = new TurnBatcher(store.clock === 'caller', (ops, now) => this.send(ops, now));
     const s = settings;
-    this.config = [
+    const config = [
       String(store.keyTtlMs),
       s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
       String(s.slidingWindowSize),
@@ -133,7 +136,8 @@ export class RedisBreakerEngine implements BreakerEngine {
       name,
       '', // origin: travels on its own (ARGV[3]), so that every process stores the same cfg
       waitsFor(s),
-    ].join('\n');
+    ];
+    this.config = JSON.stringify(config.join('\n'));
   }
 
   acquire(now: number): Promise<number> {
@@ -197,9 +201,13 @@ export class RedisBreakerEngine implements BreakerEngine {
       (raw) => {
         this.runner.reportSuccess();
         this.dropFallback();
+        if (typeof raw === 'number') {
+          this.applyShortPath(ops, raw);
+          return;
+        }
         let reply: Reply;
         try {
-          reply = parseReply(raw);
+          reply = parseReply(raw as string);
         } catch (error) {
           this.fail(ops, error);
           return;
@@ -221,6 +229,14 @@ export class RedisBreakerEngine implements BreakerEngine {
       }
       op.resolve(value);
     }
+  }
+
+  /**
+   * The script's short path answers with the generation alone: it only takes batches of acquires
+   * (each permitted in that generation, CLOSED) and results (recorded), with no effects.
+   */
+  private applyShortPath(ops: Op[], generation: number): void {
+    for (const op of ops) op.resolve(op.code === 'A' ? generation * LEASE_SPAN : undefined);
   }
 
   private apply(ops: Op[], reply: Reply): void {

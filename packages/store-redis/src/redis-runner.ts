@@ -29,7 +29,9 @@ interface FirstConnectionWaiter {
   ready(): void;
   ended(): void;
 }
-type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<string>;
+/** A script's reply as ioredis gives it: text, an integer, an array (each script says which). */
+type ScriptReply = unknown;
+type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<ScriptReply>;
 
 /** Scripts the store registers on its connection (EVALSHA, with EVAL once on NOSCRIPT). */
 export interface ScriptDefinition {
@@ -100,7 +102,7 @@ export class RedisRunner {
     return this.everReady && this.connection.status === 'ready';
   }
 
-  run(script: string, key: string, args: readonly (string | number)[]): Promise<string> {
+  run(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
     if (!this.operations.hasListeners) return this.guard.execute(() => this.send(script, key, args));
     const start = performance.now();
     const pending = this.guard.execute(() => this.send(script, key, args));
@@ -127,7 +129,7 @@ export class RedisRunner {
   /** One event per script call, for metrics; timed only while someone listens. */
   readonly operations = new EventPublisher<StoreOperation>();
 
-  private send(script: string, key: string, args: readonly (string | number)[]): Promise<string> {
+  private send(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
     const fn = this.scripts.get(script);
     if (fn === undefined) return Promise.reject(new StoreUnavailableError(`unknown script ${script}`));
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
@@ -140,7 +142,7 @@ export class RedisRunner {
     // out is forgotten, never sent later (its caller has moved on: a late acquire would hold a
     // half-open permit nobody uses).
     const deadline = performance.now() + timeout;
-    return new Promise<string>((resolve, reject) => {
+    return new Promise<ScriptReply>((resolve, reject) => {
       const waiter: FirstConnectionWaiter = {
         ready: () => {
           clearTimeout(timer);
