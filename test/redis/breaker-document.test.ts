@@ -141,6 +141,21 @@ describe('the fast path', () => {
     expect(await client.get(key)).toBe(JSON.stringify(doc));
   });
 
+  it('a full window of successes is left as it is: a success only renews the expiry', async () => {
+    const key = keyOf('fast-steady');
+    const run = (...ops: string[]) => runScript(key, ['', ...packed('fast-steady', 3, 1), ...ops]);
+    for (let i = 0; i < 4; i++) await run('R', '-1', '0', '0');
+    const full = (await client.get(key))!;
+    expect(JSON.parse(full)).toMatchObject({ consecutiveFailures: 0, window: { calls: 3, ring: '000' } });
+    await client.pexpire(key, 5_000);
+    expect(await run('R', '0', '0', '0', 'A', '', '0', '0', 'R', '-1', '0', '0')).toBe(0);
+    expect(await client.get(key)).toBe(full);
+    expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
+    // a failure after it lands where the machine expects it, and is counted
+    expect(await run('R', '-1', '0', '1')).toEqual(MACHINE);
+    expect(await run('G', '', '0', '0')).toMatchObject({ v: { state: 'CLOSED', counts: [3, 1, 0, 0, 1] } });
+  });
+
   it('leaves to the machine: a failure, a stale generation, another config, another state', async () => {
     const key = keyOf('fast-edges');
     const run = (size: number, ...ops: string[]) =>

@@ -64,8 +64,8 @@ do
     local key = KEYS[1]
     local raw = redis.pcall('GET', key)
     if type(raw) == 'string' then
-      local gen, calls, fl, sl, sf, head, ring, cfgAt = string.match(raw,
-        '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":%d+,"window":{"type":"COUNT","size":' .. size ..
+      local gen, consecutive, calls, fl, sl, sf, head, ring, cfgAt = string.match(raw,
+        '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":(%d+),"window":{"type":"COUNT","size":' .. size ..
         ',"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"([0-3]*)"},"cfg":()')
       local w = tonumber(size)
       if gen and #ring == w then
@@ -75,27 +75,33 @@ do
           string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', restAt) then
           minimum = tonumber(minimum)
           local recorded = false
+          -- A full window of successes with no failure streak: a success changes nothing but where
+          -- the ring starts, which no one can observe while every digit is the same. Only the expiry
+          -- is renewed then.
+          local steady = c == w and consecutive == '0' and ring == string.rep('0', w)
           local i = 4
           while i <= n do
             local op = A[i]
             if op == 'A' then
               -- granted: the reply (the generation) says so
             elseif op == 'R' and A[i + 3] == '0' and (A[i + 1] == gen or A[i + 1] == '-1') then
-              if c < w then
-                if c < minimum and c + 1 >= minimum then break end -- the reference evaluates here
-                c = c + 1
-              else
-                local old = string.byte(ring, h + 1) - 48
-                if old ~= 0 then
-                  local oldFailure = old % 2
-                  local oldSlow = math.floor(old / 2)
-                  fl = fl - oldFailure
-                  sl = sl - oldSlow
-                  sf = sf - oldFailure * oldSlow
+              if not steady then
+                if c < w then
+                  if c < minimum and c + 1 >= minimum then break end -- the reference evaluates here
+                  c = c + 1
+                else
+                  local old = string.byte(ring, h + 1) - 48
+                  if old ~= 0 then
+                    local oldFailure = old % 2
+                    local oldSlow = math.floor(old / 2)
+                    fl = fl - oldFailure
+                    sl = sl - oldSlow
+                    sf = sf - oldFailure * oldSlow
+                  end
                 end
+                if string.byte(ring, h + 1) ~= 48 then ring = string.sub(ring, 1, h) .. '0' .. string.sub(ring, h + 2) end
+                if h + 1 == w then h = 0 else h = h + 1 end
               end
-              if string.byte(ring, h + 1) ~= 48 then ring = string.sub(ring, 1, h) .. '0' .. string.sub(ring, h + 2) end
-              if h + 1 == w then h = 0 else h = h + 1 end
               recorded = true
             else
               break
@@ -103,7 +109,9 @@ do
             i = i + 4
           end
           if i > n then
-            if recorded then
+            if steady then
+              if recorded then redis.call('PEXPIRE', key, ttl) end
+            elseif recorded then
               redis.call('SET', key, '{"v":1,"state":"CLOSED","generation":' .. gen ..
                 ',"consecutiveFailures":0,"window":{"type":"COUNT","size":' .. size .. ',"calls":' .. c ..
                 ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
