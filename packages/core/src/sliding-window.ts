@@ -82,6 +82,9 @@ export function recordOutcome(w: SlidingWindow, outcome: Outcome, nowMs: number)
 }
 
 function recordInCountWindow(w: CountWindow, outcome: Outcome): void {
+  // A full ring of fast successes (the healthy steady state) stays the same ring after one more:
+  // only where it starts would move, and no count or later eviction can tell.
+  if (outcome === 0 && w.calls === w.size && w.failures === 0 && w.slow === 0) return;
   const head = w.head;
   if (w.calls === w.size) {
     const old = w.ring[head];
