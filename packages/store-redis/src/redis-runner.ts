@@ -95,7 +95,19 @@ export class RedisRunner {
       waitDurationInOpenState: settings.guardWaitDurationMs,
       permittedNumberOfCallsInHalfOpenState: 1,
     });
+    this.guard.on('STATE_TRANSITION', (e) => {
+      this.guardClosed = e.to === 'CLOSED';
+      if (!this.guardClosed) this.guardQuiet = false;
+    });
   }
+
+  /** The guard's state is CLOSED (followed through its transitions). */
+  private guardClosed = true;
+  /**
+   * The guard is CLOSED and has seen no failure since its last success: a success would change
+   * nothing in it, so calls skip it (a failure is still recorded, and makes it count again).
+   */
+  private guardQuiet = true;
 
   /** True while the guard lets calls through to Redis. */
   get healthy(): boolean {
@@ -103,9 +115,9 @@ export class RedisRunner {
   }
 
   run(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
-    if (!this.operations.hasListeners) return this.guard.execute(() => this.send(script, key, args));
+    if (!this.operations.hasListeners) return this.guarded(script, key, args);
     const start = performance.now();
-    const pending = this.guard.execute(() => this.send(script, key, args));
+    const pending = this.guarded(script, key, args);
     pending.then(
       () =>
         this.operations.emit({
@@ -126,6 +138,33 @@ export class RedisRunner {
     return pending;
   }
 
+  private guarded(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
+    if (!this.guardQuiet) {
+      return this.guard
+        .execute(() => this.send(script, key, args))
+        .then((reply) => {
+          if (this.guardClosed) this.guardQuiet = true;
+          return reply;
+        });
+    }
+    const pending = this.send(script, key, args);
+    // As guard.execute would record it, if the guard is still in the state the call started in
+    // (once it has left CLOSED, the call's permit would be stale and its outcome ignored).
+    pending.then(
+      () => {
+        if (this.guardQuiet || !this.guardClosed) return;
+        this.guardQuiet = true;
+        this.guard.onSuccess(0).catch(() => {});
+      },
+      (error: unknown) => {
+        if (!this.guardClosed) return;
+        this.guardQuiet = false;
+        this.guard.onError(0, error).catch(() => {});
+      },
+    );
+    return pending;
+  }
+
   /** One event per script call, for metrics; timed only while someone listens. */
   readonly operations = new EventPublisher<StoreOperation>();
 
@@ -134,7 +173,7 @@ export class RedisRunner {
     if (fn === undefined) return Promise.reject(new StoreUnavailableError(`unknown script ${script}`));
     if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
     const timeout = this.settings.commandTimeout;
-    if (this.connection.status === 'ready') return withTimeout(fn(key, ...args), timeout);
+    if (this.connection.status === 'ready') return this.timed(fn(key, ...args));
     if (this.everReady) {
       return Promise.reject(new StoreUnavailableError(`Redis connection is ${this.connection.status}`));
     }
@@ -161,6 +200,71 @@ export class RedisRunner {
       this.waiting.add(waiter);
     });
   }
+
+  /**
+   * Calls in flight, oldest first, each with its deadline: they all have the same timeout, so one
+   * timer (set for the oldest) serves them all, instead of a timer per call.
+   */
+  private readonly inflight: InFlight[] = [];
+  private inflightHead = 0;
+  private sweeping = false;
+
+  private timed(pending: Promise<ScriptReply>): Promise<ScriptReply> {
+    return new Promise<ScriptReply>((resolve, reject) => {
+      const call: InFlight = {
+        deadline: performance.now() + this.settings.commandTimeout,
+        reject,
+        done: false,
+      };
+      this.inflight.push(call);
+      if (!this.sweeping) this.sweepAt(call.deadline);
+      pending.then(
+        (value) => {
+          call.done = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          call.done = true;
+          reject(
+            error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error),
+          );
+        },
+      );
+    });
+  }
+
+  private sweepAt(deadline: number): void {
+    this.sweeping = true;
+    const timer = setTimeout(this.sweep, Math.max(1, Math.ceil(deadline - performance.now())));
+    timer.unref?.();
+  }
+
+  private readonly sweep = (): void => {
+    this.sweeping = false;
+    const now = performance.now();
+    const list = this.inflight;
+    let i = this.inflightHead;
+    for (; i < list.length; i++) {
+      const call = list[i];
+      if (call.done) continue;
+      if (call.deadline > now) break;
+      call.done = true;
+      call.reject(
+        new StoreUnavailableError(`Redis did not answer within ${this.settings.commandTimeout} ms`),
+      );
+    }
+    if (i === list.length) {
+      list.length = 0;
+      this.inflightHead = 0;
+      return;
+    }
+    if (i > 1024 && i * 2 > list.length) {
+      list.splice(0, i);
+      i = 0;
+    }
+    this.inflightHead = i;
+    this.sweepAt(list[i].deadline);
+  };
 
   /** Calls waiting for the first connection. */
   private readonly waiting = new Set<FirstConnectionWaiter>();
@@ -222,6 +326,12 @@ export class RedisRunner {
       this.connection.disconnect();
     }
   }
+}
+
+interface InFlight {
+  readonly deadline: number;
+  readonly reject: (error: unknown) => void;
+  done: boolean;
 }
 
 function isCluster(client: Connection): client is Cluster {
