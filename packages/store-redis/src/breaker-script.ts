@@ -75,10 +75,10 @@ do
           string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', restAt) then
           minimum = tonumber(minimum)
           local recorded = false
-          -- A full window of successes with no failure streak: a success changes nothing but where
-          -- the ring starts, which no one can observe while every digit is the same. Only the expiry
-          -- is renewed then.
-          local steady = c == w and consecutive == '0' and ring == string.rep('0', w)
+          -- A full window of fast successes with no failure streak: a success changes nothing (as in
+          -- recordOutcome: only where the ring starts would move, which nothing can observe). Only
+          -- the expiry is renewed then.
+          local steady = c == w and fl == '0' and sl == '0' and consecutive == '0'
           local i = 4
           while i <= n do
             local op = A[i]
@@ -215,6 +215,9 @@ local function recordOutcome(w, outcome, at)
   local slow = math.floor(outcome / 2)
   local slowFailure = failure * slow
   if w.type == 'COUNT' then
+    -- A full ring of fast successes stays the same ring after one more: only where it starts would
+    -- move, and no count or later eviction can tell.
+    if outcome == 0 and w.calls == w.size and w.failures == 0 and w.slow == 0 then return end
     local head = w.head
     if w.calls == w.size then
       local old = string.byte(w.ring, head + 1) - 48
