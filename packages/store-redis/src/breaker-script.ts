@@ -19,7 +19,7 @@ import { LUA_NOW } from './lua-clock.js';
  *          It keeps the config arguments as \`cfg\` (joined by newlines, origin left empty) for
  *          tools that force a breaker. A count window's ring is a string of outcome digits.
  * Returns  a JSON reply (numbers in JSON, so counts come back and rates are computed by the caller
- *          exactly as the in-process engine does).
+ *          exactly as the in-process engine does), or from the fast path the generation alone.
  */
 export const BREAKER_ARGS = [
   'now', // '' = Redis TIME; a number = the caller's clock (tests)
@@ -52,7 +52,10 @@ export const BREAKER_ARGS = [
  * the document with string operations only, and checks the whole document against the exact shape
  * the machine writes (\`writeDoc\` below): anything else (another state, a failure, a stale or
  * unknown permit, the call that reaches the minimum, another config, a document written by an
- * older version, garbage) falls through to the full machine, untouched.
+ * older version, garbage, the spread layout) falls through to the full machine, untouched. It
+ * answers with the generation alone (an integer): every acquire of the batch is granted in it,
+ * every result is recorded, nothing else happened. A full window of successes is not rewritten at
+ * all: only its expiry is renewed (PEXPIRE).
  */
 const FAST_PATH_LUA = `
 do
