@@ -71,6 +71,57 @@ export default defineSuite({
       },
     },
     {
+      // The floor of any one-script-per-call design: EVALSHA of a script that does nothing, with
+      // the arguments our breaker sends on its hot path (key, clock, packed config, origin, a
+      // record and an acquire). Not a target; it shows what the round trip itself allows.
+      id: 'evalsha-noop',
+      label: 'floor: EVALSHA return 1, our arguments',
+      setup: async () => {
+        await ready();
+        client.defineCommand('benchNoop', { numberOfKeys: 1, lua: 'return 1' });
+        const config = JSON.stringify(
+          [
+            '86400000',
+            'COUNT',
+            '100',
+            '100',
+            '10',
+            '50',
+            '100',
+            '10',
+            '0',
+            'OPEN',
+            '0',
+            '0',
+            '0',
+            'rate',
+            '10',
+            '60000',
+            'bench:events',
+            'seq',
+            '',
+            '60000',
+          ].join('\n'),
+        );
+        const args = [
+          'bench:{cb:noop}:state',
+          '',
+          config,
+          'bench-origin',
+          'R',
+          '0',
+          '0',
+          '0',
+          'A',
+          '',
+          '0',
+          '0',
+        ];
+        const call = (client as unknown as Record<string, (...a: string[]) => Promise<unknown>>).benchNoop;
+        return () => call.apply(client, args);
+      },
+    },
+    {
       id: 'ping-64',
       label: `PING x ${CONCURRENCY} concurrent (per batch)`,
       setup: async () => {
@@ -109,6 +160,18 @@ export default defineSuite({
       numerator: { ns: 'ours-seq' },
       denominator: { ns: 'ping' },
       max: 1.3,
+    },
+    {
+      id: 'floor-vs-ping',
+      label: 'floor: EVALSHA return 1 / PING',
+      numerator: { ns: 'evalsha-noop' },
+      denominator: { ns: 'ping' },
+    },
+    {
+      id: 'seq-vs-floor',
+      label: 'sequential: ours / floor',
+      numerator: { ns: 'ours-seq' },
+      denominator: { ns: 'evalsha-noop' },
     },
     {
       id: 'c64-vs-ping',
