@@ -79,44 +79,12 @@ export default defineSuite({
       setup: async () => {
         await ready();
         client.defineCommand('benchNoop', { numberOfKeys: 1, lua: 'return 1' });
-        const config = JSON.stringify(
-          [
-            '86400000',
-            'COUNT',
-            '100',
-            '100',
-            '10',
-            '50',
-            '100',
-            '10',
-            '0',
-            'OPEN',
-            '0',
-            '0',
-            '0',
-            'rate',
-            '10',
-            '60000',
-            'bench:events',
-            'seq',
-            '',
-            '60000',
-          ].join('\n'),
-        );
-        const args = [
-          'bench:{cb:noop}:state',
-          '',
-          config,
-          'bench-origin',
-          'R',
-          '0',
-          '0',
-          '0',
-          'A',
-          '',
-          '0',
-          '0',
-        ];
+        // The packed config of `breaker('seq')` as RedisStore sends it (a JSON string of lines).
+        const lines =
+          '86400000|COUNT|100|100|10|50|100|10|0|OPEN|0|0|0|rate|10|60000|bench:events|seq||60000';
+        const config = JSON.stringify(lines.replaceAll('|', '\n'));
+        const hotPath = ['R', '0', '0', '0', 'A', '', '0', '0'];
+        const args = ['bench:{cb:noop}:state', '', config, 'bench-origin', ...hotPath];
         const call = (client as unknown as Record<string, (...a: string[]) => Promise<unknown>>).benchNoop;
         return () => call.apply(client, args);
       },
