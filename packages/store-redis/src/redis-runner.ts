@@ -185,7 +185,7 @@ export class RedisRunner {
       const waiter: FirstConnectionWaiter = {
         ready: () => {
           clearTimeout(timer);
-          withTimeout(fn(key, ...args), Math.max(1, deadline - performance.now())).then(resolve, reject);
+          this.timed(fn(key, ...args), deadline).then(resolve, reject);
         },
         ended: () => {
           clearTimeout(timer);
@@ -203,16 +203,21 @@ export class RedisRunner {
 
   /**
    * Calls in flight, oldest first, each with its deadline: they all have the same timeout, so one
-   * timer (set for the oldest) serves them all, instead of a timer per call.
+   * timer (set for the oldest) serves them all, instead of a timer per call. (Calls that waited for
+   * the first connection keep the deadline they started with; they are all sent when it is ready,
+   * before any other call, so the list stays in deadline order.)
    */
   private readonly inflight: InFlight[] = [];
   private inflightHead = 0;
   private sweeping = false;
 
-  private timed(pending: Promise<ScriptReply>): Promise<ScriptReply> {
+  private timed(
+    pending: Promise<ScriptReply>,
+    deadline = performance.now() + this.settings.commandTimeout,
+  ): Promise<ScriptReply> {
     return new Promise<ScriptReply>((resolve, reject) => {
       const call: InFlight = {
-        deadline: performance.now() + this.settings.commandTimeout,
+        deadline,
         reject,
         done: false,
       };
@@ -336,26 +341,4 @@ interface InFlight {
 
 function isCluster(client: Connection): client is Cluster {
   return (client as { isCluster?: boolean }).isCluster === true;
-}
-
-function withTimeout<T>(pending: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new StoreUnavailableError(`Redis did not answer within ${ms} ms`)),
-      ms,
-    );
-    timer.unref?.();
-    pending.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(
-          error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error),
-        );
-      },
-    );
-  });
 }
