@@ -71,15 +71,7 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
     listener: BreakerEffectsListener,
   ): BreakerEngine {
     return new RedisBreakerEngine(name, settings, listener, this.runner, this.options, {
-      stateReset: (policy, reason) =>
-        this.events.emit({
-          kind: 'store',
-          type: 'STATE_RESET',
-          name: this.options.keyPrefix,
-          at: Date.now(),
-          policy,
-          reason,
-        }),
+      stateReset: (policy, reason) => this.stateReset(policy, reason),
     });
   }
 
