@@ -205,7 +205,9 @@ export class RedisRunner {
    * Calls in flight, oldest first, each with its deadline: they all have the same timeout, so one
    * timer (set for the oldest) serves them all, instead of a timer per call. (Calls that waited for
    * the first connection keep the deadline they started with; they are all sent when it is ready,
-   * before any other call, so the list stays in deadline order.)
+   * before any other call, so the list stays in deadline order.) Redis answers a connection's calls
+   * in order, so a settled call is normally the oldest: the list is trimmed as calls settle, and
+   * holds no settled call (nor its reply) until the timer comes round.
    */
   private readonly inflight: InFlight[] = [];
   private inflightHead = 0;
@@ -216,26 +218,42 @@ export class RedisRunner {
     deadline = performance.now() + this.settings.commandTimeout,
   ): Promise<ScriptReply> {
     return new Promise<ScriptReply>((resolve, reject) => {
-      const call: InFlight = {
-        deadline,
-        reject,
-        done: false,
-      };
+      const call: InFlight = { deadline, reject, done: false };
       this.inflight.push(call);
-      if (!this.sweeping) this.sweepAt(call.deadline);
+      if (!this.sweeping) this.sweepAt(deadline);
       pending.then(
         (value) => {
-          call.done = true;
+          this.settled(call);
           resolve(value);
         },
         (error: unknown) => {
-          call.done = true;
+          this.settled(call);
           reject(
             error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error),
           );
         },
       );
     });
+  }
+
+  private settled(call: InFlight): void {
+    call.done = true;
+    if (this.inflight[this.inflightHead] === call) this.trim();
+  }
+
+  /** Drops the settled calls at the head of the list. */
+  private trim(): void {
+    const list = this.inflight;
+    let i = this.inflightHead;
+    while (i < list.length && list[i].done) i++;
+    if (i === list.length) {
+      list.length = 0;
+      i = 0;
+    } else if (i > 1024 && i * 2 > list.length) {
+      list.splice(0, i);
+      i = 0;
+    }
+    this.inflightHead = i;
   }
 
   private sweepAt(deadline: number): void {
@@ -248,8 +266,7 @@ export class RedisRunner {
     this.sweeping = false;
     const now = performance.now();
     const list = this.inflight;
-    let i = this.inflightHead;
-    for (; i < list.length; i++) {
+    for (let i = this.inflightHead; i < list.length; i++) {
       const call = list[i];
       if (call.done) continue;
       if (call.deadline > now) break;
@@ -258,17 +275,8 @@ export class RedisRunner {
         new StoreUnavailableError(`Redis did not answer within ${this.settings.commandTimeout} ms`),
       );
     }
-    if (i === list.length) {
-      list.length = 0;
-      this.inflightHead = 0;
-      return;
-    }
-    if (i > 1024 && i * 2 > list.length) {
-      list.splice(0, i);
-      i = 0;
-    }
-    this.inflightHead = i;
-    this.sweepAt(list[i].deadline);
+    this.trim();
+    if (this.inflightHead < list.length) this.sweepAt(list[this.inflightHead].deadline);
   };
 
   /** Calls waiting for the first connection. */
