@@ -83,8 +83,8 @@ export default defineSuite({
         const lines =
           '86400000|COUNT|100|100|10|50|100|10|0|OPEN|0|0|0|rate|10|60000|bench:events|seq||60000';
         const config = JSON.stringify(lines.replaceAll('|', '\n'));
-        const hotPath = ['R', '0', '0', '0', 'A', '', '0', '0'];
-        const args = ['bench:{cb:noop}:state', '', config, 'bench-origin', ...hotPath];
+        const hotPath = 'R0,0,0 A'; // a success of generation 0 and the next call's acquire
+        const args = ['bench:{cb:noop}:state', '', config, 'bench-origin', hotPath];
         const call = (client as unknown as Record<string, (...a: string[]) => Promise<unknown>>).benchNoop;
         return () => call.apply(client, args);
       },

@@ -79,7 +79,11 @@ function configArgs(name: string, size: number, min: number, failureRate = 50): 
   ];
 }
 
-/** The packed layout RedisStore sends: the config joined by newlines (origin empty) as a JSON string, then the origin. */
+/**
+ * The packed layout RedisStore sends: the config joined by newlines (origin empty) as a JSON string,
+ * the origin, then the operations in one string (e.g. `R0,0,0 A`: a success of generation 0, an
+ * acquire).
+ */
 function packed(name: string, size: number, min: number, failureRate = 50): string[] {
   const cfg = configArgs(name, size, min, failureRate);
   cfg[18] = '';
@@ -104,20 +108,20 @@ interface Reply {
 describe('the fast path', () => {
   it('answers acquires and success records without the machine, and writes the document the machine writes', async () => {
     const key = keyOf('fast-direct');
-    const run = (...ops: string[]) => runScript(key, ['', ...packed('fast-direct', 4, 3), ...ops]);
+    const run = (ops: string) => runScript(key, ['', ...packed('fast-direct', 4, 3), ops]);
     // the first record creates the document (the machine: there is nothing to read yet)
-    expect(await run('R', '-1', '0', '1')).toEqual(MACHINE);
+    expect(await run('R-1,0,1')).toEqual(MACHINE);
     expect(
       (await client.get(key))!.startsWith(
         '{"v":1,"state":"CLOSED","generation":0,"consecutiveFailures":1,"window":{"type":"COUNT","size":4,"calls":1,',
       ),
     ).toBe(true);
     // a success below the minimum (3): the fast path (it answers with the generation)
-    expect(await run('R', '-1', '0', '0')).toBe(0);
+    expect(await run('R-1,0,0')).toBe(0);
     // the success that reaches the minimum is evaluated: the machine
-    expect(await run('R', '-1', '0', '0')).toEqual(MACHINE);
+    expect(await run('R-1,0,0')).toEqual(MACHINE);
     // acquires and successes in one batch; the window (4) fills and wraps: the failure drops out
-    const fast = await run('R', '0', '0', '0', 'A', '', '0', '0', 'R', '-1', '0', '0', 'A', '', '0', '0');
+    const fast = await run('R0,0,0 A R-1,0,0 A');
     expect(fast).toBe(0);
     const doc = JSON.parse((await client.get(key))!);
     expect(doc).toMatchObject({
@@ -132,43 +136,58 @@ describe('the fast path', () => {
     expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
     expect(doc.cfg).toBe(JSON.parse(packed('fast-direct', 4, 3)[0])); // as sent, byte for byte
     // the machine reads what the fast path wrote and agrees
-    const view = JSON.parse(
-      await current(key, '', ...packed('fast-direct', 4, 3), 'G', '', '0', '0'),
-    ) as Reply;
+    const view = JSON.parse(await current(key, '', ...packed('fast-direct', 4, 3), 'G')) as Reply;
     expect(view.g).toBeUndefined();
     expect(view.v).toMatchObject({ state: 'CLOSED', counts: [4, 0, 0, 0, 3] });
     // and the machine, reading with nothing to change, leaves the fast path's document as it is
     expect(await client.get(key)).toBe(JSON.stringify(doc));
   });
 
-  it('a full window of successes is left as it is: a success only renews the expiry', async () => {
+  it('a full window of successes is left as it is: the batch only reads, or renews the expiry when asked (E)', async () => {
     const key = keyOf('fast-steady');
-    const run = (...ops: string[]) => runScript(key, ['', ...packed('fast-steady', 3, 1), ...ops]);
-    for (let i = 0; i < 4; i++) await run('R', '-1', '0', '0');
+    const run = (ops: string) => runScript(key, ['', ...packed('fast-steady', 3, 1), ops]);
+    for (let i = 0; i < 4; i++) await run('R-1,0,0');
     const full = (await client.get(key))!;
     expect(JSON.parse(full)).toMatchObject({ consecutiveFailures: 0, window: { calls: 3, ring: '000' } });
     await client.pexpire(key, 5_000);
-    expect(await run('R', '0', '0', '0', 'A', '', '0', '0', 'R', '-1', '0', '0')).toBe(0);
+    expect(await run('R0,0,0 A R-1,0,0')).toBe(0);
     expect(await client.get(key)).toBe(full);
-    expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
+    expect(await client.pttl(key)).toBeLessThanOrEqual(5_000); // nothing written
+    expect(await run('R0,0,0 A E')).toBe(0);
+    expect(await client.get(key)).toBe(full);
+    expect(await client.pttl(key)).toBeGreaterThan(86_000_000); // renewed
     // a failure after it lands where the machine expects it, and is counted
-    expect(await run('R', '-1', '0', '1')).toEqual(MACHINE);
-    expect(await run('G', '', '0', '0')).toMatchObject({ v: { state: 'CLOSED', counts: [3, 1, 0, 0, 1] } });
+    expect(await run('R-1,0,1')).toEqual(MACHINE);
+    expect(await run('G')).toMatchObject({ v: { state: 'CLOSED', counts: [3, 1, 0, 0, 1] } });
+  });
+
+  it('the machine renews the expiry when asked (E) even when it writes nothing', async () => {
+    const key = keyOf('machine-renew');
+    const run = (ops: string) => runScript(key, ['', ...packed('machine-renew', 3, 1), ops]);
+    await run('R-1,0,1');
+    await client.pexpire(key, 5_000);
+    const before = await client.get(key);
+    expect(await run('R7,0,0')).toMatchObject({ r: [0] }); // a stale permit: nothing to write
+    expect(await client.pttl(key)).toBeLessThanOrEqual(5_000);
+    expect(await run('R7,0,0 E')).toMatchObject({ r: [0] }); // E adds no result of its own
+    expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
+    expect(await client.get(key)).toBe(before);
   });
 
   it('leaves to the machine: a failure, a stale generation, another config, another state', async () => {
     const key = keyOf('fast-edges');
-    const run = (size: number, ...ops: string[]) =>
-      runScript(key, ['', ...packed('fast-edges', size, 1, 100), ...ops]);
-    await run(4, 'R', '-1', '0', '0');
-    expect(await run(4, 'R', '-1', '0', '0')).toEqual(FAST);
-    expect(await run(4, 'R', '-1', '0', '1')).toEqual(MACHINE); // a failure
-    expect(await run(4, 'R', '7', '0', '0')).toEqual(MACHINE); // a permit of another generation
-    expect(await run(4, 'A', '', '0', '0', 'L', '0', '0', '0')).toEqual(MACHINE); // a release
-    expect(await run(5, 'R', '-1', '0', '0')).toEqual(MACHINE); // another window size: resized
-    expect(await run(5, 'R', '-1', '0', '0')).toEqual(FAST);
-    expect(await run(5, 'T', 'FORCED_OPEN', '0', '0')).toEqual(MACHINE);
-    expect(await run(5, 'A', '', '0', '0')).toMatchObject({ r: [[-3]] });
+    const run = (size: number, ops: string) =>
+      runScript(key, ['', ...packed('fast-edges', size, 1, 100), ops]);
+    await run(4, 'R-1,0,0');
+    expect(await run(4, 'R-1,0,0')).toEqual(FAST);
+    expect(await run(4, 'R-1,0,1')).toEqual(MACHINE); // a failure
+    expect(await run(4, 'R7,0,0')).toEqual(MACHINE); // a permit of another generation
+    expect(await run(4, 'R0,0,01')).toEqual(MACHINE); // not an outcome the fast path knows
+    expect(await run(4, 'A L0,0')).toEqual(MACHINE); // a release
+    expect(await run(5, 'R-1,0,0')).toEqual(MACHINE); // another window size: resized
+    expect(await run(5, 'R-1,0,0')).toEqual(FAST);
+    expect(await run(5, 'TFORCED_OPEN')).toEqual(MACHINE);
+    expect(await run(5, 'A')).toMatchObject({ r: [[-3]] });
   });
 });
 

@@ -175,6 +175,24 @@ describe('keys', () => {
     expect(await cb.execute(() => 'fresh')).toBe('fresh');
   });
 
+  it('a full window of successes, which calls only read, keeps its key alive while calls go on', async () => {
+    const s = store({ keyPrefix: 'ttl', keyTtlMs: 1_000 }); // renewed at most every 250 ms
+    const cb = breaker('steady', TWO_CALLS, s);
+    const key = 'ttl:{cb:steady}:state';
+    for (let i = 0; i < 3; i++) await cb.execute(() => 'ok');
+    await cb.getState();
+    const steady = await client.get(key);
+    const until = Date.now() + 1_600;
+    let lowest = Number.POSITIVE_INFINITY;
+    while (Date.now() < until) {
+      await cb.execute(() => 'ok');
+      lowest = Math.min(lowest, await client.pttl(key));
+      await sleep(20);
+    }
+    expect(await client.get(key)).toBe(steady); // never rewritten...
+    expect(lowest).toBeGreaterThan(500); // ...yet renewed, long before it could expire
+  });
+
   it('MEMORY USAGE of a COUNT_BASED breaker with a full window of 100 is at most 1 KB', async () => {
     const cb = breaker('memory', { slidingWindowSize: 100, minimumNumberOfCalls: 100 }, store());
     for (let i = 0; i < 120; i++) await cb.execute(i % 7 === 0 ? fail : () => i).catch(() => {});

@@ -103,6 +103,9 @@ export class RedisBreakerEngine implements BreakerEngine {
    */
   private readonly config: string;
   private closed = false;
+  /** When the next batch asks Redis to renew the key's expiry (see `send`). */
+  private renewAt = Number.NEGATIVE_INFINITY;
+  private readonly renewEvery: number;
 
   constructor(
     private readonly name: string,
@@ -138,6 +141,7 @@ export class RedisBreakerEngine implements BreakerEngine {
       waitsFor(s),
     ];
     this.config = JSON.stringify(config.join('\n'));
+    this.renewEvery = Math.min(1_000, store.keyTtlMs / 4);
   }
 
   acquire(now: number): Promise<number> {
@@ -195,8 +199,16 @@ export class RedisBreakerEngine implements BreakerEngine {
   }
 
   private send(ops: Op[], now: string): void {
-    const args: (string | number)[] = [now, this.config, this.store.processId];
-    for (const op of ops) args.push(op.code, op.a, op.b, op.c);
+    let batch = '';
+    for (const op of ops) batch += (batch === '' ? '' : ' ') + packOp(op);
+    // A full window of successes is not rewritten: its expiry is renewed on request, at most once per
+    // renewal period (each process keeps its own; any of them keeps the key alive).
+    const at = ops[ops.length - 1].now;
+    if (at >= this.renewAt) {
+      this.renewAt = at + this.renewEvery;
+      batch += ' E';
+    }
+    const args: (string | number)[] = [now, this.config, this.store.processId, batch];
     this.runner.run('breakwaterBreaker', this.key, args).then(
       (raw) => {
         this.runner.reportSuccess();
@@ -344,6 +356,21 @@ function parseReply(raw: string): Reply {
   const reply = JSON.parse(raw) as Reply;
   const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
   return { ...reply, r: list(reply.r), t: list(reply.t), x: list(reply.x) };
+}
+
+/** One operation in the script's packed layout: its letter, then its arguments, comma-separated. */
+function packOp(op: Op): string {
+  switch (op.code) {
+    case 'A':
+    case 'G':
+      return op.code;
+    case 'T':
+      return `T${op.a}`;
+    case 'L':
+      return `L${op.a},${op.b}`;
+    default:
+      return `R${op.a},${op.b},${op.c}`;
+  }
 }
 
 function split(permit: number): [generation: number, lease: number] {
