@@ -2,7 +2,8 @@
  * The breaker's stored document: the script's fast path (acquires and success records on a CLOSED
  * count window, read and rewritten with string operations), the one key order it relies on, both
  * directions of a rolling deploy from the previous version (which wrote cjson's key order and kept
- * the origin in `cfg`), documents spoiled in ways only the fast path would see, and windows resized
+ * the origin in `cfg`), documents spoiled in ways only the fast path would see (and a spoiled rest of
+ * a full window of successes, which the fast path only reads), and windows resized
  * by processes of different configs while the fast path runs.
  */
 import { CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
@@ -263,6 +264,36 @@ describe('a spoiled document in the current key order', () => {
     await cb.execute(ok);
     expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(2);
     expect(JSON.parse((await client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
+  });
+});
+
+describe('a spoiled rest of a full window of successes', () => {
+  it('calls only read it, checked up to its config; whatever writes next resets it', async () => {
+    const name = 'spoiled-steady';
+    const s = store();
+    const captured = captureStoreEvents(s);
+    const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
+    for (let i = 0; i < 5; i++) await cb.execute(ok);
+    await cb.getState();
+    const doc = (await client.get(keyOf(name)))!;
+    expect(JSON.parse(doc)).toMatchObject({ window: { calls: 4, failures: 0 } });
+    const spoiled = doc.replace('"leases":{}', '"leases":{]');
+    await client.set(keyOf(name), spoiled);
+
+    for (let i = 0; i < 3; i++) expect(await cb.execute(ok)).toBe('ok');
+    expect(await client.get(keyOf(name))).toBe(spoiled); // nothing written, nothing reset
+    expect(captured.types()).toEqual([]);
+    await cb.execute(fail).catch(() => {}); // a failure needs writing: the machine reads it whole
+    await cb.execute(ok);
+    const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
+    expect(resets).toHaveLength(1);
+    expect((resets[0] as { reason: string }).reason).toMatch(/not JSON/);
+    expect(captured.types()).not.toContain('STORE_FAILURE');
+    const metrics = await cb.getMetrics();
+    expect(metrics.numberOfBufferedCalls).toBe(2);
+    expect(metrics.numberOfFailedCalls).toBe(1);
+    // valid again (and OPEN: one failure in two calls is the 50% threshold)
+    expect(JSON.parse((await client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'OPEN', leases: {} });
   });
 });
 

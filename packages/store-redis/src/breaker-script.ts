@@ -53,45 +53,49 @@ export const BREAKER_ARGS = [
  * The hot case, before any of the machine is set up: a batch of acquires and success records on a
  * CLOSED breaker with a COUNT window of the configured size, where the reference evaluates nothing
  * (a success only needs evaluating when it brings the window to its minimum). It reads and writes
- * the document with string operations only, and checks the whole document against the exact shape
- * the machine writes (\`writeDoc\` below): anything else (another state, a failure, a stale or
- * unknown permit, the call that reaches the minimum, another config, a document written by an
- * older version, garbage, the spread layout) falls through to the full machine, untouched. It
- * answers with the generation alone (an integer): every acquire of the batch is granted in it,
- * every result is recorded, nothing else happened. A full window of successes is not rewritten at
- * all, and then the batch only reads (GET), unless it asks for its expiry to be renewed (E:
- * PEXPIRE). Pattern matching costs about 10 ns a character on the server, so the patterns skip
- * what plain finds can check (the config) and nothing is captured that the case does not need.
+ * the document with string operations only, and checks it against the exact shape the machine
+ * writes (\`writeDoc\` below): anything else (another state, a failure, a stale or unknown permit,
+ * the call that reaches the minimum, another config, a document written by an older version,
+ * garbage, the spread layout) falls through to the full machine, untouched. It answers with the
+ * generation alone (an integer): every acquire of the batch is granted in it, every result is
+ * recorded, nothing else happened. A full window of successes is not rewritten at all: that batch
+ * only reads (GET), unless it asks for its expiry to be renewed (E: PEXPIRE), and its document is
+ * checked only as far as its config, since nothing past it bears on the answer; a spoiled rest is
+ * found by the next write, which goes through a check of the whole document. Pattern matching
+ * costs about 10 ns a character on the server: the patterns skip what a plain find can check (the
+ * config) and capture only what the case needs.
  */
 const FAST_PATH_LUA = `
 do
   local A = ARGV
   local conf, ops = A[2], A[4]
-  local ttl, size, minimum
-  if #A == 4 and string.byte(conf, 1) == 34 then
-    ttl, size, minimum = string.match(conf, '^"(%d+)\\\\nCOUNT\\\\n(%d+)\\\\n(%d+)\\\\n')
-  end
   local key = KEYS[1]
-  local raw = ttl and redis.pcall('GET', key)
+  local raw = #A == 4 and string.byte(conf, 1) == 34 and redis.pcall('GET', key)
   if type(raw) == 'string' then
-    local gen, consecutive, dsize, calls, fl, sl, sf, head, ringAt = string.match(raw,
-      '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":(%d+),"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"()')
-    local w = tonumber(size)
-    local steady, ring, ringEnd, cfgAt = false
-    if gen and dsize == size then
-      -- A full window of fast successes with no failure streak: a success changes nothing in it (as
-      -- in recordOutcome: only where the ring starts would move, which nothing can observe).
-      steady = calls == size and fl == '0' and sl == '0' and consecutive == '0'
-      if steady then
-        ringEnd, cfgAt = string.match(raw, '^0*()"},"cfg":()', ringAt)
-        steady = ringEnd ~= nil and ringEnd - ringAt == w
+    -- Steady: a full window of fast successes, no failure streak, this config. A success changes
+    -- nothing in it (as in recordOutcome: only where the ring starts would move, which nothing can
+    -- observe), so the batch only reads: the document is checked up to its config, which fixes the
+    -- window's size; the rest (timestamps and leases, which a CLOSED breaker does not read) is
+    -- checked by whatever writes the document next.
+    local gen, size, calls, ringAt, ringEnd, cfgAt = string.match(raw,
+      '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":0,"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":0,"slow":0,"slowFailures":0,"head":%d+,"minimumCalls":%d+,"ring":"()0*()"},"cfg":()')
+    local steady = gen ~= nil and calls == size and ringEnd - ringAt == tonumber(size) and
+      string.find(raw, conf, cfgAt, true) == cfgAt
+    local ttl, minimum, w, c, h, fl, sl, sf, ring
+    if not steady then
+      -- Any other CLOSED count window of this config: checked whole, as the machine writes it.
+      local csize, consecutive, head
+      ttl, csize, minimum = string.match(conf, '^"(%d+)\\\\nCOUNT\\\\n(%d+)\\\\n(%d+)\\\\n')
+      gen, consecutive, size, calls, fl, sl, sf, head, ring, cfgAt = string.match(raw,
+        '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":(%d+),"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"([0-3]*)"},"cfg":()')
+      w, c, h, minimum = tonumber(size), tonumber(calls), tonumber(head), tonumber(minimum)
+      if not (gen and ttl and size == csize and #ring == w and c <= w and h < w and
+        string.find(raw, conf, cfgAt, true) == cfgAt and
+        string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', cfgAt + #conf)) then
+        gen = nil
       end
-      if not steady then ring, cfgAt = string.match(raw, '^([0-3]*)"},"cfg":()', ringAt) end
     end
-    local c, h = tonumber(calls), tonumber(head)
-    if (steady or (ring and #ring == w and c <= w and h < w)) and string.find(raw, conf, cfgAt, true) == cfgAt and
-      string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', cfgAt + #conf) then
-      minimum = tonumber(minimum)
+    if gen then
       local recorded, renew = false, false
       local n, pos = #ops, 1
       while pos <= n do
@@ -135,7 +139,7 @@ do
             ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
             ',"minimumCalls":' .. minimum .. ',"ring":"' .. ring .. '"},"cfg":' .. string.sub(raw, cfgAt), 'PX', ttl)
         elseif renew then
-          redis.call('PEXPIRE', key, ttl)
+          redis.call('PEXPIRE', key, ttl or string.match(conf, '^"(%d+)'))
         end
         return tonumber(gen)
       end
