@@ -59,8 +59,6 @@ interface Op {
   readonly c: number;
   readonly now: number;
   resolve(value: unknown): void;
-  /** Runs the operation on the fallback when Redis cannot. */
-  fallback(): unknown;
 }
 
 export interface StoreHooks {
@@ -145,7 +143,7 @@ export class RedisBreakerEngine implements BreakerEngine {
   }
 
   acquire(now: number): Promise<number> {
-    return this.enqueue('A', '', 0, 0, now, () => this.fallbackAcquire(now)) as Promise<number>;
+    return this.enqueue('A', '', 0, 0, now) as Promise<number>;
   }
 
   record(permit: number, outcome: Outcome, now: number): Promise<void> | undefined {
@@ -154,10 +152,7 @@ export class RedisBreakerEngine implements BreakerEngine {
       if (local >= 0) this.fallbackEngine().record(local, outcome, now);
       return undefined;
     }
-    const [gen, lease] = split(permit);
-    return this.enqueue('R', gen, lease, outcome, now, () => {
-      if (permit === CURRENT) this.fallbackEngine().record(CURRENT, outcome, now);
-    }) as Promise<void>;
+    return this.enqueue('R', generationOf(permit), leaseOf(permit), outcome, now) as Promise<void>;
   }
 
   release(permit: number, now: number): Promise<void> | undefined {
@@ -166,20 +161,15 @@ export class RedisBreakerEngine implements BreakerEngine {
       if (local >= 0) this.fallbackEngine().release(local, now);
       return undefined;
     }
-    const [gen, lease] = split(permit);
-    return this.enqueue('L', gen, lease, 0, now, () => {
-      if (permit === CURRENT) this.fallbackEngine().release(CURRENT, now);
-    }) as Promise<void>;
+    return this.enqueue('L', generationOf(permit), leaseOf(permit), 0, now) as Promise<void>;
   }
 
   transition(target: ManualTarget, now: number): Promise<boolean> {
-    return this.enqueue('T', target, 0, 0, now, () =>
-      this.fallbackEngine().transition(target, now),
-    ) as Promise<boolean>;
+    return this.enqueue('T', target, 0, 0, now) as Promise<boolean>;
   }
 
   read(now: number): Promise<BreakerView> {
-    return this.enqueue('G', '', 0, 0, now, () => this.fallbackEngine().read(now)) as Promise<BreakerView>;
+    return this.enqueue('G', '', 0, 0, now) as Promise<BreakerView>;
   }
 
   close(): void {
@@ -187,15 +177,8 @@ export class RedisBreakerEngine implements BreakerEngine {
     this.local?.close();
   }
 
-  private enqueue(
-    code: Op['code'],
-    a: string | number,
-    b: number,
-    c: number,
-    now: number,
-    fallback: () => unknown,
-  ): Promise<unknown> {
-    return new Promise((resolve) => this.batches.push({ code, a, b, c, now, resolve, fallback }));
+  private enqueue(code: Op['code'], a: string | number, b: number, c: number, now: number): Promise<unknown> {
+    return new Promise((resolve) => this.batches.push({ code, a, b, c, now, resolve }));
   }
 
   private send(ops: Op[], now: string): void {
@@ -235,7 +218,7 @@ export class RedisBreakerEngine implements BreakerEngine {
     for (const op of ops) {
       let value: unknown;
       try {
-        value = op.fallback();
+        value = this.fallback(op);
       } catch (e) {
         value = e;
       }
@@ -301,6 +284,24 @@ export class RedisBreakerEngine implements BreakerEngine {
         default:
           op.resolve(undefined);
       }
+    }
+  }
+
+  /** Runs an operation on the fallback when Redis cannot (a permit of Redis' own is not the fallback's to record). */
+  private fallback(op: Op): unknown {
+    switch (op.code) {
+      case 'A':
+        return this.fallbackAcquire(op.now);
+      case 'R':
+        if (op.a === CURRENT) this.fallbackEngine().record(CURRENT, op.c as Outcome, op.now);
+        return undefined;
+      case 'L':
+        if (op.a === CURRENT) this.fallbackEngine().release(CURRENT, op.now);
+        return undefined;
+      case 'T':
+        return this.fallbackEngine().transition(op.a as ManualTarget, op.now);
+      default:
+        return this.fallbackEngine().read(op.now);
     }
   }
 
@@ -373,9 +374,12 @@ function packOp(op: Op): string {
   }
 }
 
-function split(permit: number): [generation: number, lease: number] {
-  if (permit === CURRENT) return [CURRENT, 0];
-  return [Math.floor(permit / LEASE_SPAN), permit % LEASE_SPAN];
+function generationOf(permit: number): number {
+  return permit === CURRENT ? CURRENT : Math.floor(permit / LEASE_SPAN);
+}
+
+function leaseOf(permit: number): number {
+  return permit === CURRENT ? 0 : permit % LEASE_SPAN;
 }
 
 /** The open waits for attempts 1..MAX_OPEN_ATTEMPT (the last one repeats): the script cannot call back into JS. */

@@ -148,22 +148,24 @@ export class RedisRunner {
         });
     }
     const pending = this.send(script, key, args);
-    // As guard.execute would record it, if the guard is still in the state the call started in
-    // (once it has left CLOSED, the call's permit would be stale and its outcome ignored).
-    pending.then(
-      () => {
-        if (this.guardQuiet || !this.guardClosed) return;
-        this.guardQuiet = true;
-        this.guard.onSuccess(0).catch(() => {});
-      },
-      (error: unknown) => {
-        if (!this.guardClosed) return;
-        this.guardQuiet = false;
-        this.guard.onError(0, error).catch(() => {});
-      },
-    );
+    pending.then(this.quietSuccess, this.quietFailure);
     return pending;
   }
+
+  // The outcome of a call that skipped the guard, as guard.execute would record it, if the guard is
+  // still in the state the call started in (once it has left CLOSED, the call's permit would be
+  // stale and its outcome ignored).
+  private readonly quietSuccess = (): void => {
+    if (this.guardQuiet || !this.guardClosed) return;
+    this.guardQuiet = true;
+    this.guard.onSuccess(0).catch(() => {});
+  };
+
+  private readonly quietFailure = (error: unknown): void => {
+    if (!this.guardClosed) return;
+    this.guardQuiet = false;
+    this.guard.onError(0, error).catch(() => {});
+  };
 
   /** One event per script call, for metrics; timed only while someone listens. */
   readonly operations = new EventPublisher<StoreOperation>();
