@@ -193,6 +193,28 @@ describe('keys', () => {
     expect(lowest).toBeGreaterThan(500); // ...yet renewed, long before it could expire
   });
 
+  it('each process asks for that renewal at most once per period by its clock, and at once if its clock went back', async () => {
+    let t = 1_000_000;
+    const s = store({ keyPrefix: 'ttl', keyTtlMs: 1_000 }); // a renewal period of 250 ms
+    const cb = CircuitBreaker.of('renewals', TWO_CALLS, { store: s, clock: { now: () => t } });
+    breakers.push(cb);
+    const key = 'ttl:{cb:renewals}:state';
+    for (let i = 0; i < 3; i++) await cb.execute(() => 'ok');
+    await cb.getState(); // a full window of successes from here on: calls only read it
+    const call = async (advance: number) => {
+      t += advance;
+      await client.pexpire(key, 600);
+      await cb.execute(() => 'ok');
+      await cb.execute(() => 'ok'); // (a read would go through the machine, which writes)
+      return client.pttl(key);
+    };
+    expect(await call(100)).toBeLessThanOrEqual(600); // within the period: only read
+    expect(await call(300)).toBeGreaterThan(900); // a period later: renewed
+    expect(await call(100)).toBeLessThanOrEqual(600);
+    expect(await call(-10_000)).toBeGreaterThan(900); // the clock went back: renewed at once
+    expect(await call(100)).toBeLessThanOrEqual(600);
+  });
+
   it('MEMORY USAGE of a COUNT_BASED breaker with a full window of 100 is at most 1 KB', async () => {
     const cb = breaker('memory', { slidingWindowSize: 100, minimumNumberOfCalls: 100 }, store());
     for (let i = 0; i < 120; i++) await cb.execute(i % 7 === 0 ? fail : () => i).catch(() => {});

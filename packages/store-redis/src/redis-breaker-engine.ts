@@ -185,9 +185,10 @@ export class RedisBreakerEngine implements BreakerEngine {
     let batch = '';
     for (const op of ops) batch += (batch === '' ? '' : ' ') + packOp(op);
     // A full window of successes is not rewritten: its expiry is renewed on request, at most once per
-    // renewal period (each process keeps its own; any of them keeps the key alive).
+    // renewal period (each process keeps its own; any of them keeps the key alive), and at once if
+    // the clock went back past the last renewal.
     const at = ops[ops.length - 1].now;
-    if (at >= this.renewAt) {
+    if (at >= this.renewAt || at < this.renewAt - this.renewEvery) {
       this.renewAt = at + this.renewEvery;
       batch += ' E';
     }
