@@ -193,24 +193,17 @@ export class RedisBreakerEngine implements BreakerEngine {
       batch += ' E';
     }
     const args: (string | number)[] = [now, this.config, this.store.processId, batch];
-    this.runner.run('breakwaterBreaker', this.key, args).then(
+    this.runner.run(
+      'breakwaterBreaker',
+      this.key,
+      args,
       (raw) => {
         this.runner.reportSuccess();
         this.dropFallback();
-        if (typeof raw === 'number') {
-          this.applyShortPath(ops, raw);
-          return;
-        }
-        let reply: Reply;
-        try {
-          reply = parseReply(raw as string);
-        } catch (error) {
-          this.fail(ops, error);
-          return;
-        }
-        this.apply(ops, reply);
+        if (typeof raw === 'number') this.applyShortPath(ops, raw);
+        else this.apply(ops, parseReply(raw as string)); // a throw here fails the batch (onError)
       },
-      (error: unknown) => this.fail(ops, error),
+      (error) => this.fail(ops, error),
     );
   }
 

@@ -114,28 +114,83 @@ export class RedisRunner {
     return this.everReady && this.connection.status === 'ready';
   }
 
-  run(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
-    if (!this.operations.hasListeners) return this.guarded(script, key, args);
-    const start = performance.now();
-    const pending = this.guarded(script, key, args);
-    pending.then(
-      () =>
+  /**
+   * Runs a script. Exactly one of `onReply` and `onError` is called, never synchronously, and
+   * `onError` within the command timeout at the latest; a throw from `onReply` is passed to
+   * `onError`, so nothing becomes an unhandled rejection. Callbacks rather than a promise: while
+   * Redis is healthy the reply reaches the caller straight from the client's promise, with no
+   * promise of ours in between (each one is a hop on every call).
+   */
+  run(
+    script: string,
+    key: string,
+    args: readonly (string | number)[],
+    onReply: (reply: ScriptReply) => void,
+    onError: (error: unknown) => void,
+  ): void {
+    if (this.operations.hasListeners) {
+      const start = performance.now();
+      const emit = (ok: boolean, error?: unknown) =>
         this.operations.emit({
           type: 'OPERATION',
           operation: script,
           durationMs: performance.now() - start,
-          ok: true,
-        }),
-      (error: unknown) =>
-        this.operations.emit({
-          type: 'OPERATION',
-          operation: script,
-          durationMs: performance.now() - start,
-          ok: false,
-          error,
-        }),
-    );
-    return pending;
+          ok,
+          ...(ok ? {} : { error }),
+        });
+      this.dispatch(
+        script,
+        key,
+        args,
+        (reply) => {
+          emit(true);
+          onReply(reply);
+        },
+        (error) => {
+          emit(false, error);
+          onError(error);
+        },
+      );
+      return;
+    }
+    this.dispatch(script, key, args, onReply, onError);
+  }
+
+  private dispatch(
+    script: string,
+    key: string,
+    args: readonly (string | number)[],
+    onReply: (reply: ScriptReply) => void,
+    onError: (error: unknown) => void,
+  ): void {
+    const fn = this.scripts.get(script);
+    if (this.guardQuiet && fn !== undefined && !this.closed && this.connection.status === 'ready') {
+      // The common case, with no promise of ours in between: the reply goes straight to the caller.
+      const call: InFlight = {
+        deadline: performance.now() + this.settings.commandTimeout,
+        fail: onError,
+        quiet: true,
+        done: false,
+      };
+      this.track(call);
+      fn(key, ...args).then(
+        (reply) => {
+          if (call.done) return;
+          this.settled(call);
+          this.quietSuccess();
+          deliver(onReply, onError, reply);
+        },
+        (error: unknown) => {
+          if (call.done) return;
+          this.settled(call);
+          const failure = unavailable(error);
+          this.quietFailure(failure);
+          onError(failure);
+        },
+      );
+      return;
+    }
+    this.guarded(script, key, args).then((reply) => deliver(onReply, onError, reply), onError);
   }
 
   private guarded(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
@@ -220,9 +275,8 @@ export class RedisRunner {
     deadline = performance.now() + this.settings.commandTimeout,
   ): Promise<ScriptReply> {
     return new Promise<ScriptReply>((resolve, reject) => {
-      const call: InFlight = { deadline, reject, done: false };
-      this.inflight.push(call);
-      if (!this.sweeping) this.sweepAt(deadline);
+      const call: InFlight = { deadline, fail: reject, quiet: false, done: false };
+      this.track(call);
       pending.then(
         (value) => {
           this.settled(call);
@@ -230,12 +284,15 @@ export class RedisRunner {
         },
         (error: unknown) => {
           this.settled(call);
-          reject(
-            error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error),
-          );
+          reject(unavailable(error));
         },
       );
     });
+  }
+
+  private track(call: InFlight): void {
+    this.inflight.push(call);
+    if (!this.sweeping) this.sweepAt(call.deadline);
   }
 
   private settled(call: InFlight): void {
@@ -273,9 +330,11 @@ export class RedisRunner {
       if (call.done) continue;
       if (call.deadline > now) break;
       call.done = true;
-      call.reject(
-        new StoreUnavailableError(`Redis did not answer within ${this.settings.commandTimeout} ms`),
+      const timeout = new StoreUnavailableError(
+        `Redis did not answer within ${this.settings.commandTimeout} ms`,
       );
+      if (call.quiet) this.quietFailure(timeout);
+      call.fail(timeout);
     }
     this.trim();
     if (this.inflightHead < list.length) this.sweepAt(list[this.inflightHead].deadline);
@@ -345,8 +404,32 @@ export class RedisRunner {
 
 interface InFlight {
   readonly deadline: number;
-  readonly reject: (error: unknown) => void;
+  /** Tells the caller it timed out. */
+  readonly fail: (error: unknown) => void;
+  /** It skipped the guard: the guard hears of its failure from the runner. */
+  readonly quiet: boolean;
   done: boolean;
+}
+
+function unavailable(error: unknown): StoreUnavailableError {
+  return error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error);
+}
+
+/** A reply to its caller; a throw from the caller's handler is an error of that call, not an unhandled one. */
+function deliver(
+  onReply: (reply: ScriptReply) => void,
+  onError: (error: unknown) => void,
+  reply: ScriptReply,
+): void {
+  try {
+    onReply(reply);
+  } catch (error) {
+    try {
+      onError(error);
+    } catch {
+      // nothing is left to tell
+    }
+  }
 }
 
 function isCluster(client: Connection): client is Cluster {

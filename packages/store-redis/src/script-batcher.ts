@@ -45,7 +45,10 @@ export class ScriptBatcher {
   private send(ops: readonly BatchedOp[], now: string): void {
     const args: (string | number)[] = [now, ...this.head];
     for (const op of ops) for (const a of op.args) args.push(a);
-    this.runner.run(this.script, this.key, args).then(
+    this.runner.run(
+      this.script,
+      this.key,
+      args,
       (raw: unknown) => {
         this.runner.reportSuccess();
         if (!Array.isArray(raw) || raw.length !== this.replyHead + ops.length) {
