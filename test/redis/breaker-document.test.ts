@@ -157,6 +157,15 @@ describe('the fast path', () => {
     expect(await run('R0,0,0 A E')).toBe(0);
     expect(await client.get(key)).toBe(full);
     expect(await client.pttl(key)).toBeGreaterThan(86_000_000); // renewed
+    // a success of another generation leaves it as it is too (the machine would ignore it)
+    expect(await run('R7,0,0 A R-1,12,0')).toBe(0);
+    expect(await client.get(key)).toBe(full);
+    // a slow or failed call, a release, a read: the machine
+    for (const ops of ['R0,0,2', 'R0,0,1 A', 'A L0,0', 'G', 'R0,10,3 A']) {
+      await client.set(key, full);
+      expect(await run(ops)).toEqual(MACHINE);
+    }
+    await client.set(key, full);
     // a failure after it lands where the machine expects it, and is counted
     expect(await run('R-1,0,1')).toEqual(MACHINE);
     expect(await run('G')).toMatchObject({ v: { state: 'CLOSED', counts: [3, 1, 0, 0, 1] } });

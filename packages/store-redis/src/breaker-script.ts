@@ -79,32 +79,32 @@ do
     -- checked by whatever writes the document next.
     local gen, size, calls, ringAt, ringEnd, cfgAt = string.match(raw,
       '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":0,"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":0,"slow":0,"slowFailures":0,"head":%d+,"minimumCalls":%d+,"ring":"()0*()"},"cfg":()')
-    local steady = gen ~= nil and calls == size and ringEnd - ringAt == tonumber(size) and
-      string.find(raw, conf, cfgAt, true) == cfgAt
-    local ttl, minimum, w, c, h, fl, sl, sf, ring
-    if not steady then
+    if gen ~= nil and calls == size and ringEnd - ringAt == tonumber(size) and string.find(raw, conf, cfgAt, true) == cfgAt then
+      -- Only acquires (A, granted in this generation), successes (R<gen>,<lease>,0: a success of any
+      -- generation leaves this window as it is, recorded or not) and E: no op needs reading.
+      if not string.find(ops, '[^ARE%d,%- ]') and not string.find(ops, ',%d+,[1-9]') then
+        if string.find(ops, 'E', 1, true) then redis.call('PEXPIRE', key, string.match(conf, '^"(%d+)')) end
+        return tonumber(gen)
+      end
+    else
       -- Any other CLOSED count window of this config: checked whole, as the machine writes it.
-      local csize, consecutive, head
-      ttl, csize, minimum = string.match(conf, '^"(%d+)\\\\nCOUNT\\\\n(%d+)\\\\n(%d+)\\\\n')
+      local ttl, csize, minimum = string.match(conf, '^"(%d+)\\\\nCOUNT\\\\n(%d+)\\\\n(%d+)\\\\n')
+      local consecutive, fl, sl, sf, head, ring
       gen, consecutive, size, calls, fl, sl, sf, head, ring, cfgAt = string.match(raw,
         '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":(%d+),"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"([0-3]*)"},"cfg":()')
-      w, c, h, minimum = tonumber(size), tonumber(calls), tonumber(head), tonumber(minimum)
-      if not (gen and ttl and size == csize and #ring == w and c <= w and h < w and
+      local w, c, h = tonumber(size), tonumber(calls), tonumber(head)
+      minimum = tonumber(minimum)
+      if gen and ttl and size == csize and #ring == w and c <= w and h < w and
         string.find(raw, conf, cfgAt, true) == cfgAt and
-        string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', cfgAt + #conf)) then
-        gen = nil
-      end
-    end
-    if gen then
-      local recorded, renew = false, false
-      local n, pos = #ops, 1
-      while pos <= n do
-        local code, nxt = string.byte(ops, pos), pos + 1
-        if code == 82 then
-          -- R<gen>,<lease>,0: a success of this generation (or of the current one, -1)
-          local g, e = string.match(ops, '^(%-?%d+),%d+,0()', nxt)
-          if g ~= gen and g ~= '-1' then break end
-          if not steady then
+        string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', cfgAt + #conf) then
+        local recorded, renew = false, false
+        local n, pos = #ops, 1
+        while pos <= n do
+          local code, nxt = string.byte(ops, pos), pos + 1
+          if code == 82 then
+            -- R<gen>,<lease>,0: a success of this generation (or of the current one, -1)
+            local g, e = string.match(ops, '^(%-?%d+),%d+,0()', nxt)
+            if g ~= gen and g ~= '-1' then break end
             if c < w then
               if c < minimum and c + 1 >= minimum then break end -- the reference evaluates here
               c = c + 1
@@ -120,28 +120,28 @@ do
             end
             if string.byte(ring, h + 1) ~= 48 then ring = string.sub(ring, 1, h) .. '0' .. string.sub(ring, h + 2) end
             if h + 1 == w then h = 0 else h = h + 1 end
+            recorded = true
+            nxt = e
+          elseif code == 69 then
+            renew = true -- E: renew the expiry
+          elseif code ~= 65 then
+            break -- not an acquire (A: granted; the reply, the generation, says so)
           end
-          recorded = true
-          nxt = e
-        elseif code == 69 then
-          renew = true -- E: renew the expiry
-        elseif code ~= 65 then
-          break -- not an acquire (A: granted; the reply, the generation, says so)
+          local sep = string.byte(ops, nxt)
+          if sep ~= 32 and sep ~= nil then break end
+          pos = nxt + 1
         end
-        local sep = string.byte(ops, nxt)
-        if sep ~= 32 and sep ~= nil then break end
-        pos = nxt + 1
-      end
-      if pos > n then
-        if recorded and not steady then
-          redis.call('SET', key, '{"v":1,"state":"CLOSED","generation":' .. gen ..
-            ',"consecutiveFailures":0,"window":{"type":"COUNT","size":' .. size .. ',"calls":' .. c ..
-            ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
-            ',"minimumCalls":' .. minimum .. ',"ring":"' .. ring .. '"},"cfg":' .. string.sub(raw, cfgAt), 'PX', ttl)
-        elseif renew then
-          redis.call('PEXPIRE', key, ttl or string.match(conf, '^"(%d+)'))
+        if pos > n then
+          if recorded then
+            redis.call('SET', key, '{"v":1,"state":"CLOSED","generation":' .. gen ..
+              ',"consecutiveFailures":0,"window":{"type":"COUNT","size":' .. size .. ',"calls":' .. c ..
+              ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
+              ',"minimumCalls":' .. minimum .. ',"ring":"' .. ring .. '"},"cfg":' .. string.sub(raw, cfgAt), 'PX', ttl)
+          elseif renew then
+            redis.call('PEXPIRE', key, ttl)
+          end
+          return tonumber(gen)
         end
-        return tonumber(gen)
       end
     end
   end
