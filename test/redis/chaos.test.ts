@@ -1,7 +1,8 @@
 /**
  * Chaos: a RedisStore breaker under load (concurrent `execute` calls from this process) while
  * Redis is killed with -9 and restarted, while its script cache is flushed, and while it is
- * frozen (SIGSTOP) for ten command timeouts. Then the three failure policies, one outage each.
+ * frozen (SIGSTOP) for ten command timeouts. Then the three failure policies, one outage each, and
+ * a reply the store cannot apply.
  *
  * Asserted every time: no unhandled rejection, every call settles, no call waits much longer than
  * the command timeout (each call is timed), STORE_FAILURE then STORE_RECOVERED (or no store event
@@ -393,5 +394,33 @@ describe('failure policies during an outage', () => {
     expect(await cb.getState()).toBe('CLOSED');
     expect(await cb.execute(() => 'shared again')).toBe('shared again');
     expect((await cb.getMetrics()).numberOfFailedCalls).toBe(0);
+  });
+});
+
+describe('a reply the store cannot apply', () => {
+  it('fails that batch (STORE_FAILURE, the failure policy decides): no unhandled rejection, every call settles', async () => {
+    const store = chaosStore();
+    const captured = captureStoreEvents(store);
+    const cb = breaker('unappliable', LOADED, store);
+    expect(await cb.execute(() => 'through Redis')).toBe('through Redis');
+    // A script of some other version, answering in a shape this one cannot read: an acquire's
+    // result that is not a list.
+    const internals = store as unknown as {
+      runner: { scripts: Map<string, (key: string, ...args: unknown[]) => Promise<unknown>> };
+    };
+    const real = internals.runner.scripts.get('breakwaterBreaker')!;
+    internals.runner.scripts.set('breakwaterBreaker', async () =>
+      JSON.stringify({ r: [null, null], t: [], x: [] }),
+    );
+    const results = await within(
+      Promise.all([cb.execute(() => 'a'), cb.execute(() => 'b')]),
+      LATENCY_BOUND_MS,
+      'the calls',
+    );
+    expect(results).toEqual(['a', 'b']); // decided in-process ('local')
+    expect(captured.types()).toContain('STORE_FAILURE');
+    internals.runner.scripts.set('breakwaterBreaker', real);
+    expect(await cb.execute(() => 'back')).toBe('back');
+    await waitUntil(() => captured.types().includes('STORE_RECOVERED'), 2_000, 'STORE_RECOVERED');
   });
 });

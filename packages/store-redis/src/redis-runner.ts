@@ -166,28 +166,7 @@ export class RedisRunner {
     const fn = this.scripts.get(script);
     if (this.guardQuiet && fn !== undefined && !this.closed && this.connection.status === 'ready') {
       // The common case, with no promise of ours in between: the reply goes straight to the caller.
-      const call: InFlight = {
-        deadline: performance.now() + this.settings.commandTimeout,
-        fail: onError,
-        quiet: true,
-        done: false,
-      };
-      this.track(call);
-      fn(key, ...args).then(
-        (reply) => {
-          if (call.done) return;
-          this.settled(call);
-          this.quietSuccess();
-          deliver(onReply, onError, reply);
-        },
-        (error: unknown) => {
-          if (call.done) return;
-          this.settled(call);
-          const failure = unavailable(error);
-          this.quietFailure(failure);
-          onError(failure);
-        },
-      );
+      this.watch(fn(key, ...args), performance.now() + this.settings.commandTimeout, true, onReply, onError);
       return;
     }
     this.guarded(script, key, args).then((reply) => deliver(onReply, onError, reply), onError);
@@ -274,20 +253,39 @@ export class RedisRunner {
     pending: Promise<ScriptReply>,
     deadline = performance.now() + this.settings.commandTimeout,
   ): Promise<ScriptReply> {
-    return new Promise<ScriptReply>((resolve, reject) => {
-      const call: InFlight = { deadline, fail: reject, quiet: false, done: false };
-      this.track(call);
-      pending.then(
-        (value) => {
-          this.settled(call);
-          resolve(value);
-        },
-        (error: unknown) => {
-          this.settled(call);
-          reject(unavailable(error));
-        },
-      );
-    });
+    return new Promise<ScriptReply>((resolve, reject) =>
+      this.watch(pending, deadline, false, resolve, reject),
+    );
+  }
+
+  /**
+   * Follows a call in flight until it settles or its deadline passes; exactly one of the callbacks
+   * runs. A call that skipped the guard (`quiet`) reports its outcome to the guard too.
+   */
+  private watch(
+    pending: Promise<ScriptReply>,
+    deadline: number,
+    quiet: boolean,
+    onReply: (reply: ScriptReply) => void,
+    onError: (error: unknown) => void,
+  ): void {
+    const call: InFlight = { deadline, fail: onError, quiet, done: false };
+    this.track(call);
+    pending.then(
+      (reply) => {
+        if (call.done) return;
+        this.settled(call);
+        if (quiet) this.quietSuccess();
+        deliver(onReply, onError, reply);
+      },
+      (error: unknown) => {
+        if (call.done) return;
+        this.settled(call);
+        const failure = unavailable(error);
+        if (quiet) this.quietFailure(failure);
+        onError(failure);
+      },
+    );
   }
 
   private track(call: InFlight): void {
