@@ -151,15 +151,19 @@ describe('the fast path', () => {
     const full = (await client.get(key))!;
     expect(JSON.parse(full)).toMatchObject({ consecutiveFailures: 0, window: { calls: 3, ring: '000' } });
     await client.pexpire(key, 5_000);
-    expect(await run('R0,0,0 A R-1,0,0')).toBe(0);
+    // a batch marked + (only acquires and successes) is answered without reading its operations
+    expect(await run('+R0,0,0 A R-1,0,0')).toBe(0);
     expect(await client.get(key)).toBe(full);
     expect(await client.pttl(key)).toBeLessThanOrEqual(5_000); // nothing written
-    expect(await run('R0,0,0 A E')).toBe(0);
+    expect(await run('+R0,0,0 A E')).toBe(0);
     expect(await client.get(key)).toBe(full);
     expect(await client.pttl(key)).toBeGreaterThan(86_000_000); // renewed
     // a success of another generation leaves it as it is too (the machine would ignore it)
-    expect(await run('R7,0,0 A R-1,12,0')).toBe(0);
+    expect(await run('+R7,0,0 A R-1,12,0')).toBe(0);
     expect(await client.get(key)).toBe(full);
+    // unmarked, the same batch goes to the machine, which rewrites the same state
+    expect(await run('R0,0,0 A')).toEqual(MACHINE);
+    expect(JSON.parse((await client.get(key))!)).toEqual(JSON.parse(full));
     // a slow or failed call, a release, a read: the machine
     for (const ops of ['R0,0,2', 'R0,0,1 A', 'A L0,0', 'G', 'R0,10,3 A']) {
       await client.set(key, full);
@@ -196,8 +200,10 @@ describe('the fast path', () => {
     expect(await run(4, 'A L0,0')).toEqual(MACHINE); // a release
     expect(await run(5, 'R-1,0,0')).toEqual(MACHINE); // another window size: resized
     expect(await run(5, 'R-1,0,0')).toEqual(FAST);
+    expect(await run(5, '+R-1,0,0 A')).toEqual(FAST); // marked, on a window still filling
     expect(await run(5, 'TFORCED_OPEN')).toEqual(MACHINE);
     expect(await run(5, 'A')).toMatchObject({ r: [[-3]] });
+    expect(await run(5, '+A E')).toMatchObject({ r: [[-3]] }); // the machine reads a marked batch too
   });
 });
 

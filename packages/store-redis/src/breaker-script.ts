@@ -15,8 +15,9 @@ import { LUA_NOW } from './lua-clock.js';
  *          config arguments (BREAKER_ARGS after \`now\`) joined by newlines with \`origin\` left
  *          empty, as a JSON string, ARGV[3] the origin, ARGV[4] the operations in one string,
  *          space-separated, each its letter and its arguments comma-separated (\`A\`,
- *          \`R<gen>,<lease>,<outcome>\`, \`L<gen>,<lease>\`, \`T<target>\`, \`G\`), plus \`E\`: renew
- *          the key's expiry even if nothing is written (RedisStore sends it at most once a second).
+ *          \`R<gen>,<lease>,<outcome>\`, \`L<gen>,<lease>\`, \`T<target>\`, \`G\`), plus \`E\`, always
+ *          last: renew the key's expiry even if nothing is written (RedisStore sends it at most once a
+ *          second). A leading \`+\` says the batch holds only acquires, successes (outcome 0) and E.
  * Stored   one JSON document (\`BreakerState\` plus leases), always written in one key order,
  *          hot fields first (see \`writeDoc\`), so that the fast path can read and rewrite it with
  *          string operations; any other order (older versions wrote cjson's) is read as before.
@@ -70,7 +71,7 @@ do
   local A = ARGV
   local conf, ops = A[2], A[4]
   local key = KEYS[1]
-  local raw = #A == 4 and string.byte(conf, 1) == 34 and redis.pcall('GET', key)
+  local raw = #A == 4 and redis.pcall('GET', key)
   if type(raw) == 'string' then
     -- Steady: a full window of fast successes, no failure streak, this config. A success changes
     -- nothing in it (as in recordOutcome: only where the ring starts would move, which nothing can
@@ -79,12 +80,13 @@ do
     -- checked by whatever writes the document next.
     local gen, size, calls, ringAt, ringEnd, cfgAt = string.match(raw,
       '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":0,"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":0,"slow":0,"slowFailures":0,"head":%d+,"minimumCalls":%d+,"ring":"()0*()"},"cfg":()')
-    if gen ~= nil and calls == size and ringEnd - ringAt == tonumber(size) and string.find(raw, conf, cfgAt, true) == cfgAt then
-      -- Only acquires (A, granted in this generation), successes (R<gen>,<lease>,0: a success of any
-      -- generation leaves this window as it is, recorded or not) and E: no op needs reading.
-      if not string.find(ops, '[^ARE%d,%- ]') and not string.find(ops, ',%d+,[1-9]') then
-        if string.find(ops, 'E', 1, true) then redis.call('PEXPIRE', key, string.match(conf, '^"(%d+)')) end
-        return tonumber(gen)
+    if gen ~= nil and calls == size and ringEnd - ringAt == size + 0 and string.find(raw, conf, cfgAt, true) == cfgAt then
+      -- A batch marked + holds only acquires (A, granted in this generation), successes (a success
+      -- of any generation leaves this window as it is, recorded or not) and E, last: no operation
+      -- needs reading. (Every call into C counts here, hence the arithmetic instead of tonumber.)
+      if string.byte(ops, 1) == 43 then
+        if string.byte(ops, -1) == 69 then redis.call('PEXPIRE', key, string.match(conf, '^"(%d+)')) end
+        return gen + 0
       end
     else
       -- Any other CLOSED count window of this config: checked whole, as the machine writes it.
@@ -98,7 +100,7 @@ do
         string.find(raw, conf, cfgAt, true) == cfgAt and
         string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', cfgAt + #conf) then
         local recorded, renew = false, false
-        local n, pos = #ops, 1
+        local n, pos = #ops, string.byte(ops, 1) == 43 and 2 or 1
         while pos <= n do
           local code, nxt = string.byte(ops, pos), pos + 1
           if code == 82 then
@@ -159,8 +161,9 @@ if string.byte(A[2], 1) == 34 then
   for part in string.gmatch(conf .. '\\n', '([^\\n]*)\\n') do t[#t + 1] = part end
   if #t ~= 21 then return redis.error_reply('breakwater: bad config argument') end
   t[20] = A[3]
-  -- ARGV[4]: the operations, space-separated, each its letter then its arguments, comma-separated
-  for op in string.gmatch(A[4] or '', '%S+') do
+  -- ARGV[4]: the operations, space-separated, each its letter then its arguments, comma-separated,
+  -- after an optional + (the batch's summary, for the fast path)
+  for op in string.gmatch(string.match(A[4] or '', '^%+?(.*)'), '%S+') do
     local code, a, b, c = string.match(op, '^(%u)([^,]*),?([^,]*),?([^,]*)$')
     if not code then return redis.error_reply('breakwater: bad operation ' .. op) end
     if code == 'E' then

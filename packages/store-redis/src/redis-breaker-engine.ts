@@ -183,7 +183,13 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   private send(ops: Op[], now: string): void {
     let batch = '';
-    for (const op of ops) batch += (batch === '' ? '' : ' ') + packOp(op);
+    // Marked + when it holds only acquires and successes: on a full window of successes the script
+    // then answers without reading the operations.
+    let plain = true;
+    for (const op of ops) {
+      batch += (batch === '' ? '' : ' ') + packOp(op);
+      if (op.code !== 'A' && (op.code !== 'R' || op.c !== 0)) plain = false;
+    }
     // A full window of successes is not rewritten: its expiry is renewed on request, at most once per
     // renewal period (each process keeps its own; any of them keeps the key alive), and at once if
     // the clock went back past the last renewal.
@@ -192,7 +198,7 @@ export class RedisBreakerEngine implements BreakerEngine {
       this.renewAt = at + this.renewEvery;
       batch += ' E';
     }
-    const args: (string | number)[] = [now, this.config, this.store.processId, batch];
+    const args: (string | number)[] = [now, this.config, this.store.processId, plain ? `+${batch}` : batch];
     this.runner.run(
       'breakwaterBreaker',
       this.key,
