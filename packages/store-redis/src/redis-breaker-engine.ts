@@ -36,16 +36,32 @@ export type Counts = [
   minimumCalls: number,
 ];
 
+/** A transition as the script reports it (in its reply and on the events channel): counts, not rates. */
+export interface ScriptTransition {
+  from: CircuitBreakerStateName;
+  to: CircuitBreakerStateName;
+  at: number;
+  reason: TransitionReason;
+  until: number;
+  counts: Counts;
+}
+
+/** A transition with its rates, computed from the script's counts as the in-process engine does. */
+export function transitionOf(t: ScriptTransition): BreakerTransition {
+  return {
+    from: t.from,
+    to: t.to,
+    at: t.at,
+    reason: t.reason,
+    failureRate: rate(t.counts[1], t.counts),
+    slowCallRate: rate(t.counts[2], t.counts),
+    until: t.until,
+  };
+}
+
 interface Reply {
   r: (number[] | number)[];
-  t: {
-    from: CircuitBreakerStateName;
-    to: CircuitBreakerStateName;
-    at: number;
-    reason: TransitionReason;
-    until: number;
-    counts: Counts;
-  }[];
+  t: ScriptTransition[];
   x: { type: ThresholdExceeded['type']; at: number; counts: Counts }[];
   z: boolean;
   v?: { state: CircuitBreakerStateName; counts: Counts; notPermitted: number; due: number };
@@ -237,17 +253,7 @@ export class RedisBreakerEngine implements BreakerEngine {
   private apply(ops: Op[], reply: Reply): void {
     if (reply.g !== undefined) this.hooks.stateReset(this.name, reply.g);
     const effects: StepEffects = {
-      transitions: reply.t.map(
-        (t): BreakerTransition => ({
-          from: t.from,
-          to: t.to,
-          at: t.at,
-          reason: t.reason,
-          failureRate: rate(t.counts[1], t.counts),
-          slowCallRate: rate(t.counts[2], t.counts),
-          until: t.until,
-        }),
-      ),
+      transitions: reply.t.map(transitionOf),
       exceeded: reply.x.map(
         (x): ThresholdExceeded => ({
           type: x.type,

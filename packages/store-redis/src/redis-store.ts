@@ -2,7 +2,6 @@ import { hostname } from 'node:os';
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
-  type BreakerTransition,
   type BulkheadEngine,
   type BulkheadSettings,
   type BulkheadStore,
@@ -19,7 +18,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { BREAKER_LUA } from './breaker-script.js';
 import { BULKHEAD_LUA } from './bulkhead-script.js';
 import { RATE_LIMITER_LUA } from './rate-limiter-script.js';
-import { type Counts, RedisBreakerEngine, rate } from './redis-breaker-engine.js';
+import { RedisBreakerEngine, type ScriptTransition, transitionOf } from './redis-breaker-engine.js';
 import { BULKHEAD_SCRIPT, RedisBulkheadEngine } from './redis-bulkhead-engine.js';
 import { RATE_LIMITER_SCRIPT, RedisRateLimiterEngine } from './redis-rate-limiter-engine.js';
 import { RedisRunner, type StoreOperation } from './redis-runner.js';
@@ -178,30 +177,13 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
   }
 }
 
-interface PublishedTransition {
-  from: BreakerTransition['from'];
-  to: BreakerTransition['to'];
-  at: number;
-  reason: BreakerTransition['reason'];
-  until: number;
-  counts: Counts;
-}
-
 /** The script publishes counts; listeners get rates, computed as the in-process engine does. */
 function fleetMessage(raw: { name: string; origin: string; transitions: unknown }): FleetTransitionMessage {
-  const list = Array.isArray(raw.transitions) ? (raw.transitions as PublishedTransition[]) : [];
+  const list = Array.isArray(raw.transitions) ? (raw.transitions as ScriptTransition[]) : [];
   return {
     kind: 'circuitbreaker',
     name: String(raw.name),
     origin: String(raw.origin),
-    transitions: list.map((t) => ({
-      from: t.from,
-      to: t.to,
-      at: t.at,
-      reason: t.reason,
-      until: t.until,
-      failureRate: rate(t.counts[1], t.counts),
-      slowCallRate: rate(t.counts[2], t.counts),
-    })),
+    transitions: list.map(transitionOf),
   };
 }
