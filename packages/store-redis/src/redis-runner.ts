@@ -138,31 +138,17 @@ export class RedisRunner {
           ok,
           ...(ok ? {} : { error }),
         });
-      this.dispatch(
-        script,
-        key,
-        args,
-        (reply) => {
-          emit(true);
-          onReply(reply);
-        },
-        (error) => {
-          emit(false, error);
-          onError(error);
-        },
-      );
-      return;
+      const reply = onReply;
+      const fail = onError;
+      onReply = (value) => {
+        emit(true);
+        reply(value);
+      };
+      onError = (error) => {
+        emit(false, error);
+        fail(error);
+      };
     }
-    this.dispatch(script, key, args, onReply, onError);
-  }
-
-  private dispatch(
-    script: string,
-    key: string,
-    args: readonly (string | number)[],
-    onReply: (reply: ScriptReply) => void,
-    onError: (error: unknown) => void,
-  ): void {
     const fn = this.scripts.get(script);
     if (this.guardQuiet && fn !== undefined && !this.closed && this.connection.status === 'ready') {
       // The common case, with no promise of ours in between: the reply goes straight to the caller.
