@@ -237,6 +237,29 @@ export function releaseIn(
   }
 }
 
+/** The reasons a breaker opens by itself, which a store may carry over from a fallback engine. */
+export type TripReason = 'FAILURE_RATE' | 'SLOW_CALL_RATE' | 'FAILURE_COUNT' | 'CONSECUTIVE_FAILURES';
+
+/**
+ * Opens the breaker for a trip decided elsewhere (by a store's in-process fallback while the
+ * shared state could not be reached), if the state is still the CLOSED period the trip was
+ * decided in: `generation` is the one that period had. Anything that happened since (another
+ * trip, a manual transition, a reset) makes it stale, and it changes nothing. Returns true when
+ * the breaker opened.
+ */
+export function carryTripIn(
+  s: BreakerState,
+  c: CircuitBreakerSettings,
+  generation: number,
+  reason: TripReason,
+  now: number,
+  fx: StepEffects,
+): boolean {
+  if (s.state !== 'CLOSED' || s.generation !== generation) return false;
+  enterOpen(s, c, now, reason, fx);
+  return true;
+}
+
 export type ManualTarget = CircuitBreakerStateName | 'RESET';
 
 /**
@@ -516,6 +539,7 @@ export type StepInput =
     }
   | { readonly type: 'release'; readonly permit: number }
   | { readonly type: 'force'; readonly target: ManualTarget }
+  | { readonly type: 'carry'; readonly generation: number; readonly reason: TripReason }
   | { readonly type: 'tick' };
 
 export type StepDecision =
@@ -524,6 +548,7 @@ export type StepDecision =
   | { readonly type: 'recorded'; readonly recorded: boolean }
   | { readonly type: 'released' }
   | { readonly type: 'forced'; readonly legal: boolean }
+  | { readonly type: 'carried'; readonly opened: boolean }
   | { readonly type: 'ticked' };
 
 export interface StepResult {
@@ -562,6 +587,9 @@ export function step(
       break;
     case 'force':
       decision = { type: 'forced', legal: transitionIn(s, c, input.target, now, fx) };
+      break;
+    case 'carry':
+      decision = { type: 'carried', opened: carryTripIn(s, c, input.generation, input.reason, now, fx) };
       break;
     default:
       refreshIn(s, c, now, fx);

@@ -35,6 +35,7 @@ export {
   type BreakerTransition,
   type CircuitBreakerMetrics,
   CURRENT_PERMIT,
+  carryTripIn,
   createEffects,
   DENIED_FORCED_OPEN,
   DENIED_HALF_OPEN,
@@ -54,6 +55,7 @@ export {
   step,
   type ThresholdExceeded,
   type TransitionReason,
+  type TripReason,
   tickIn,
   transitionIn,
 } from './circuit-breaker-machine.js';
