@@ -145,6 +145,12 @@ describe('errorTypeOf', () => {
       'connection',
     );
     expect(errorTypeOf(withName('StoreUnavailableError', 'x', withName('ReplyError', 'OOM')))).toBe('reply');
+    // RedisStore's errors say why
+    const because = (reason: string) => Object.assign(withName('StoreUnavailableError', 'x'), { reason });
+    expect(errorTypeOf(because('guard_open'))).toBe('guard_open');
+    expect(errorTypeOf(because('timeout'))).toBe('timeout');
+    expect(errorTypeOf(because('connection'))).toBe('connection');
+    expect(errorTypeOf(because('reply'))).toBe('reply');
     expect(errorTypeOf(new Error('something else'))).toBe('other');
     expect(errorTypeOf(undefined)).toBe('other');
   });

@@ -4,6 +4,31 @@
  */
 import { CallNotPermittedError, type CircuitBreaker } from '@breakwater/core';
 import type { RedisStore, StoreEvent } from '@breakwater/store-redis';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { stopAll } from '../support/redis-harness.js';
+
+/**
+ * The life of a suite file: after each test, what it registered in `cleanup` runs (last first) and
+ * the test fails if any promise went unhandled meanwhile; after the file, every server and worker
+ * the harness started is stopped.
+ */
+export function suiteLifecycle(): { readonly cleanup: (() => unknown)[] } {
+  const cleanup: (() => unknown)[] = [];
+  const unhandled: unknown[] = [];
+  const onUnhandled = (reason: unknown) => unhandled.push(reason);
+  beforeAll(() => {
+    process.on('unhandledRejection', onUnhandled);
+  });
+  afterEach(async () => {
+    for (const fn of cleanup.splice(0).reverse()) await fn();
+    expect(unhandled.splice(0)).toEqual([]);
+  });
+  afterAll(async () => {
+    process.off('unhandledRejection', onUnhandled);
+    await stopAll();
+  });
+  return { cleanup };
+}
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

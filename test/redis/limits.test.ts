@@ -528,6 +528,9 @@ describe('when Redis fails', () => {
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(expected);
       for (const r of results)
         if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(RequestNotPermittedError);
+      // One batch timed out: a lone failure, decided by the failure policy. A second one opens the
+      // store's guard (failureThreshold: 2), which is the outage.
+      await Promise.allSettled([rl.acquirePermission()]);
       expect(events.types()).toContain('STORE_FAILURE');
       await thaw();
       // back on Redis: the shared state, untouched by the outage

@@ -298,6 +298,34 @@ describe('garbage in a key', () => {
   });
 });
 
+describe("one policy's error", () => {
+  it("is that policy's alone: the store stays on Redis for the others (an operator's FORCED_OPEN holds)", async () => {
+    const s = store({ commandTimeout: 500 });
+    const captured = captureStoreEvents(s);
+    const pinned = breaker('isolation-pinned', TWO_CALLS, s);
+    await pinned.transitionToForcedOpenState();
+    // A request Redis refuses for this policy alone: an ill-formed name (which every policy now
+    // refuses at construction) reaches the script only through the store contract itself, and
+    // Lua's cjson cannot decode it.
+    const resolved = CircuitBreaker.of('isolation-probe', TWO_CALLS).config;
+    const refused = s.circuitBreaker('bad-\uD83D', resolved, () => {});
+    for (let i = 0; i < 20; i++) {
+      expect(await refused.acquire(Date.now())).toBeGreaterThanOrEqual(0); // the failure policy decides
+    }
+    refused.close();
+    expect(await s.guardState()).toBe('CLOSED');
+    expect(captured.types().filter((t) => t === 'STORE_FAILURE')).toEqual([]);
+    expect(captured.types()).toContain('POLICY_FAILURE');
+    // The forced breaker is still read from Redis: every call is refused.
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, () => pinned.execute(() => 'through')),
+    );
+    expect(
+      results.filter((r) => r.status === 'rejected' && r.reason instanceof CallNotPermittedError),
+    ).toHaveLength(20);
+  });
+});
+
 describe('scripts', () => {
   it('survives SCRIPT FLUSH: NOSCRIPT is answered with one EVAL, no store failure, state intact', async () => {
     const s = store();
@@ -580,7 +608,8 @@ describe('ACL', () => {
     stores.push(s);
     const captured = captureStoreEvents(s);
     const cb = breaker('acl-missing', TWO_CALLS, s);
-    expect(await cb.execute(() => 'fallback')).toBe('fallback');
+    // every call fails the same way: the third in a row opens the store's guard (the outage)
+    for (let i = 0; i < 3; i++) expect(await cb.execute(() => 'fallback')).toBe('fallback');
     await waitUntil(() => captured.types().includes('STORE_FAILURE'), 2_000, 'STORE_FAILURE');
     const failure = captured.events.find((e) => e.type === 'STORE_FAILURE') as { error: unknown };
     expect(String(failure.error)).toMatch(/NOPERM|can't run this command/i);

@@ -229,7 +229,7 @@ describe("another process's store failures", () => {
       keyPrefix: prefix,
       processId: 'lost:1',
       commandTimeout: 200,
-      guard: { failureThreshold: 10, waitDurationMs: 50 },
+      guard: { failureThreshold: 1, waitDurationMs: 50 },
     });
     const watching = new RedisStore({ client, keyPrefix: prefix, processId: 'watching:2' });
     const seen: EventShape[] = [];

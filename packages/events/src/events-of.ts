@@ -18,7 +18,8 @@ import type {
  * - a registry: the events of all its policies, including those created after subscribing;
  * - a `RedisStore` (anything with `onFleetTransition`): the state transitions of every process
  *   sharing that Redis (pub/sub on `<prefix>:events`, each with the `origin` process), plus the
- *   store's own events (STORE_FAILURE, STORE_RECOVERED, STATE_RESET) stamped with this process's id.
+ *   store's own events (STORE_FAILURE, STORE_RECOVERED, POLICY_FAILURE, OUTCOMES_DROPPED, STATE_RESET)
+ *   stamped with this process's id.
  *
  * Nothing is listened to until someone subscribes; each subscription adds its own listeners and
  * unsubscribing removes them all (for Redis, the store closes its pub/sub connection when the last

@@ -20,6 +20,7 @@ export const METRIC_NAMES = {
   storeOperationDuration: 'breakwater_store_operation_duration_seconds',
   storeErrors: 'breakwater_store_errors_total',
   storeGuardState: 'breakwater_store_guard_state',
+  storeOutcomesDropped: 'breakwater_store_outcomes_dropped_total',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -19,8 +19,13 @@ export interface StoreOperationEvent {
 export interface ObservableStore {
   /** Every round trip to the backend, timed. */
   onOperation?(listener: (operation: StoreOperationEvent) => void): Unsubscribe;
-  /** The store's own events; `STATE_RESET` (a key held garbage) counts as an error. */
-  onEvent?(listener: (event: { readonly type: string }) => void): Unsubscribe;
+  /**
+   * The store's own events: `STATE_RESET` (a key held garbage) and `POLICY_FAILURE` count as
+   * errors; `OUTCOMES_DROPPED` (`count`, `reason`) as outcomes that never reached the shared state.
+   */
+  onEvent?(
+    listener: (event: { readonly type: string; readonly count?: number; readonly reason?: string }) => void,
+  ): Unsubscribe;
   /** The state of the breaker guarding the backend: `'CLOSED'`, `'HALF_OPEN'` or `'OPEN'`. */
   guardState?(): string | Promise<string>;
 }
@@ -39,9 +44,18 @@ export interface CollectStoreMetricsOptions {
  * - `guard_open`: the guard breaker refused to try (the backend failed repeatedly just before);
  * - `reply`: the backend answered with an error (e.g. OOM, a script error);
  * - `state_reset`: a policy's key held garbage and the policy started afresh;
+ * - `policy`: the backend refused one policy's request with an error of its own (the store stayed
+ *   healthy for the others);
  * - `other`: anything else.
  */
-export type StoreErrorType = 'timeout' | 'connection' | 'guard_open' | 'reply' | 'state_reset' | 'other';
+export type StoreErrorType =
+  | 'timeout'
+  | 'connection'
+  | 'guard_open'
+  | 'reply'
+  | 'state_reset'
+  | 'policy'
+  | 'other';
 
 const GUARD_VALUES: Readonly<Record<string, number>> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2, FORCED_OPEN: 2 };
 
@@ -54,6 +68,7 @@ class StoreMetrics {
   private handles = 0;
   readonly duration: Histogram<'operation'>;
   readonly errors: Counter<'type'>;
+  readonly dropped: Counter<'reason'>;
 
   static acquire(register: Registry, buckets: readonly number[] | undefined): StoreMetrics {
     let exporter = exporters.get(register);
@@ -84,9 +99,15 @@ class StoreMetrics {
       labelNames: ['type'] as const,
       registers,
     });
+    this.dropped = new Counter({
+      name: METRIC_NAMES.storeOutcomesDropped,
+      help: 'Outcomes callers observed that never reached the shared state, by reason (this process)',
+      labelNames: ['reason'] as const,
+      registers,
+    });
     new Gauge({
       name: METRIC_NAMES.storeGuardState,
-      help: 'The breaker guarding the store backend: 0 closed, 1 half-open, 2 open (the worst of this process’s stores)',
+      help: 'The guard of the store backend: 0 closed, 2 open (the worst of this process’s stores)',
       registers,
       async collect() {
         const states = await Promise.all(
@@ -104,8 +125,11 @@ class StoreMetrics {
         else this.set(Math.max(...known));
       },
     });
-    for (const type of ['timeout', 'connection', 'guard_open', 'reply', 'state_reset'] as const) {
+    for (const type of ['timeout', 'connection', 'guard_open', 'reply', 'state_reset', 'policy'] as const) {
       this.errors.inc({ type }, 0);
+    }
+    for (const reason of ['unknown', 'rejected', 'overflow', 'allow', 'no-shared-window']) {
+      this.dropped.inc({ reason }, 0);
     }
   }
 
@@ -115,6 +139,7 @@ class StoreMetrics {
       METRIC_NAMES.storeOperationDuration,
       METRIC_NAMES.storeErrors,
       METRIC_NAMES.storeGuardState,
+      METRIC_NAMES.storeOutcomesDropped,
     ]) {
       this.register.removeSingleMetric(name);
     }
@@ -125,8 +150,9 @@ class StoreMetrics {
 /**
  * Reports a store's own health: the latency of its round trips
  * (`breakwater_store_operation_duration_seconds{operation}`), its errors by cause
- * (`breakwater_store_errors_total{type}`) and its guard breaker (`breakwater_store_guard_state`:
- * 0 closed, 1 half-open, 2 open). Timing costs nothing until this is called (the store times its
+ * (`breakwater_store_errors_total{type}`), the outcomes it could not deliver
+ * (`breakwater_store_outcomes_dropped_total{reason}`) and its guard (`breakwater_store_guard_state`:
+ * 0 closed, 2 open). Timing costs nothing until this is called (the store times its
  * round trips only while someone listens).
  */
 export function collectStoreMetrics(
@@ -138,7 +164,7 @@ export function collectStoreMetrics(
   }
   const register = options.register ?? defaultRegister;
   const exporter = StoreMetrics.acquire(register, options.buckets);
-  const { duration, errors } = exporter;
+  const { duration, errors, dropped } = exporter;
   const stops: Unsubscribe[] = [];
   const labels = new Map<string, { readonly operation: string }>();
   if (typeof store.onOperation === 'function') {
@@ -161,6 +187,10 @@ export function collectStoreMetrics(
     stops.push(
       store.onEvent((event) => {
         if (event.type === 'STATE_RESET') errors.inc({ type: 'state_reset' });
+        else if (event.type === 'POLICY_FAILURE') errors.inc({ type: 'policy' });
+        else if (event.type === 'OUTCOMES_DROPPED' && typeof event.count === 'number') {
+          dropped.inc({ reason: String(event.reason) }, event.count);
+        }
       }),
     );
   }
@@ -182,7 +212,19 @@ export function collectStoreMetrics(
 
 /** Sorts a failed operation's error into a `type` label value. */
 export function errorTypeOf(error: unknown): StoreErrorType {
-  const e = error as { name?: unknown; message?: unknown; cause?: unknown } | null | undefined;
+  const e = error as
+    | { name?: unknown; message?: unknown; cause?: unknown; reason?: unknown }
+    | null
+    | undefined;
+  // A store error that says why (RedisStore's StoreUnavailableError.reason).
+  if (
+    e?.reason === 'timeout' ||
+    e?.reason === 'connection' ||
+    e?.reason === 'guard_open' ||
+    e?.reason === 'reply'
+  ) {
+    return e.reason;
+  }
   if (e?.name === 'CallNotPermittedError') return 'guard_open';
   const cause = e?.cause as { name?: unknown } | undefined;
   if (cause?.name === 'ReplyError' || e?.name === 'ReplyError') return 'reply';

@@ -10,12 +10,13 @@ import { LUA_NOW } from './lua-clock.js';
  * KEYS[1]  the state key
  * ARGV     either spread: the arguments BREAKER_ARGS names, one each (what tools such as the CLI
  *          send), then the operations, four arguments each:
- *          A (acquire) | R gen lease outcome (record) | L gen lease (release) | T target | G (read);
+ *          A (acquire) | R gen lease outcome (record) | L gen lease (release) | T target | G (read)
+ *          | O gen reason (carry a trip decided in-process while Redis was away);
  *          or packed (what RedisStore sends, four arguments in all): ARGV[1] now, ARGV[2] the
  *          config arguments (BREAKER_ARGS after \`now\`) joined by newlines with \`origin\` left
  *          empty, as a JSON string, ARGV[3] the origin, ARGV[4] the operations in one string,
  *          space-separated, each its letter and its arguments comma-separated (\`A\`,
- *          \`R<gen>,<lease>,<outcome>\`, \`L<gen>,<lease>\`, \`T<target>\`, \`G\`), plus \`E\`, always
+ *          \`R<gen>,<lease>,<outcome>\`, \`L<gen>,<lease>\`, \`T<target>\`, \`G\`, \`O<gen>,<reason>\`), plus \`E\`, always
  *          last: renew the key's expiry even if nothing is written (RedisStore sends it at most once a
  *          second). A leading \`+\` says the batch holds only acquires, successes (outcome 0) and E.
  * Stored   one JSON document (\`BreakerState\` plus leases), always written in one key order,
@@ -24,7 +25,8 @@ import { LUA_NOW } from './lua-clock.js';
  *          It keeps the config arguments as \`cfg\` (joined by newlines, origin left empty) for
  *          tools that force a breaker. A count window's ring is a string of outcome digits.
  * Returns  a JSON reply (numbers in JSON, so counts come back and rates are computed by the caller
- *          exactly as the in-process engine does), or from the fast path the generation alone.
+ *          exactly as the in-process engine does), ending with the state and generation the batch
+ *          left (\`s\`, \`n\`), or from the fast path the generation alone (the state is CLOSED).
  */
 export const BREAKER_ARGS = [
   'now', // '' = Redis TIME; a number = the caller's clock (tests)
@@ -645,6 +647,17 @@ local function release(gen, lease, at)
   end
 end
 
+-- A trip the in-process fallback of some process decided while it could not reach Redis: it opens
+-- the breaker if the state is still the CLOSED period it was decided in (carryTripIn in core).
+local TRIPS = { FAILURE_RATE = true, SLOW_CALL_RATE = true, FAILURE_COUNT = true, CONSECUTIVE_FAILURES = true }
+
+local function carryTrip(gen, reason, at)
+  if s.state ~= 'CLOSED' or gen ~= s.generation or not TRIPS[reason] then return 0 end
+  dirty = true
+  enterOpen(at, reason)
+  return 1
+end
+
 local LEGAL = {
   CLOSED = { OPEN = true, DISABLED = true, METRICS_ONLY = true, FORCED_OPEN = true },
   HALF_OPEN = { CLOSED = true, OPEN = true, DISABLED = true, METRICS_ONLY = true, FORCED_OPEN = true },
@@ -734,6 +747,8 @@ while i <= #A do
     results[#results + 1] = 0
   elseif op == 'T' then
     results[#results + 1] = transition(A[i + 1], now)
+  elseif op == 'O' then
+    results[#results + 1] = carryTrip(tonumber(A[i + 1]), A[i + 2], now)
   else
     tick(now)
     if s.window.type == 'TIME' then
@@ -756,5 +771,5 @@ end
 if #fx.t > 0 and channel ~= '' then
   redis.call('PUBLISH', channel, cjson.encode({ kind = 'circuitbreaker', name = name, origin = origin, transitions = fx.t }))
 end
-return cjson.encode({ r = results, t = fx.t, x = fx.x, z = fx.z, v = view, g = garbage, now = now })
+return cjson.encode({ r = results, t = fx.t, x = fx.x, z = fx.z, v = view, g = garbage, now = now, n = s.generation, s = s.state })
 `;

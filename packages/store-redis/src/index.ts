@@ -1,13 +1,16 @@
 /** The breaker's Lua script and its argument layout, for operator tools that force a breaker (the CLI). */
 export { BREAKER_ARGS, BREAKER_LUA } from './breaker-script.js';
-export { type StoreOperation, StoreUnavailableError } from './redis-runner.js';
+export type { StoreOperation } from './redis-runner.js';
 export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisStoreSettings, StoreFailurePolicy } from './redis-store-options.js';
+export { type StoreFailureReason, StoreUnavailableError } from './store-errors.js';
 export type {
   FleetStoreFailureMessage,
   FleetTransitionMessage,
   StoreEvent,
   StoreFailureEvent,
+  StoreOutcomesDroppedEvent,
+  StorePolicyFailureEvent,
   StoreRecoveredEvent,
   StoreStateResetEvent,
 } from './store-events.js';

@@ -15,9 +15,12 @@ import {
   type StepEffects,
   type ThresholdExceeded,
   type TransitionReason,
+  type TripReason,
 } from '@breakwater/core';
-import type { RedisRunner } from './redis-runner.js';
+import type { RedisRunner, ScriptReply } from './redis-runner.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
+import { type CallFate, isStoreWide, type StoreUnavailableError } from './store-errors.js';
+import type { StoreOutcomesDroppedEvent } from './store-events.js';
 import { TurnBatcher } from './turn-batcher.js';
 
 /** Tokens at or above this come from the in-process fallback engine: LOCAL_BASE + epoch * LOCAL_EPOCH + its permit. */
@@ -66,20 +69,31 @@ interface Reply {
   z: boolean;
   v?: { state: CircuitBreakerStateName; counts: Counts; notPermitted: number; due: number };
   g?: string;
+  /** The generation and state the batch left. */
+  n: number;
+  s: CircuitBreakerStateName;
 }
 
+/** One operation of a batch: a caller's, or one the engine sends itself (`resolve` then does nothing). */
 interface Op {
-  readonly code: 'A' | 'R' | 'L' | 'T' | 'G';
+  readonly code: 'A' | 'R' | 'L' | 'T' | 'G' | 'O';
   readonly a: string | number;
-  readonly b: number;
+  readonly b: number | string;
   readonly c: number;
   readonly now: number;
   resolve(value: unknown): void;
 }
 
+/** Why outcomes a caller observed never reached the shared window (see `StoreOutcomesDroppedEvent`). */
+export type DropReason = StoreOutcomesDroppedEvent['reason'];
+
 export interface StoreHooks {
   /** A policy's key held garbage; the script reset it. */
   stateReset(policy: string, reason: string): void;
+  /** Redis refused one of this policy's requests with an error of its own (not about Redis as a whole). */
+  policyFailure(policy: string, error: unknown): void;
+  /** Outcomes that will never reach the shared window. */
+  outcomesDropped(policy: string, count: number, reason: DropReason): void;
 }
 
 /** A rate from the counts a script returns, exactly as the in-process engine computes it. */
@@ -101,15 +115,47 @@ function metricsFrom(c: Counts, notPermitted: number): CircuitBreakerMetrics {
   };
 }
 
+const TRIP_REASONS: ReadonlySet<TransitionReason> = new Set<TripReason>([
+  'FAILURE_RATE',
+  'SLOW_CALL_RATE',
+  'FAILURE_COUNT',
+  'CONSECUTIVE_FAILURES',
+]);
+
+/**
+ * Outcomes kept for Redis per breaker while it cannot be reached. A count window keeps the newest
+ * that matter (a window's worth, a failure streak's worth): older ones would be evicted from the
+ * window by the newer ones anyway. A time window counts all, up to this many; more are dropped.
+ */
+const MIN_KEPT_FOR_COUNT_WINDOW = 1_000;
+const MAX_KEPT_FOR_TIME_WINDOW = 10_000;
+/** Operations that waited for Redis sent per script call (a long script would block Redis for the others). */
+const DELIVERY_CHUNK = 500;
+/** Fallback episodes whose permits may still come back with an outcome to merge. */
+const EPOCHS_KEPT = 8;
+
+const noop = (): void => {};
+
 /**
  * A breaker whose state lives in Redis. Operations issued in the same tick go out as one
  * script call (micro-batching: one EVALSHA grants n permits and records m outcomes atomically),
  * so a call's outcome rides with the next call's acquire and costs no round trip of its own.
- * When Redis cannot answer, the store's failure policy decides, per operation.
+ *
+ * When Redis cannot answer, the store's failure policy decides, per operation, and nothing a
+ * caller observed is silently lost:
+ * - an outcome whose call did not reach Redis waits, and goes out with the next call that does
+ *   (or as soon as Redis answers again);
+ * - under `'local'`, the in-process fallback decides; the outcomes it records are merged into the
+ *   shared window when Redis answers (they count for the CLOSED period the outage began in, and
+ *   change nothing if the shared breaker has moved on), and a trip it decided is carried to the
+ *   shared state the same way (`O`: it opens the shared breaker if that period is still current);
+ * - a call that timed out may still run when Redis wakes: its late answer is read, and a
+ *   half-open permit it was granted goes back at once;
+ * - what cannot be delivered (its call's fate is unknown, Redis refused it, too many waited) is
+ *   counted and published as dropped (`OUTCOMES_DROPPED`).
  */
 export class RedisBreakerEngine implements BreakerEngine {
   private readonly batches: TurnBatcher<Op>;
-  private local: LocalBreakerEngine | undefined;
   private readonly key: string;
   /**
    * The config arguments packed in one (ARGV[2]), the origin left out, as the JSON string the state
@@ -120,6 +166,22 @@ export class RedisBreakerEngine implements BreakerEngine {
   /** When the next batch asks Redis to renew the key's expiry (see `send`). */
   private renewAt = Number.NEGATIVE_INFINITY;
   private readonly renewEvery: number;
+  /** The shared state as the latest reply left it. */
+  private shared: { generation: number; state: CircuitBreakerStateName } | undefined;
+  /** In-process state used while Redis is unavailable; dropped (after merging) when it answers. */
+  private local: LocalBreakerEngine | undefined;
+  private localEpoch = 0;
+  /** Per fallback episode: the shared CLOSED period its outcomes are merged into (undefined: none). */
+  private readonly epochBases = new Map<number, number | undefined>();
+  /** Records waiting for Redis, oldest first, and releases of half-open permits. */
+  private readonly undelivered: Op[] = [];
+  private readonly undeliveredReleases: Op[] = [];
+  private readonly maxUndelivered: number;
+  private deliveryArmed = false;
+  /** A trip the fallback decided, to be carried to the shared state. */
+  private carry: { readonly generation: number; readonly reason: TripReason } | undefined;
+  private readonly drops = new Map<DropReason, number>();
+  private lastPolicyFailureAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly name: string,
@@ -156,6 +218,10 @@ export class RedisBreakerEngine implements BreakerEngine {
     ];
     this.config = JSON.stringify(config.join('\n'));
     this.renewEvery = Math.min(1_000, store.keyTtlMs / 4);
+    this.maxUndelivered =
+      s.slidingWindowType === 'COUNT_BASED'
+        ? Math.max(MIN_KEPT_FOR_COUNT_WINDOW, s.slidingWindowSize, s.consecutiveFailureThreshold)
+        : MAX_KEPT_FOR_TIME_WINDOW;
   }
 
   acquire(now: number): Promise<number> {
@@ -164,8 +230,7 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   record(permit: number, outcome: Outcome, now: number): Promise<void> | undefined {
     if (permit >= LOCAL_BASE) {
-      const local = this.localPermit(permit);
-      if (local >= 0) this.fallbackEngine().record(local, outcome, now);
+      this.recordLocal(permit, outcome, now);
       return undefined;
     }
     return this.enqueue('R', generationOf(permit), leaseOf(permit), outcome, now) as Promise<void>;
@@ -191,13 +256,24 @@ export class RedisBreakerEngine implements BreakerEngine {
   close(): void {
     this.closed = true;
     this.local?.close();
+    if (this.dropTimer !== undefined) {
+      clearTimeout(this.dropTimer);
+      this.reportDrops();
+    }
   }
 
   private enqueue(code: Op['code'], a: string | number, b: number, c: number, now: number): Promise<unknown> {
+    this.lastNow = now;
     return new Promise((resolve) => this.batches.push({ code, a, b, c, now, resolve }));
   }
 
+  /** The latest clock reading a caller passed (for operations the engine sends itself). */
+  private lastNow = 0;
+
   private send(ops: Op[], now: string): void {
+    if (this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined) {
+      ops = this.withDeliveries(ops);
+    }
     let batch = '';
     // Marked + when it holds only acquires and successes: on a full window of successes the script
     // then answers without reading the operations.
@@ -215,28 +291,52 @@ export class RedisBreakerEngine implements BreakerEngine {
       batch += ' E';
     }
     const args: (string | number)[] = [now, this.config, this.store.processId, plain ? `+${batch}` : batch];
-    this.runner.run(
-      'breakwaterBreaker',
-      this.key,
-      args,
-      (raw) => {
-        this.runner.reportSuccess();
+    this.runner.run('breakwaterBreaker', this.key, args, {
+      reply: (raw) => {
         this.dropFallback();
         if (typeof raw === 'number') this.applyShortPath(ops, raw);
-        else this.apply(ops, parseReply(raw as string)); // a throw here fails the batch (onError)
+        else this.apply(ops, parseReply(raw as string), false); // a throw here fails the batch
       },
-      (error) => this.fail(ops, error),
-    );
+      failed: (error, fate) => this.fail(ops, error, fate),
+      lateReply: (raw) => this.applyLate(ops, raw),
+      lateFailed: () => {
+        for (const op of ops) if (op.code === 'R') this.drop(1, 'unknown');
+      },
+    });
   }
 
-  private fail(ops: Op[], error: unknown): void {
-    this.runner.reportFailure(error);
+  /**
+   * What waited for Redis goes first (a chunk of it: the rest follows with the next reply), then
+   * the caller's operations, then a carried trip.
+   */
+  private withDeliveries(ops: Op[]): Op[] {
+    const all = this.undeliveredReleases.splice(0);
+    for (const op of this.undelivered.splice(0, DELIVERY_CHUNK)) all.push(op);
+    if (this.undelivered.length !== 0) this.armDelivery();
+    for (const op of ops) all.push(op);
+    const carry = this.carry;
+    if (carry !== undefined)
+      all.push(internalOp('O', carry.generation, carry.reason, 0, all[all.length - 1].now));
+    return all;
+  }
+
+  private fail(ops: Op[], error: StoreUnavailableError, fate: CallFate): void {
+    const storeWide = isStoreWide(error);
+    if (!storeWide) this.policyFailure(error);
     for (const op of ops) {
       let value: unknown;
-      try {
-        value = this.fallback(op);
-      } catch (e) {
-        value = e;
+      if (op.code === 'R' || op.code === 'L') {
+        // Never run: it waits for Redis. Refused by Redis for this breaker: it would be again.
+        if (fate === 'not-applied' && storeWide) this.requeue(op);
+        else if (op.code === 'R' && fate !== 'pending' && fate !== 'applied') {
+          this.drop(1, fate === 'unknown' ? 'unknown' : 'rejected');
+        }
+      } else if (op.code !== 'O' && op.resolve !== noop) {
+        try {
+          value = this.fallback(op);
+        } catch (e) {
+          value = e;
+        }
       }
       op.resolve(value);
     }
@@ -247,10 +347,12 @@ export class RedisBreakerEngine implements BreakerEngine {
    * (each permitted in that generation, CLOSED) and results (recorded), with no effects.
    */
   private applyShortPath(ops: Op[], generation: number): void {
+    this.shared = { generation, state: 'CLOSED' };
     for (const op of ops) op.resolve(op.code === 'A' ? generation * LEASE_SPAN : undefined);
   }
 
-  private apply(ops: Op[], reply: Reply): void {
+  private apply(ops: Op[], reply: Reply, late: boolean): void {
+    this.shared = { generation: reply.n, state: reply.s };
     if (reply.g !== undefined) this.hooks.stateReset(this.name, reply.g);
     const effects: StepEffects = {
       transitions: reply.t.map(transitionOf),
@@ -272,7 +374,10 @@ export class RedisBreakerEngine implements BreakerEngine {
       switch (op.code) {
         case 'A': {
           const r = result as number[];
-          op.resolve(r.length === 1 ? r[0] : r[0] * LEASE_SPAN + r[1]);
+          const permit = r.length === 1 ? r[0] : r[0] * LEASE_SPAN + r[1];
+          // Granted to a caller who already gave up: a half-open permit goes back at once.
+          if (late && r.length === 2 && r[1] > 0) this.batches.push(internalOp('L', r[0], r[1], 0, op.now));
+          else op.resolve(permit);
           break;
         }
         case 'T':
@@ -287,27 +392,34 @@ export class RedisBreakerEngine implements BreakerEngine {
           });
           break;
         }
+        case 'O':
+          if (this.carry !== undefined && this.carry.generation === op.a) this.carry = undefined;
+          break;
         default:
           op.resolve(undefined);
       }
     }
   }
 
-  /** Runs an operation on the fallback when Redis cannot (a permit of Redis' own is not the fallback's to record). */
+  /** Redis answered a batch whose callers had given up on it (their operations were decided without it). */
+  private applyLate(ops: Op[], raw: ScriptReply): void {
+    try {
+      if (typeof raw === 'number') this.shared = { generation: raw, state: 'CLOSED' };
+      else this.apply(ops, parseReply(raw as string), true);
+    } catch {
+      // nothing to give back that can be read
+    }
+  }
+
+  /** Runs an operation on the fallback when Redis cannot (records and releases wait for Redis instead). */
   private fallback(op: Op): unknown {
     switch (op.code) {
       case 'A':
         return this.fallbackAcquire(op.now);
-      case 'R':
-        if (op.a === CURRENT) this.fallbackEngine().record(CURRENT, op.c as Outcome, op.now);
-        return undefined;
-      case 'L':
-        if (op.a === CURRENT) this.fallbackEngine().release(CURRENT, op.now);
-        return undefined;
       case 'T':
         return this.fallbackEngine().transition(op.a as ManualTarget, op.now);
       default:
-        return this.fallbackEngine().read(op.now);
+        return this.fallbackRead(op.now);
     }
   }
 
@@ -324,7 +436,86 @@ export class RedisBreakerEngine implements BreakerEngine {
     }
   }
 
-  /** In-process state used while Redis is unavailable (and kept for the next outage). */
+  /** What calls get while Redis cannot answer: under 'deny' they are all refused, as if OPEN. */
+  private fallbackRead(now: number): BreakerView {
+    const view = this.fallbackEngine().read(now);
+    return this.store.onStoreFailure === 'deny' ? { ...view, state: 'OPEN', nextTransitionAt: 0 } : view;
+  }
+
+  /** An outcome of a permit the fallback (or 'allow') handed out. */
+  private recordLocal(permit: number, outcome: Outcome, now: number): void {
+    if (permit === ALLOW_TOKEN) {
+      this.drop(1, 'allow');
+      return;
+    }
+    const local = this.localPermit(permit);
+    if (local >= 0) this.fallbackEngine().record(local, outcome, now);
+    const epoch = Math.floor((permit - LOCAL_BASE) / LOCAL_EPOCH);
+    const base = this.epochBases.get(epoch);
+    if (base === undefined) this.drop(1, 'no-shared-window');
+    else this.requeue(internalOp('R', base, 0, outcome, now));
+  }
+
+  /** Keeps a record or release for Redis (see MIN_KEPT_FOR_COUNT_WINDOW for what is kept). */
+  private requeue(op: Op): void {
+    const kept = op.resolve === noop ? op : internalOp(op.code, op.a, op.b, op.c, op.now);
+    if (op.code === 'L') {
+      if (this.undeliveredReleases.length < MAX_KEPT_FOR_TIME_WINDOW) this.undeliveredReleases.push(kept);
+    } else {
+      const queue = this.undelivered;
+      if (queue.length >= this.maxUndelivered) {
+        queue.shift();
+        if (this.settings.slidingWindowType === 'TIME_BASED') this.drop(1, 'overflow');
+      }
+      queue.push(kept);
+    }
+    this.armDelivery();
+  }
+
+  /** Sends what waits as soon as Redis answers anything (this engine may have no call to ride on). */
+  private armDelivery(): void {
+    if (this.deliveryArmed || this.closed) return;
+    this.deliveryArmed = true;
+    this.runner.onNextSuccess(() => {
+      this.deliveryArmed = false;
+      if (this.closed) return;
+      if (
+        this.undelivered.length !== 0 ||
+        this.undeliveredReleases.length !== 0 ||
+        this.carry !== undefined
+      ) {
+        // Any operation will do: send() puts what waits in front of it.
+        this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
+      }
+    });
+  }
+
+  /** Counts outcomes that will never reach Redis; reported at most once a second (a background timer). */
+  private drop(count: number, reason: DropReason): void {
+    const drops = this.drops;
+    if (drops.size === 0 && this.dropTimer === undefined) {
+      this.dropTimer = setTimeout(this.reportDrops, 1_000);
+      this.dropTimer.unref?.();
+    }
+    drops.set(reason, (drops.get(reason) ?? 0) + count);
+  }
+
+  private dropTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private readonly reportDrops = (): void => {
+    this.dropTimer = undefined;
+    for (const [reason, count] of this.drops) this.hooks.outcomesDropped(this.name, count, reason);
+    this.drops.clear();
+  };
+
+  /** At most one report a second: the same error on every call says nothing more. */
+  private policyFailure(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastPolicyFailureAt < 1_000) return;
+    this.lastPolicyFailureAt = now;
+    this.hooks.policyFailure(this.name, error);
+  }
+
   /** The fallback's own permit, or -1 for a permit of an earlier outage (or an 'allow' token): nothing to record. */
   private localPermit(token: number): number {
     if (token === ALLOW_TOKEN) return -1;
@@ -333,8 +524,8 @@ export class RedisBreakerEngine implements BreakerEngine {
   }
 
   /**
-   * Redis answers again: the shared state decides from now on. The fallback's state is dropped,
-   * so that the next outage starts from a clean slate rather than from what an old one tripped.
+   * Redis answers again: the shared state decides from now on. The fallback's state is dropped
+   * (its outcomes and its trip wait to be merged), so that the next outage starts afresh.
    */
   private dropFallback(): void {
     if (this.local === undefined) return;
@@ -343,19 +534,44 @@ export class RedisBreakerEngine implements BreakerEngine {
     this.localEpoch++;
   }
 
-  private localEpoch = 0;
-
   private fallbackEngine(): LocalBreakerEngine {
     if (this.local === undefined) {
       const settings = this.settings;
+      const shared = this.shared;
+      // Outcomes of this episode count for the shared period the outage began in, if it records any.
+      const base =
+        shared !== undefined && (shared.state === 'CLOSED' || shared.state === 'METRICS_ONLY')
+          ? shared.generation
+          : undefined;
+      this.epochBases.set(this.localEpoch, base);
+      this.epochBases.delete(this.localEpoch - EPOCHS_KEPT);
       this.local = new LocalBreakerEngine(
         settings,
-        (fx) => this.listener(fx),
+        (fx) => {
+          this.noteLocalTrips(fx, base);
+          this.listener(fx);
+        },
         (now) => createBreakerCell(settings, now),
       );
     }
     return this.local;
   }
+
+  /** A trip of the fallback is carried to the shared state; its recovery (back to CLOSED) cancels that. */
+  private noteLocalTrips(fx: Readonly<StepEffects>, base: number | undefined): void {
+    for (const t of fx.transitions) {
+      if (t.to === 'OPEN' && TRIP_REASONS.has(t.reason) && base !== undefined) {
+        this.carry = { generation: base, reason: t.reason as TripReason };
+        this.armDelivery();
+      } else if (t.to === 'CLOSED') {
+        this.carry = undefined;
+      }
+    }
+  }
+}
+
+function internalOp(code: Op['code'], a: string | number, b: number | string, c: number, now: number): Op {
+  return { code, a, b, c, now, resolve: noop };
 }
 
 /** Lua's cjson writes an empty table as `{}`: read every list defensively. */
@@ -373,6 +589,8 @@ function packOp(op: Op): string {
       return op.code;
     case 'T':
       return `T${op.a}`;
+    case 'O':
+      return `O${op.a},${op.b}`;
     case 'L':
       return `L${op.a},${op.b}`;
     default:

@@ -27,6 +27,8 @@ const MAX_PENDING_RELEASES = 10_000;
 export interface BulkheadHooks {
   /** The bulkhead's key held garbage; the script reset it. */
   stateReset(reason: string): void;
+  /** Redis refused one of this bulkhead's requests with an error of its own (not about Redis as a whole). */
+  policyFailure(error: unknown): void;
 }
 
 /**
@@ -79,24 +81,25 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     const callerClock = store.clock === 'caller';
     const keys = bulkheadKeys(store.keyPrefix, name);
     this.channel = keys.channel;
-    this.batcher = new ScriptBatcher(
+    this.batcher = new ScriptBatcher({
       runner,
-      BULKHEAD_SCRIPT,
-      keys.leases,
+      script: BULKHEAD_SCRIPT,
+      key: keys.leases,
       callerClock,
-      [
+      head: [
         settings.maxConcurrentCalls,
         store.bulkheadLeaseMs,
         keys.channel,
         // Under the caller's clock, Redis's own expiry clock must not cut the set short.
         callerClock ? Math.max(store.keyTtlMs, store.bulkheadLeaseMs) : '',
       ],
-      2,
-      (head) => {
+      replyHead: 2,
+      onReplyHead: (head) => {
         if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
         this.replyRetryMs = Number(head[1]);
       },
-    );
+      onPolicyFailure: (error) => this.hooks.policyFailure(error),
+    });
     this.acquireOp = settings.maxWaitDuration > 0 ? 'A' : 'T';
   }
 
@@ -118,10 +121,17 @@ export class RedisBulkheadEngine implements BulkheadEngine {
           if (this.acquireOp === 'A') this.refused(this.replyRetryMs);
           resolve(BULKHEAD_FULL);
         },
-        failed: () => {
-          // It may have been granted after all (a timeout): make sure the lease goes.
-          this.addPendingRelease(member);
+        failed: (fate) => {
+          // Granted after all, perhaps: a slot nobody uses must go back. A timed-out acquire
+          // waits for its late answer; one whose fate is unknown is released with the next call.
+          if (fate === 'unknown' || fate === 'applied') this.addPendingRelease(member);
           resolve(this.fallbackAcquire(now));
+        },
+        late: (granted) => {
+          if (granted === 0) return;
+          // Granted to a caller who gave up (or unknown): give it back at once.
+          if (granted === 1) this.releaseNow(member, this.lastNow);
+          else this.addPendingRelease(member);
         },
       });
     });
@@ -143,9 +153,12 @@ export class RedisBulkheadEngine implements BulkheadEngine {
         now,
         args: ['L', member],
         done: () => resolve(),
-        failed: () => {
-          this.addPendingRelease(member);
+        failed: (fate) => {
+          if (fate !== 'pending') this.addPendingRelease(member);
           resolve();
+        },
+        late: (released) => {
+          if (released === undefined) this.addPendingRelease(member);
         },
       });
     });
@@ -271,14 +284,22 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     if (this.pendingReleases.size === 0) return;
     const members = [...this.pendingReleases];
     this.pendingReleases.clear();
-    for (const member of members) {
-      this.batcher.push({
-        now,
-        args: ['L', member],
-        done: () => {},
-        failed: () => this.addPendingRelease(member),
-      });
-    }
+    for (const member of members) this.releaseNow(member, now);
+  }
+
+  /** Sends a release for a lease nobody uses; kept for later while Redis does not take it. */
+  private releaseNow(member: string, now: number): void {
+    this.batcher.push({
+      now,
+      args: ['L', member],
+      done: () => {},
+      failed: (fate) => {
+        if (fate !== 'pending') this.addPendingRelease(member);
+      },
+      late: (released) => {
+        if (released === undefined) this.addPendingRelease(member);
+      },
+    });
   }
 
   // ------------------------------------------------------------------ failure policy

@@ -18,6 +18,8 @@ type LocalEngine = ReturnType<typeof createLocalRateLimiterEngine>;
 export interface RateLimiterHooks {
   /** The limiter's key held garbage; the script reset it. */
   stateReset(reason: string): void;
+  /** Redis refused one of this limiter's requests with an error of its own (not about Redis as a whole). */
+  policyFailure(error: unknown): void;
 }
 
 /**
@@ -44,23 +46,24 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
     private readonly hooks: RateLimiterHooks,
   ) {
     const callerClock = store.clock === 'caller';
-    this.batcher = new ScriptBatcher(
+    this.batcher = new ScriptBatcher({
       runner,
-      RATE_LIMITER_SCRIPT,
-      rateLimiterKey(store.keyPrefix, name),
+      script: RATE_LIMITER_SCRIPT,
+      key: rateLimiterKey(store.keyPrefix, name),
       callerClock,
-      [
+      head: [
         settings.algorithm === 'gcra' ? 'G' : 'F',
         settings.limitForPeriod,
         settings.limitRefreshPeriod,
         // Under the caller's clock, Redis's own expiry clock must not cut a state short.
         callerClock ? store.keyTtlMs : '',
       ],
-      1,
-      (head) => {
+      replyHead: 1,
+      onReplyHead: (head) => {
         if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
       },
-    );
+      onPolicyFailure: (error) => this.hooks.policyFailure(error),
+    });
   }
 
   acquire(permits: number, now: number, timeoutMs: number): Promise<number> {

@@ -1,20 +1,12 @@
-import { BreakwaterError, CircuitBreaker, EventPublisher } from '@breakwater/core';
-import type { Cluster, Redis } from 'ioredis';
+import { EventPublisher } from '@breakwater/core';
+import { type CallObserver, InFlightCalls, type ScriptCallbacks, type ScriptReply } from './in-flight.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
-import type { FleetStoreFailureMessage, StoreEvent } from './store-events.js';
+import { type Connection, StoreConnection } from './store-connection.js';
+import { isStoreWide, StoreUnavailableError } from './store-errors.js';
+import type { StoreEvent } from './store-events.js';
+import { type GuardState, StoreGuard } from './store-guard.js';
 
-/** Redis could not answer in time, is down, or the guard breaker refuses to try. */
-export class StoreUnavailableError extends BreakwaterError {
-  override name = 'StoreUnavailableError';
-  constructor(
-    message: string,
-    override readonly cause?: unknown,
-  ) {
-    super(message);
-  }
-}
-
-type Connection = Redis | Cluster;
+export type { ScriptCallbacks, ScriptReply } from './in-flight.js';
 
 /** One round trip to Redis (a script call carrying a batch of operations). */
 export interface StoreOperation {
@@ -25,12 +17,7 @@ export interface StoreOperation {
   readonly ok: boolean;
   readonly error?: unknown;
 }
-interface FirstConnectionWaiter {
-  ready(): void;
-  ended(): void;
-}
-/** A script's reply as ioredis gives it: text, an integer, an array (each script says which). */
-type ScriptReply = unknown;
+
 type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<ScriptReply>;
 
 /** Scripts the store registers on its connection (EVALSHA, with EVAL once on NOSCRIPT). */
@@ -40,382 +27,215 @@ export interface ScriptDefinition {
 }
 
 /**
- * Runs scripts on the store's own connection, and never lets Redis trouble reach the caller as
- * anything but a prompt `StoreUnavailableError`:
- * - its own duplicate of the user's client, with no offline queue and no resending of unanswered
- *   commands after a reconnect (a replayed record would count twice);
+ * The guard's probe: a write, so that it fails where the policies' writes would (a Redis out of
+ * memory, or paused for writes) and passes once they can go through again.
+ */
+const PROBE: ScriptDefinition = {
+  name: 'breakwaterProbe',
+  lua: "return redis.call('SET', KEYS[1], ARGV[1], 'PX', 10000)",
+};
+
+/**
+ * Runs scripts on the store's own connection (`StoreConnection`), and never lets Redis trouble
+ * reach a caller as anything but a prompt failure the engine turns into its failure policy:
  * - before the first connection, calls wait for it within the command timeout; once a connection
  *   has been lost, calls fail at once until it is back;
- * - a timeout per call;
- * - a guard breaker around Redis: after a few failures in a row, calls fail fast for a while, then
- *   one probe finds out whether Redis is back.
+ * - a timeout per call (`InFlightCalls`), after which a late answer still reaches the engine, so
+ *   that what Redis granted to a caller who gave up is given back;
+ * - a guard around Redis (`StoreGuard`), which probes in the background while it is open.
  */
 export class RedisRunner {
-  readonly connection: Connection;
-  readonly guard: CircuitBreaker;
-  private everReady = false;
-  private closed = false;
+  private readonly link: StoreConnection;
+  private readonly guard: StoreGuard;
+  private readonly inflight: InFlightCalls;
   private readonly scripts = new Map<string, ScriptFn>();
+  /** Where the probe writes: the key of the call whose failure opened the guard (its node, on a Cluster). */
+  private probeKey: string;
+  private probeTimer: ReturnType<typeof setTimeout> | undefined;
+  private probing = false;
+  private closed = false;
+  /** One event per script call, for metrics; timed only while someone listens. */
+  readonly operations = new EventPublisher<StoreOperation>();
 
   constructor(
     client: Connection,
     private readonly settings: RedisStoreSettings,
     scripts: readonly ScriptDefinition[],
-    private readonly events: EventPublisher<StoreEvent>,
+    events: EventPublisher<StoreEvent>,
   ) {
-    const own = { enableOfflineQueue: false, autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
-    this.connection = isCluster(client)
-      ? // keep the user's node options (credentials, TLS...): duplicate() replaces redisOptions whole
-        client.duplicate(undefined, {
-          enableOfflineQueue: false,
-          redisOptions: { ...client.options.redisOptions, ...own },
-        })
-      : client.duplicate(own);
-    this.connection.on('error', () => {
-      // Errors surface through the calls that hit them; an 'error' event must not go unhandled.
+    this.link = new StoreConnection(client, () => {
+      // The connection is back: find out at once whether Redis serves again.
+      if (this.guard.isOpen) this.probe();
     });
-    this.connection.on('ready', () => {
-      this.everReady = true;
-      this.settleWaiting('ready');
+    this.guard = new StoreGuard(settings, events, {
+      opened: () => this.scheduleProbe(),
+      publish: (message) => {
+        this.link.client.publish(`${settings.keyPrefix}:events`, JSON.stringify(message)).catch(() => {});
+      },
     });
-    this.connection.on('end', () => this.settleWaiting('ended'));
-    for (const s of scripts) {
-      this.connection.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
-      this.scripts.set(
-        s.name,
-        (this.connection as unknown as Record<string, ScriptFn>)[s.name].bind(this.connection),
-      );
+    const observer: CallObserver = {
+      succeeded: () => this.guard.succeeded(),
+      failedWith: (error, key) => {
+        if (!isStoreWide(error)) return;
+        // The guard probes where Redis failed last: on a Cluster, the node that failed.
+        if (!this.guard.isOpen) this.probeKey = probeKeyFor(key, this.settings.keyPrefix);
+        this.guard.failed(error);
+      },
+    };
+    this.inflight = new InFlightCalls(settings.commandTimeout, observer);
+    this.probeKey = `${settings.keyPrefix}:probe`;
+    for (const s of [...scripts, PROBE]) {
+      this.link.client.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
+      const fn = (this.link.client as unknown as Record<string, ScriptFn>)[s.name];
+      this.scripts.set(s.name, fn.bind(this.link.client));
     }
-    this.guard = CircuitBreaker.of(`store:${settings.keyPrefix}`, {
-      consecutiveFailureThreshold: settings.guardFailureThreshold,
-      failureRateThreshold: 100,
-      minimumNumberOfCalls: 1_000_000,
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 1,
-      waitDurationInOpenState: settings.guardWaitDurationMs,
-      permittedNumberOfCallsInHalfOpenState: 1,
-    });
-    this.guard.on('STATE_TRANSITION', (e) => {
-      this.guardClosed = e.to === 'CLOSED';
-      if (!this.guardClosed) this.guardQuiet = false;
-    });
   }
 
-  /** The guard's state is CLOSED (followed through its transitions). */
-  private guardClosed = true;
-  /**
-   * The guard is CLOSED and has seen no failure since its last success: a success would change
-   * nothing in it, so calls skip it (a failure is still recorded, and makes it count again).
-   */
-  private guardQuiet = true;
+  /** The store's own connection (not the user's client). */
+  get connection(): Connection {
+    return this.link.client;
+  }
 
-  /** True while the guard lets calls through to Redis. */
-  get healthy(): boolean {
-    return this.everReady && this.connection.status === 'ready';
+  get guardState(): GuardState {
+    return this.guard.current;
+  }
+
+  /** Calls `waiter` once, after the next reply from Redis (for engines with something to deliver). */
+  onNextSuccess(waiter: () => void): void {
+    this.guard.onNextSuccess(waiter);
   }
 
   /**
-   * Runs a script. Exactly one of `onReply` and `onError` is called, never synchronously, and
-   * `onError` within the command timeout at the latest; a throw from `onReply` is passed to
-   * `onError`, so nothing becomes an unhandled rejection. Callbacks rather than a promise: while
-   * Redis is healthy the reply reaches the caller straight from the client's promise, with no
-   * promise of ours in between (each one is a hop on every call).
+   * Runs a script; `callbacks` hears how it went (see `ScriptCallbacks`). Callbacks rather than a
+   * promise: while Redis is healthy the reply reaches the engine straight from the client's
+   * promise, with no promise of ours in between (each one is a hop on every call).
    */
-  run(
-    script: string,
-    key: string,
-    args: readonly (string | number)[],
-    onReply: (reply: ScriptReply) => void,
-    onError: (error: unknown) => void,
-  ): void {
-    if (this.operations.hasListeners) {
-      const start = performance.now();
-      const emit = (ok: boolean, error?: unknown) =>
-        this.operations.emit({
-          type: 'OPERATION',
-          operation: script,
-          durationMs: performance.now() - start,
-          ok,
-          ...(ok ? {} : { error }),
-        });
-      const reply = onReply;
-      const fail = onError;
-      onReply = (value) => {
-        emit(true);
-        reply(value);
-      };
-      onError = (error) => {
-        emit(false, error);
-        fail(error);
-      };
-    }
+  run(script: string, key: string, args: readonly (string | number)[], callbacks: ScriptCallbacks): void {
+    if (this.operations.hasListeners) callbacks = this.timed(script, callbacks);
     const fn = this.scripts.get(script);
-    if (this.guardQuiet && fn !== undefined && !this.closed && this.connection.status === 'ready') {
-      // The common case, with no promise of ours in between: the reply goes straight to the caller.
-      this.watch(fn(key, ...args), performance.now() + this.settings.commandTimeout, true, onReply, onError);
+    if (fn !== undefined && !this.guard.isOpen && !this.closed && this.link.ready) {
+      // The common case.
+      this.inflight.watch(fn(key, ...args), key, performance.now() + this.settings.commandTimeout, callbacks);
       return;
     }
-    this.guarded(script, key, args).then((reply) => deliver(onReply, onError, reply), onError);
-  }
-
-  private guarded(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
-    if (!this.guardQuiet) {
-      return this.guard
-        .execute(() => this.send(script, key, args))
-        .then((reply) => {
-          if (this.guardClosed) this.guardQuiet = true;
-          return reply;
-        });
-    }
-    const pending = this.send(script, key, args);
-    pending.then(this.quietSuccess, this.quietFailure);
-    return pending;
-  }
-
-  // The outcome of a call that skipped the guard, as guard.execute would record it, if the guard is
-  // still in the state the call started in (once it has left CLOSED, the call's permit would be
-  // stale and its outcome ignored).
-  private readonly quietSuccess = (): void => {
-    if (this.guardQuiet || !this.guardClosed) return;
-    this.guardQuiet = true;
-    this.guard.onSuccess(0).catch(() => {});
-  };
-
-  private readonly quietFailure = (error: unknown): void => {
-    if (!this.guardClosed) return;
-    this.guardQuiet = false;
-    this.guard.onError(0, error).catch(() => {});
-  };
-
-  /** One event per script call, for metrics; timed only while someone listens. */
-  readonly operations = new EventPublisher<StoreOperation>();
-
-  private send(script: string, key: string, args: readonly (string | number)[]): Promise<ScriptReply> {
-    const fn = this.scripts.get(script);
-    if (fn === undefined) return Promise.reject(new StoreUnavailableError(`unknown script ${script}`));
-    if (this.closed) return Promise.reject(new StoreUnavailableError('the store is closed'));
-    const timeout = this.settings.commandTimeout;
-    if (this.connection.status === 'ready') return this.timed(fn(key, ...args));
-    if (this.everReady) {
-      return Promise.reject(new StoreUnavailableError(`Redis connection is ${this.connection.status}`));
+    const refusal = this.refusal(fn);
+    if (refusal !== undefined) {
+      refuse(callbacks, refusal);
+      return;
     }
     // Not connected yet: wait for the first connection, within the same timeout. A call that timed
-    // out is forgotten, never sent later (its caller has moved on: a late acquire would hold a
-    // half-open permit nobody uses).
-    const deadline = performance.now() + timeout;
-    return new Promise<ScriptReply>((resolve, reject) => {
-      const waiter: FirstConnectionWaiter = {
-        ready: () => {
-          clearTimeout(timer);
-          this.timed(fn(key, ...args), deadline).then(resolve, reject);
-        },
-        ended: () => {
-          clearTimeout(timer);
-          reject(new StoreUnavailableError('Redis connection ended'));
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiting.delete(waiter);
-        reject(new StoreUnavailableError(`Redis did not answer within ${timeout} ms`));
-      }, timeout);
-      timer.unref?.();
-      this.waiting.add(waiter);
-    });
-  }
-
-  /**
-   * Calls in flight, oldest first, each with its deadline: they all have the same timeout, so one
-   * timer (set for the oldest) serves them all, instead of a timer per call. (Calls that waited for
-   * the first connection keep the deadline they started with; they are all sent when it is ready,
-   * before any other call, so the list stays in deadline order.) Redis answers a connection's calls
-   * in order, so a settled call is normally the oldest: the list is trimmed as calls settle, and
-   * holds no settled call (nor its reply) until the timer comes round.
-   */
-  private readonly inflight: InFlight[] = [];
-  private inflightHead = 0;
-  private sweeping = false;
-
-  private timed(
-    pending: Promise<ScriptReply>,
-    deadline = performance.now() + this.settings.commandTimeout,
-  ): Promise<ScriptReply> {
-    return new Promise<ScriptReply>((resolve, reject) =>
-      this.watch(pending, deadline, false, resolve, reject),
-    );
-  }
-
-  /**
-   * Follows a call in flight until it settles or its deadline passes; exactly one of the callbacks
-   * runs. A call that skipped the guard (`quiet`) reports its outcome to the guard too.
-   */
-  private watch(
-    pending: Promise<ScriptReply>,
-    deadline: number,
-    quiet: boolean,
-    onReply: (reply: ScriptReply) => void,
-    onError: (error: unknown) => void,
-  ): void {
-    const call: InFlight = { deadline, fail: onError, quiet, done: false };
-    this.track(call);
-    pending.then(
-      (reply) => {
-        if (call.done) return;
-        this.settled(call);
-        if (quiet) this.quietSuccess();
-        deliver(onReply, onError, reply);
+    // out is forgotten, never sent later (its caller has moved on).
+    const deadline = performance.now() + this.settings.commandTimeout;
+    this.link.whenFirstReady(
+      this.settings.commandTimeout,
+      () => {
+        if (this.closed) refuse(callbacks, new StoreUnavailableError('the store is closed', 'closed'));
+        else this.inflight.watch((fn as ScriptFn)(key, ...args), key, deadline, callbacks);
       },
-      (error: unknown) => {
-        if (call.done) return;
-        this.settled(call);
-        const failure = unavailable(error);
-        if (quiet) this.quietFailure(failure);
-        onError(failure);
+      (why) => {
+        const error =
+          why === 'timeout'
+            ? new StoreUnavailableError(
+                `Redis did not answer within ${this.settings.commandTimeout} ms`,
+                'timeout',
+              )
+            : new StoreUnavailableError('Redis connection ended', 'connection');
+        this.guard.failed(error);
+        callbacks.failed(error, 'not-applied');
       },
     );
   }
 
-  private track(call: InFlight): void {
-    this.inflight.push(call);
-    if (!this.sweeping) this.sweepAt(call.deadline);
+  /** Why a call cannot try Redis now, or undefined when it can wait for the first connection. */
+  private refusal(fn: ScriptFn | undefined): StoreUnavailableError | undefined {
+    if (fn === undefined) return new StoreUnavailableError('unknown script', 'reply');
+    if (this.closed) return new StoreUnavailableError('the store is closed', 'closed');
+    if (this.guard.isOpen) return new StoreUnavailableError('Redis failed repeatedly just now', 'guard_open');
+    if (!this.link.wasReady) return undefined;
+    const lost = new StoreUnavailableError(`Redis connection is ${this.link.status}`, 'connection');
+    this.guard.failed(lost);
+    return lost;
   }
 
-  private settled(call: InFlight): void {
-    call.done = true;
-    if (this.inflight[this.inflightHead] === call) this.trim();
-  }
-
-  /** Drops the settled calls at the head of the list. */
-  private trim(): void {
-    const list = this.inflight;
-    let i = this.inflightHead;
-    while (i < list.length && list[i].done) i++;
-    if (i === list.length) {
-      list.length = 0;
-      i = 0;
-    } else if (i > 1024 && i * 2 > list.length) {
-      list.splice(0, i);
-      i = 0;
-    }
-    this.inflightHead = i;
-  }
-
-  private sweepAt(deadline: number): void {
-    this.sweeping = true;
-    const timer = setTimeout(this.sweep, Math.max(1, Math.ceil(deadline - performance.now())));
-    timer.unref?.();
-  }
-
-  private readonly sweep = (): void => {
-    this.sweeping = false;
-    const now = performance.now();
-    const list = this.inflight;
-    for (let i = this.inflightHead; i < list.length; i++) {
-      const call = list[i];
-      if (call.done) continue;
-      if (call.deadline > now) break;
-      call.done = true;
-      const timeout = new StoreUnavailableError(
-        `Redis did not answer within ${this.settings.commandTimeout} ms`,
-      );
-      if (call.quiet) this.quietFailure(timeout);
-      call.fail(timeout);
-    }
-    this.trim();
-    if (this.inflightHead < list.length) this.sweepAt(list[this.inflightHead].deadline);
-  };
-
-  /** Calls waiting for the first connection. */
-  private readonly waiting = new Set<FirstConnectionWaiter>();
-
-  private settleWaiting(how: 'ready' | 'ended'): void {
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const waiter of waiting) waiter[how]();
-  }
-
-  /** Reports the first failure of an outage. */
-  reportFailure(error: unknown): void {
-    if (this.outage !== undefined) return;
-    const at = Date.now();
-    this.outage = { at, error };
-    this.events.emit({
-      kind: 'store',
-      type: 'STORE_FAILURE',
-      name: this.settings.keyPrefix,
-      at,
-      error,
-      policy: this.settings.onStoreFailure,
-    });
-  }
-
-  /**
-   * Reports the first success after an outage, and tells the fleet about the outage: a process
-   * cannot publish while Redis is down, so every process learns of another's outage once it is over.
-   */
-  reportSuccess(): void {
-    const outage = this.outage;
-    if (outage === undefined) return;
-    this.outage = undefined;
-    const at = Date.now();
-    this.events.emit({ kind: 'store', type: 'STORE_RECOVERED', name: this.settings.keyPrefix, at });
-    if (!this.settings.publishEvents) return;
-    const message: FleetStoreFailureMessage = {
-      kind: 'store',
-      type: 'STORE_FAILURE',
-      name: this.settings.keyPrefix,
-      origin: this.settings.processId,
-      at: outage.at,
-      recoveredAt: at,
-      error: outage.error instanceof Error ? outage.error.message : String(outage.error),
-      policy: this.settings.onStoreFailure,
+  private timed(script: string, callbacks: ScriptCallbacks): ScriptCallbacks {
+    const start = performance.now();
+    const emit = (ok: boolean, error?: unknown) =>
+      this.operations.emit({
+        type: 'OPERATION',
+        operation: script,
+        durationMs: performance.now() - start,
+        ok,
+        ...(ok ? {} : { error }),
+      });
+    return {
+      reply: (reply) => {
+        emit(true);
+        callbacks.reply(reply);
+      },
+      failed: (error, fate) => {
+        emit(false, error);
+        callbacks.failed(error, fate);
+      },
+      lateReply: (reply) => callbacks.lateReply(reply),
+      lateFailed: (error) => callbacks.lateFailed(error),
     };
-    this.connection.publish(`${this.settings.keyPrefix}:events`, JSON.stringify(message)).catch(() => {});
   }
 
-  private outage: { readonly at: number; readonly error: unknown } | undefined;
+  // ------------------------------------------------------------------ the guard's probe
+
+  /** Background: never keeps the process alive. */
+  private scheduleProbe(): void {
+    if (this.closed || this.probeTimer !== undefined) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      this.probe();
+    }, this.settings.guardWaitDurationMs);
+    this.probeTimer.unref?.();
+  }
+
+  private probe(): void {
+    if (this.closed || this.probing || !this.guard.isOpen) return;
+    if (!this.link.ready) return; // the connection's 'ready' probes when it is back
+    this.probing = true;
+    const fn = this.scripts.get(PROBE.name) as ScriptFn;
+    const done = () => {
+      this.probing = false;
+      if (this.guard.isOpen) this.scheduleProbe();
+    };
+    const key = this.probeKey;
+    this.inflight.watch(
+      fn(key, this.settings.processId),
+      key,
+      performance.now() + this.settings.commandTimeout,
+      { reply: done, failed: done, lateReply: () => {}, lateFailed: () => {} },
+    );
+  }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.guard.close();
-    try {
-      await this.connection.quit();
-    } catch {
-      this.connection.disconnect();
-    }
+    if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    await this.link.close(this.settings.commandTimeout);
   }
 }
 
-interface InFlight {
-  readonly deadline: number;
-  /** Tells the caller it timed out. */
-  readonly fail: (error: unknown) => void;
-  /** It skipped the guard: the guard hears of its failure from the runner. */
-  readonly quiet: boolean;
-  done: boolean;
+/**
+ * A key of its own in the same Cluster slot as `key` (the same text up to its hash tag's end), so
+ * that the probe never touches a policy's state.
+ */
+export function probeKeyFor(key: string, prefix: string): string {
+  const tagEnd = key.lastIndexOf('}');
+  return tagEnd < 0 ? `${prefix}:probe` : `${key.slice(0, tagEnd + 1)}:probe`;
 }
 
-function unavailable(error: unknown): StoreUnavailableError {
-  return error instanceof StoreUnavailableError ? error : new StoreUnavailableError(String(error), error);
-}
-
-/** A reply to its caller; a throw from the caller's handler is an error of that call, not an unhandled one. */
-function deliver(
-  onReply: (reply: ScriptReply) => void,
-  onError: (error: unknown) => void,
-  reply: ScriptReply,
-): void {
-  try {
-    onReply(reply);
-  } catch (error) {
+/** Refuses a call without trying Redis; like every answer, never synchronously. */
+function refuse(callbacks: ScriptCallbacks, error: StoreUnavailableError): void {
+  queueMicrotask(() => {
     try {
-      onError(error);
+      callbacks.failed(error, 'not-applied');
     } catch {
-      // nothing is left to tell
+      // a caller's handler must not turn into an unhandled error
     }
-  }
-}
-
-function isCluster(client: Connection): client is Cluster {
-  return (client as { isCluster?: boolean }).isCluster === true;
+  });
 }

@@ -71,20 +71,35 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
   ): BreakerEngine {
     return new RedisBreakerEngine(name, settings, listener, this.runner, this.options, {
       stateReset: (policy, reason) => this.stateReset(policy, reason),
+      policyFailure: (policy, error) => this.policyFailure(policy, error),
+      outcomesDropped: (policy, count, reason) =>
+        this.events.emit({
+          kind: 'store',
+          type: 'OUTCOMES_DROPPED',
+          name: this.options.keyPrefix,
+          at: Date.now(),
+          policy,
+          count,
+          reason,
+        }),
     });
   }
 
   /** A rate limiter whose permits the whole fleet shares (`<prefix>:{rl:<name>}:state`). */
   rateLimiter(name: string, settings: RateLimiterSettings): RateLimiterEngine {
+    const policy = `rateLimiter:${name}`;
     return new RedisRateLimiterEngine(name, settings, this.runner, this.options, {
-      stateReset: (reason) => this.stateReset(`rateLimiter:${name}`, reason),
+      stateReset: (reason) => this.stateReset(policy, reason),
+      policyFailure: (error) => this.policyFailure(policy, error),
     });
   }
 
   /** A bulkhead whose slots the whole fleet shares (leases in `<prefix>:{bh:<name>}:leases`). */
   bulkhead(name: string, settings: BulkheadSettings, onSlotFreed: SlotFreedListener): BulkheadEngine {
+    const policy = `bulkhead:${name}`;
     return new RedisBulkheadEngine(name, settings, onSlotFreed, this.runner, this.options, this.slotNotices, {
-      stateReset: (reason) => this.stateReset(`bulkhead:${name}`, reason),
+      stateReset: (reason) => this.stateReset(policy, reason),
+      policyFailure: (error) => this.policyFailure(policy, error),
     });
   }
 
@@ -99,7 +114,18 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
     });
   }
 
-  /** The store's own events: STORE_FAILURE, STORE_RECOVERED, STATE_RESET. */
+  private policyFailure(policy: string, error: unknown): void {
+    this.events.emit({
+      kind: 'store',
+      type: 'POLICY_FAILURE',
+      name: this.options.keyPrefix,
+      at: Date.now(),
+      policy,
+      error,
+    });
+  }
+
+  /** The store's own events: STORE_FAILURE, STORE_RECOVERED, STATE_RESET, POLICY_FAILURE, OUTCOMES_DROPPED. */
   onEvent(listener: (event: StoreEvent) => void): Unsubscribe {
     return this.events.onEvent(listener);
   }
@@ -109,9 +135,9 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
     return this.runner.operations.onEvent(listener);
   }
 
-  /** The guard breaker's state: CLOSED while Redis answers. */
+  /** The guard's state: `'CLOSED'` while calls go to Redis, `'OPEN'` while they fall back without trying. */
   guardState(): Promise<string> {
-    return this.runner.guard.getState();
+    return Promise.resolve(this.runner.guardState);
   }
 
   /**

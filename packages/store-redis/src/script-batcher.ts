@@ -1,4 +1,5 @@
-import type { RedisRunner } from './redis-runner.js';
+import type { RedisRunner, ScriptCallbacks, ScriptReply } from './redis-runner.js';
+import { type CallFate, isStoreWide, type StoreUnavailableError } from './store-errors.js';
 import { TurnBatcher } from './turn-batcher.js';
 
 /** One operation waiting for its script call. */
@@ -10,7 +11,28 @@ export interface BatchedOp {
   /** Redis answered: this operation's slot in the reply. */
   done(result: number): void;
   /** Redis did not answer (or answered nonsense): the failure policy decides. Must not throw. */
-  failed(): void;
+  failed(fate: CallFate): void;
+  /**
+   * After `failed('pending')`: Redis answered after all (`result`, this operation's slot), or the
+   * call failed for good (`undefined`: whether it ran is unknown).
+   */
+  late?(result: number | undefined): void;
+}
+
+export interface ScriptBatcherOptions {
+  readonly runner: RedisRunner;
+  readonly script: string;
+  readonly key: string;
+  /** `clock: 'caller'`: pass each batch's `now` to the script instead of using Redis TIME. */
+  readonly callerClock: boolean;
+  /** Arguments between `now` and the operations. */
+  readonly head: readonly (string | number)[];
+  /** Values the reply carries before the per-operation results. */
+  readonly replyHead: number;
+  /** Receives the reply's head values of every reply, on time or late, before its operations settle. */
+  readonly onReplyHead: (head: readonly unknown[]) => void;
+  /** Redis refused this policy's request (an error that is not about Redis as a whole). */
+  readonly onPolicyFailure: (error: StoreUnavailableError) => void;
 }
 
 /**
@@ -22,20 +44,8 @@ export interface BatchedOp {
 export class ScriptBatcher {
   private readonly batches: TurnBatcher<BatchedOp>;
 
-  constructor(
-    private readonly runner: RedisRunner,
-    private readonly script: string,
-    private readonly key: string,
-    /** `clock: 'caller'`: pass each batch's `now` to the script instead of using Redis TIME. */
-    callerClock: boolean,
-    /** Arguments between `now` and the operations. */
-    private readonly head: readonly (string | number)[],
-    /** Values the reply carries before the per-operation results. */
-    private readonly replyHead: number,
-    /** Receives the reply's head values of every successful call, before the operations settle. */
-    private readonly onReplyHead: (head: readonly unknown[]) => void,
-  ) {
-    this.batches = new TurnBatcher(callerClock, (ops, now) => this.send(ops, now));
+  constructor(private readonly options: ScriptBatcherOptions) {
+    this.batches = new TurnBatcher(options.callerClock, (ops, now) => this.send(ops, now));
   }
 
   push(op: BatchedOp): void {
@@ -43,44 +53,57 @@ export class ScriptBatcher {
   }
 
   private send(ops: readonly BatchedOp[], now: string): void {
-    const args: (string | number)[] = [now, ...this.head];
+    const o = this.options;
+    const args: (string | number)[] = [now, ...o.head];
     for (const op of ops) for (const a of op.args) args.push(a);
-    this.runner.run(
-      this.script,
-      this.key,
-      args,
-      (raw: unknown) => {
-        this.runner.reportSuccess();
-        if (!Array.isArray(raw) || raw.length !== this.replyHead + ops.length) {
-          fail(ops);
-          return;
-        }
-        try {
-          this.onReplyHead(raw.slice(0, this.replyHead));
-        } catch {
-          // a listener's problem must not stop the operations from settling
-        }
+    const callbacks: ScriptCallbacks = {
+      reply: (raw) => {
+        const results = this.results(raw, ops.length);
+        if (results === undefined) throw new Error('a reply of the wrong shape');
+        for (let i = 0; i < ops.length; i++) settle(ops[i], results[i]);
+      },
+      failed: (error, fate) => {
+        if (!isStoreWide(error)) o.onPolicyFailure(error);
+        for (const op of ops) guarded(() => op.failed(fate));
+      },
+      lateReply: (raw) => {
+        const results = this.results(raw, ops.length);
         for (let i = 0; i < ops.length; i++) {
-          const value = Number(raw[this.replyHead + i]);
-          settle(ops[i], Number.isFinite(value), value);
+          const op = ops[i];
+          if (op.late !== undefined) guarded(() => op.late?.(results?.[i]));
         }
       },
-      (error: unknown) => {
-        this.runner.reportFailure(error);
-        fail(ops);
+      lateFailed: () => {
+        for (const op of ops) if (op.late !== undefined) guarded(() => op.late?.(undefined));
       },
-    );
+    };
+    o.runner.run(o.script, o.key, args, callbacks);
+  }
+
+  /** Each operation's result, or undefined when the reply is not what the script answers. */
+  private results(raw: ScriptReply, count: number): (number | undefined)[] | undefined {
+    const o = this.options;
+    if (!Array.isArray(raw) || raw.length !== o.replyHead + count) return undefined;
+    guarded(() => o.onReplyHead(raw.slice(0, o.replyHead)));
+    const results: (number | undefined)[] = [];
+    for (let i = 0; i < count; i++) {
+      const value = Number(raw[o.replyHead + i]);
+      results.push(Number.isFinite(value) ? value : undefined);
+    }
+    return results;
   }
 }
 
-function fail(ops: readonly BatchedOp[]): void {
-  for (const op of ops) settle(op, false, 0);
+function settle(op: BatchedOp, value: number | undefined): void {
+  guarded(() => {
+    if (value !== undefined) op.done(value);
+    else op.failed('applied');
+  });
 }
 
-function settle(op: BatchedOp, ok: boolean, value: number): void {
+function guarded(fn: () => void): void {
   try {
-    if (ok) op.done(value);
-    else op.failed();
+    fn();
   } catch {
     // operations settle their own promises; a throw here must not become an unhandled rejection
   }

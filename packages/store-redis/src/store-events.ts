@@ -26,7 +26,35 @@ export interface StoreStateResetEvent extends StoreEventBase {
   readonly reason: string;
 }
 
-export type StoreEvent = StoreFailureEvent | StoreRecoveredEvent | StoreStateResetEvent;
+/**
+ * Redis refused one policy's request with an error of its own (a script error, a wrong type...):
+ * that request fell back to the failure policy, and the rest of the store carried on. At most one a
+ * second per policy.
+ */
+export interface StorePolicyFailureEvent extends StoreEventBase {
+  readonly type: 'POLICY_FAILURE';
+  readonly policy: string;
+  readonly error: unknown;
+}
+
+/**
+ * Outcomes callers observed that will never reach the shared window, with why (`DropReason`):
+ * e.g. a call that timed out and then lost its connection may or may not have been recorded, and
+ * sending it again could count it twice.
+ */
+export interface StoreOutcomesDroppedEvent extends StoreEventBase {
+  readonly type: 'OUTCOMES_DROPPED';
+  readonly policy: string;
+  readonly count: number;
+  readonly reason: 'unknown' | 'rejected' | 'overflow' | 'allow' | 'no-shared-window';
+}
+
+export type StoreEvent =
+  | StoreFailureEvent
+  | StoreRecoveredEvent
+  | StoreStateResetEvent
+  | StorePolicyFailureEvent
+  | StoreOutcomesDroppedEvent;
 
 /** A breaker's transitions as published by some process of the fleet. */
 export interface FleetTransitionMessage {

@@ -1,0 +1,119 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type CallObserver, InFlightCalls, type ScriptCallbacks } from './in-flight.js';
+
+function deferred() {
+  let resolve!: (value: unknown) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<unknown>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+function recorder() {
+  const heard: string[] = [];
+  const callbacks: ScriptCallbacks = {
+    reply: (r) => heard.push(`reply ${String(r)}`),
+    failed: (e, fate) => heard.push(`failed ${e.reason} ${fate}`),
+    lateReply: (r) => heard.push(`late ${String(r)}`),
+    lateFailed: (e) => heard.push(`lateFailed ${e.reason}`),
+  };
+  const health: string[] = [];
+  const observer: CallObserver = {
+    succeeded: () => health.push('ok'),
+    failedWith: (e, key) => health.push(`${e.reason} ${key}`),
+  };
+  return { heard, callbacks, health, calls: new InFlightCalls(100, observer) };
+}
+
+beforeEach(() => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+});
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('InFlightCalls', () => {
+  it('a reply in time goes to its caller; the store hears a success', async () => {
+    const r = recorder();
+    const call = deferred();
+    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    call.resolve('1');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.heard).toEqual(['reply 1']);
+    expect(r.health).toEqual(['ok']);
+  });
+
+  it('a timeout reaches the caller at its deadline; the late reply still arrives, as such', async () => {
+    const r = recorder();
+    const call = deferred();
+    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    await vi.advanceTimersByTimeAsync(99);
+    expect(r.heard).toEqual([]);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(r.heard).toEqual(['failed timeout pending']);
+    expect(r.health).toEqual(['timeout k']);
+    call.resolve('granted');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.heard).toEqual(['failed timeout pending', 'late granted']);
+    expect(r.health).toEqual(['timeout k', 'ok']); // Redis answers: the guard may close
+  });
+
+  it('a timed-out call that then fails for good is reported once more, as lateFailed', async () => {
+    const r = recorder();
+    const call = deferred();
+    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    await vi.advanceTimersByTimeAsync(100);
+    call.reject(new Error('Connection is closed.'));
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.heard).toEqual(['failed timeout pending', 'lateFailed connection']);
+  });
+
+  it('one timer serves every call: each times out at its own deadline, answered ones are left alone', async () => {
+    const r = recorder();
+    const a = deferred();
+    const b = deferred();
+    const c = deferred();
+    r.calls.watch(a.promise, 'a', performance.now() + 100, r.callbacks);
+    await vi.advanceTimersByTimeAsync(30);
+    r.calls.watch(b.promise, 'b', performance.now() + 100, r.callbacks);
+    await vi.advanceTimersByTimeAsync(30);
+    r.calls.watch(c.promise, 'c', performance.now() + 100, r.callbacks);
+    b.resolve('b');
+    await vi.advanceTimersByTimeAsync(40);
+    expect(r.heard).toEqual(['reply b', 'failed timeout pending']);
+    await vi.advanceTimersByTimeAsync(60);
+    expect(r.heard).toEqual(['reply b', 'failed timeout pending', 'failed timeout pending']);
+    expect(r.health).toEqual(['ok', 'timeout a', 'timeout c']);
+  });
+
+  it('a reply its caller cannot read fails that call alone; Redis ran it, and the store stays healthy', async () => {
+    const r = recorder();
+    const call = deferred();
+    r.calls.watch(call.promise, 'k', performance.now() + 100, {
+      ...r.callbacks,
+      reply: () => {
+        throw new Error('unreadable');
+      },
+    });
+    call.resolve('?');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.heard).toEqual(['failed reply applied']);
+    expect(r.health).toEqual(['ok']);
+  });
+
+  it('a reply error (Redis refused the call) ran nothing', async () => {
+    const r = recorder();
+    const call = deferred();
+    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    call.reject(
+      Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
+        name: 'ReplyError',
+      }),
+    );
+    await vi.advanceTimersByTimeAsync(0);
+    expect(r.heard).toEqual(['failed reply not-applied']);
+    expect(r.health).toEqual(['reply k']);
+  });
+});

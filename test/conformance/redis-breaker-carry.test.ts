@@ -1,0 +1,190 @@
+/**
+ * The Lua breaker's `O` operation (carry a trip decided in-process during an outage) against the
+ * reference `carryTripIn`: generated configs, a generated history of calls and manual transitions
+ * run through both, then a carry for the current generation or a neighbouring one, with any trip
+ * reason. Both must agree on whether it opened the breaker, and on the state it left.
+ *
+ * The script is called directly in its spread layout (one argument per BREAKER_ARGS name), with
+ * the caller's clock, so that both sides see the same instants.
+ */
+import {
+  type BreakerState,
+  type CircuitBreakerSettings,
+  initialBreakerState,
+  MAX_OPEN_ATTEMPT,
+  type ManualTarget,
+  type Outcome,
+  resolveCircuitBreakerConfig,
+  type StepResult,
+  step,
+  type TripReason,
+} from '@breakwater/core';
+import { BREAKER_ARGS, BREAKER_LUA } from '@breakwater/store-redis';
+import fc from 'fast-check';
+import type { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { breakerConfigArb } from './breaker-harness.js';
+
+type ScriptCall = (key: string, ...args: string[]) => Promise<string>;
+
+let server: RedisServer;
+let client: Redis;
+let script: ScriptCall;
+
+beforeAll(async () => {
+  server = await startRedis();
+  client = server.client();
+  client.defineCommand('bwCarry', { numberOfKeys: 1, lua: BREAKER_LUA });
+  script = (client as unknown as Record<string, ScriptCall>).bwCarry.bind(client);
+});
+afterAll(stopAll);
+
+/** The script's arguments by name, in the order BREAKER_ARGS gives. */
+function argsFor(name: string, s: CircuitBreakerSettings, now: number): string[] {
+  const waits = s.hasWaitIntervalFunction
+    ? Array.from({ length: MAX_OPEN_ATTEMPT }, (_, i) => s.waitDurationFor(i + 1)).join(',')
+    : String(s.waitDurationInOpenState);
+  const byName: Record<(typeof BREAKER_ARGS)[number], string> = {
+    now: String(now),
+    ttlMs: '86400000',
+    windowType: s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
+    windowSize: String(s.slidingWindowSize),
+    closedMin: String(s.closedMinimumCalls),
+    halfOpenMin: String(s.halfOpenMinimumCalls),
+    failureRateThreshold: String(s.failureRateThreshold),
+    slowCallRateThreshold: String(s.slowCallRateThreshold),
+    permitted: String(s.permittedNumberOfCallsInHalfOpenState),
+    maxWaitHalfOpen: String(s.maxWaitDurationInHalfOpenState),
+    afterWaitTarget: s.transitionToStateAfterWaitDuration,
+    automatic: s.automaticTransitionFromOpenToHalfOpenEnabled ? '1' : '0',
+    failureCountThreshold: String(s.failureCountThreshold),
+    consecutiveThreshold: String(s.consecutiveFailureThreshold),
+    halfOpenPolicy: s.halfOpenPolicy,
+    successThreshold: String(s.successThresholdInHalfOpenState),
+    leaseMs: '315360000000',
+    channel: '',
+    name,
+    origin: 'test',
+    waits,
+  };
+  return BREAKER_ARGS.map((arg) => byName[arg]);
+}
+
+interface Reply {
+  r: (number | number[])[];
+  t: { from: string; to: string; reason: string; at: number }[];
+  n: number;
+  s: string;
+}
+
+async function run(key: string, args: string[], ...op: string[]): Promise<Reply> {
+  const reply = JSON.parse(await script(key, ...args, ...op)) as Reply;
+  return { ...reply, t: Array.isArray(reply.t) ? reply.t : [] };
+}
+
+type HistoryStep = { kind: 'call'; outcome: Outcome } | { kind: 'force'; target: ManualTarget };
+
+const historyArb: fc.Arbitrary<HistoryStep[]> = fc.array(
+  fc.oneof(
+    {
+      weight: 4,
+      arbitrary: fc.constantFrom<Outcome>(0, 1, 2, 3).map((outcome) => ({ kind: 'call' as const, outcome })),
+    },
+    {
+      weight: 1,
+      arbitrary: fc
+        .constantFrom<ManualTarget>(
+          'OPEN',
+          'CLOSED',
+          'HALF_OPEN',
+          'FORCED_OPEN',
+          'DISABLED',
+          'METRICS_ONLY',
+          'RESET',
+        )
+        .map((target) => ({ kind: 'force' as const, target })),
+    },
+  ),
+  { maxLength: 12 },
+);
+
+const reasonArb = fc.constantFrom<TripReason>(
+  'FAILURE_RATE',
+  'SLOW_CALL_RATE',
+  'FAILURE_COUNT',
+  'CONSECUTIVE_FAILURES',
+);
+
+describe('the Lua O operation against carryTripIn', () => {
+  it('agrees on whether a carried trip opens the breaker, and on the state it leaves', async () => {
+    let run_ = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        breakerConfigArb,
+        historyArb,
+        fc.constantFrom(-1, 0, 1),
+        reasonArb,
+        async (config, history, delta, reason) => {
+          const name = `carry-${run_++}`;
+          const key = `breakwater:{cb:${name}}:state`;
+          const settings = resolveCircuitBreakerConfig(config, name);
+          let now = 1_700_000_000_000;
+          // Like the script's, the reference state starts with the first operation.
+          let state: BreakerState | undefined;
+          for (const h of history) {
+            now += 7;
+            state ??= initialBreakerState(settings, now);
+            const args = argsFor(name, settings, now);
+            if (h.kind === 'force') {
+              state = step(state, { type: 'force', target: h.target }, settings, now).state;
+              await run(key, args, 'T', h.target, '0', '0');
+              continue;
+            }
+            const acquired = step(state, { type: 'acquire' }, settings, now);
+            state = acquired.state;
+            const granted = await run(key, args, 'A', '0', '0', '0');
+            if (acquired.decision.type !== 'permitted') continue;
+            const [gen, lease] = granted.r[0] as number[];
+            state = step(
+              state,
+              { type: 'result', permit: acquired.decision.permit, outcome: h.outcome },
+              settings,
+              now,
+            ).state;
+            await run(key, args, 'R', String(gen), String(lease ?? 0), String(h.outcome));
+          }
+          now += 7;
+          state ??= initialBreakerState(settings, now);
+          const generation = state.generation + delta;
+          const expected: StepResult = step(state, { type: 'carry', generation, reason }, settings, now);
+          const reply = await run(key, argsFor(name, settings, now), 'O', String(generation), reason, '0');
+          expect(reply.r[0]).toBe(expected.decision.type === 'carried' && expected.decision.opened ? 1 : 0);
+          expect({ state: reply.s, generation: reply.n }).toEqual({
+            state: expected.state.state,
+            generation: expected.state.generation,
+          });
+          expect(reply.t.map((t) => `${t.from}->${t.to} ${t.reason} @${t.at}`)).toEqual(
+            expected.transitions.map((t) => `${t.from}->${t.to} ${t.reason} @${t.at}`),
+          );
+          const doc = JSON.parse((await client.get(key)) ?? 'null') as BreakerState | null;
+          if (doc !== null) {
+            // (`since` of a state nothing has written yet is when the script first wrote it: compared
+            // only where the carry decided it.)
+            const opened = reply.r[0] === 1;
+            expect({
+              openUntil: doc.openUntil,
+              attempts: doc.attempts,
+              ...(opened ? { since: doc.since } : {}),
+            }).toEqual({
+              openUntil: expected.state.openUntil,
+              attempts: expected.state.attempts,
+              ...(opened ? { since: expected.state.since } : {}),
+            });
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  }, 60_000);
+});

@@ -1,0 +1,198 @@
+/**
+ * Conditions production brings and no helper smooths away: a store whose client has never
+ * connected, a short Redis blip followed by a burst, a pause while a breaker is HALF_OPEN. Nothing
+ * here waits for the store to be "ready" or warms a connection up: each test does what a user's
+ * process does, and then asks Redis (through a separate admin connection) what the fleet sees.
+ *
+ * The burst: 100 breakers of a 4-call window, 4 concurrent calls each, the odd ones failing every
+ * call. Every odd breaker must end OPEN in Redis and refuse its next call; every even one CLOSED.
+ */
+import {
+  CallNotPermittedError,
+  CircuitBreaker,
+  type CircuitBreakerConfig,
+  type CircuitBreakerStateName,
+} from '@breakwater/core';
+import { RedisStore, type RedisStoreOptions, type StoreEvent } from '@breakwater/store-redis';
+import type { Cluster, Redis } from 'ioredis';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type RedisClusterHandle,
+  type RedisServer,
+  startRedis,
+  startRedisCluster,
+} from '../support/redis-harness.js';
+import { DownstreamError, sleep, suiteLifecycle, waitUntil } from './helpers.js';
+
+const BREAKERS = 100;
+const WINDOW: CircuitBreakerConfig = {
+  slidingWindowSize: 4,
+  minimumNumberOfCalls: 4,
+  waitDurationInOpenState: 60_000,
+};
+
+let server: RedisServer;
+let admin: Redis;
+let cluster: RedisClusterHandle;
+let clusterAdmin: Cluster;
+const { cleanup } = suiteLifecycle();
+
+beforeAll(async () => {
+  [server, cluster] = await Promise.all([startRedis(), startRedisCluster({ masters: 3 })]);
+  admin = server.client();
+  clusterAdmin = cluster.cluster();
+  clusterAdmin.on('error', () => {});
+}, 60_000);
+
+function storeOn(client: Redis | Cluster, options: Partial<RedisStoreOptions> = {}): RedisStore {
+  client.on('error', () => {});
+  const store = new RedisStore({ client, ...options });
+  cleanup.push(
+    () => client.disconnect(),
+    () => store.close(),
+  );
+  return store;
+}
+
+function breakersOn(store: RedisStore, prefix: string): CircuitBreaker[] {
+  return Array.from({ length: BREAKERS }, (_, i) => {
+    const cb = CircuitBreaker.of(`${prefix}-${i}`, WINDOW, { store });
+    cleanup.push(() => cb.close());
+    return cb;
+  });
+}
+
+const odd = (i: number) => i % 2 === 1;
+
+/** 4 concurrent calls on every breaker at once; the odd breakers' calls all fail. */
+async function burst(breakers: readonly CircuitBreaker[]): Promise<void> {
+  const calls = breakers.flatMap((cb, i) =>
+    Array.from({ length: 4 }, () =>
+      cb.execute(() => (odd(i) ? Promise.reject(new DownstreamError('down')) : Promise.resolve('ok'))),
+    ),
+  );
+  const settled = await Promise.allSettled(calls);
+  const unexpected = settled.filter((s) => s.status === 'rejected' && !(s.reason instanceof DownstreamError));
+  expect(unexpected.map((s) => String((s as PromiseRejectedResult).reason))).toEqual([]);
+}
+
+/** The state each breaker's key holds in Redis (`CLOSED` when there is no key). */
+async function statesInRedis(client: Redis | Cluster, breakers: readonly CircuitBreaker[]) {
+  return Promise.all(
+    breakers.map(async (cb): Promise<CircuitBreakerStateName> => {
+      const raw = await client.get(`breakwater:{cb:${cb.name}}:state`);
+      return raw === null ? 'CLOSED' : (JSON.parse(raw) as { state: CircuitBreakerStateName }).state;
+    }),
+  );
+}
+
+/** Whether each breaker refuses its next call (what the caller gets). */
+async function refusesNextCall(breakers: readonly CircuitBreaker[]): Promise<boolean[]> {
+  return Promise.all(
+    breakers.map((cb) =>
+      cb
+        .execute(() => 'ok')
+        .then(
+          () => false,
+          (error: unknown) => error instanceof CallNotPermittedError,
+        ),
+    ),
+  );
+}
+
+async function expectOddOpen(client: Redis | Cluster, breakers: readonly CircuitBreaker[]): Promise<void> {
+  // Outcomes are recorded without awaiting Redis's reply, pipelined ahead of the same store's next
+  // call: ask each breaker first, then Redis (another connection) sees what that call saw.
+  const refused = await refusesNextCall(breakers);
+  expect(refused.filter((r, i) => odd(i) && r).length).toBe(BREAKERS / 2);
+  expect(refused.filter((r, i) => !odd(i) && r).length).toBe(0);
+  const inRedis = await statesInRedis(client, breakers);
+  const openOdd = inRedis.filter((s, i) => odd(i) && s === 'OPEN').length;
+  const openEven = inRedis.filter((s, i) => !odd(i) && s !== 'CLOSED').length;
+  expect({ openOdd, openEven }).toEqual({ openOdd: BREAKERS / 2, openEven: 0 });
+}
+
+describe('a cold client, no warm-up', () => {
+  it('a fresh Cluster client: a burst over 100 breakers opens every failing one, fleet-wide', async () => {
+    const store = storeOn(cluster.cluster());
+    const events: StoreEvent[] = [];
+    store.onEvent((e) => events.push(e));
+    const breakers = breakersOn(store, 'cold-cluster');
+    await burst(breakers);
+    await expectOddOpen(clusterAdmin, breakers);
+    // A cold Cluster client is not an outage.
+    expect(events.map((e) => e.type)).toEqual([]);
+  });
+
+  it('a fresh single-node client: the same burst, the same result', async () => {
+    const store = storeOn(server.client());
+    const events: StoreEvent[] = [];
+    store.onEvent((e) => events.push(e));
+    const breakers = breakersOn(store, 'cold-single');
+    await burst(breakers);
+    await expectOddOpen(admin, breakers);
+    expect(events.map((e) => e.type)).toEqual([]);
+  });
+});
+
+describe('a short blip, then a burst', () => {
+  it('CLIENT PAUSE 300 WRITE trips the guard; 1.5 s later a burst on 100 breakers opens every failing one', async () => {
+    const store = storeOn(server.client());
+    const breakers = breakersOn(store, 'blip');
+    // Connected and working before the blip.
+    await Promise.all(breakers.slice(0, 4).map((cb) => cb.execute(() => 'ok')));
+    await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
+    const during = await Promise.allSettled(breakers.slice(0, 8).map((cb) => cb.execute(() => 'ok')));
+    expect(during.every((s) => s.status === 'fulfilled')).toBe(true);
+    expect(await store.guardState()).toBe('OPEN');
+    await sleep(1_500);
+    await burst(breakers);
+    await expectOddOpen(admin, breakers);
+  });
+
+  it('a trip decided in-process during an outage is carried to the shared state when Redis answers', async () => {
+    const store = storeOn(server.client(), { guard: { failureThreshold: 1, waitDurationMs: 60_000 } });
+    const [cb] = breakersOn(store, 'carried').slice(0, 1);
+    await cb.execute(() => 'ok'); // connected
+    await admin.call('CLIENT', 'PAUSE', '400', 'WRITE');
+    // The guard opens on the first timeout; the rest are decided by the in-process fallback.
+    const settled = await Promise.allSettled(
+      Array.from({ length: 4 }, () => cb.execute(() => Promise.reject(new DownstreamError('down')))),
+    );
+    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof DownstreamError)).toBe(true);
+    await sleep(500); // Redis answers again; the guard would wait a minute: it must not matter
+    await waitUntil(async () => (await statesInRedis(admin, [cb]))[0] === 'OPEN', 3_000, 'OPEN in Redis');
+  });
+});
+
+describe('a pause while HALF_OPEN', () => {
+  it('probes that timed out during a 1 s pause are given back when their late replies arrive', async () => {
+    const store = storeOn(server.client());
+    const config: CircuitBreakerConfig = { ...WINDOW, permittedNumberOfCallsInHalfOpenState: 2 };
+    const cb = CircuitBreaker.of('paused-half-open', config, { store });
+    cleanup.push(() => cb.close());
+    await cb.transitionToOpenState();
+    await cb.transitionToHalfOpenState();
+    expect(await cb.getState()).toBe('HALF_OPEN');
+    await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
+    // Two probes ask during the pause: Redis grants them when it wakes, after their callers gave up.
+    const during = await Promise.allSettled([cb.execute(() => 'ok'), cb.execute(() => 'ok')]);
+    expect(during.every((s) => s.status === 'fulfilled')).toBe(true);
+    await sleep(1_100);
+    // Within 2 s of the pause's end, the downstream gets its probes from the shared state.
+    const probe = new CircuitBreaker('paused-half-open', config, { store: storeOn(server.client()) });
+    cleanup.push(() => probe.close());
+    await waitUntil(
+      async () => {
+        const raw = await admin.get('breakwater:{cb:paused-half-open}:state');
+        const doc = JSON.parse(raw ?? '{}') as { state?: string; halfOpenAvailable?: number };
+        return doc.state === 'HALF_OPEN' && doc.halfOpenAvailable === 2;
+      },
+      2_000,
+      'both probe permits back in Redis',
+    );
+    const probes = await Promise.allSettled([probe.execute(() => 'ok'), probe.execute(() => 'ok')]);
+    expect(probes.map((p) => p.status)).toEqual(['fulfilled', 'fulfilled']);
+    expect(await probe.getState()).toBe('CLOSED');
+  });
+});
