@@ -11,7 +11,7 @@ import { MAX_TIMER_DELAY_MS, type Sleep, sleep } from './sleep.js';
 export interface RetryOptions {
   /** Source of the events' `at`. Default: the system clock. */
   readonly clock?: Clock;
-  /** How to wait between attempts. Default: an unref'd timer that the caller's signal cuts short. */
+  /** How to wait between attempts. Default: a timer that the caller's signal cuts short. */
   readonly sleep?: Sleep;
 }
 
