@@ -348,17 +348,33 @@ describe('Bulkhead with a store', () => {
 });
 
 describe('timers of waiting callers', () => {
-  it('never keep the process alive', async () => {
+  const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+  it('keep the process alive while waiting, and are gone once the caller aborts', async () => {
     const b = Bulkhead.of('t', { maxConcurrentCalls: 1, maxWaitDuration: 60_000 });
     const running = deferred();
     b.execute(() => running.promise);
-    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = timeouts();
     const controller = new AbortController();
     const waiting = b.execute(() => 1, controller.signal).catch(() => 'aborted');
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
+    expect(timeouts()).toBe(before + 1);
     controller.abort();
+    expect(timeouts()).toBe(before);
     running.resolve();
     await expect(waiting).resolves.toBe('aborted');
+  });
+
+  it('are gone as soon as the waiter gets its slot', async () => {
+    const b = Bulkhead.of('t', { maxConcurrentCalls: 1, maxWaitDuration: 60_000 });
+    const running = deferred();
+    const holder = b.execute(() => running.promise);
+    const before = timeouts();
+    const waiting = b.execute(() => 'ran');
+    expect(timeouts()).toBe(before + 1);
+    running.resolve();
+    await holder;
+    expect(timeouts()).toBe(before);
+    await expect(waiting).resolves.toBe('ran');
   });
 });
 

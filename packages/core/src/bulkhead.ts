@@ -233,13 +233,13 @@ export class Bulkhead {
         },
         timer: undefined,
       };
+      // Not unref'd: a queued caller awaits its slot, so the wait keeps the process alive (a
+      // holder that hung must still end in BulkheadFullError); grant() and leave() clear it.
       waiter.timer = setTimeout(() => {
         waiter.timer = undefined;
         if (!this.leave(waiter)) return;
         reject(this.rejected('TIMEOUT'));
       }, c.maxWaitDuration);
-      // A waiting caller must not keep the process alive on its own.
-      waiter.timer.unref?.();
       s.addEventListener('abort', waiter.onAbort, { once: true });
       this.queue.push(waiter);
     });

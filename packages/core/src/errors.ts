@@ -107,9 +107,58 @@ export class MaxRetriesExceededError extends BreakwaterError {
   }
 }
 
+/** How a retried attempt ended: with an error, or with a result that `retryOnResult` rejected. */
+export type RetriedFailure = { readonly error: unknown } | { readonly result: unknown };
+
+/** What an interval function did instead of returning a usable wait. */
+export type IntervalOutcome = { readonly returned: unknown } | { readonly threw: unknown };
+
+/**
+ * A retry's interval function gave no usable wait after a failed attempt: it returned Infinity,
+ * NaN, a negative number or something not a number, or it threw. The call ends with this error
+ * rather than retrying at once (a retry storm) or never. `cause` is the failed attempt's error.
+ */
+export class RetryIntervalError extends BreakwaterError {
+  override name = 'RetryIntervalError';
+  /** What `intervalFunction(attempt)` returned; undefined when it threw. */
+  readonly interval: unknown;
+  /** True when the interval function threw. */
+  readonly threw: boolean;
+  /** What the interval function threw; undefined when it returned. */
+  readonly intervalError: unknown;
+  /** The attempt's result, when the retry was for a result `retryOnResult` rejected (no `cause` then). */
+  readonly lastResult: unknown;
+
+  constructor(
+    readonly retryName: string,
+    /** The failed attempt (1-based) after which the wait was asked for. */
+    readonly attempt: number,
+    outcome: IntervalOutcome,
+    failure: RetriedFailure,
+  ) {
+    const what =
+      'threw' in outcome
+        ? `threw ${describeThrown(outcome.threw)}`
+        : `returned ${describeValue(outcome.returned)}, not a number of milliseconds >= 0`;
+    super(
+      `Retry '${retryName}': intervalFunction(${attempt}) ${what}; no further attempt`,
+      'error' in failure ? { cause: failure.error } : undefined,
+    );
+    this.threw = 'threw' in outcome;
+    this.interval = 'returned' in outcome ? outcome.returned : undefined;
+    this.intervalError = 'threw' in outcome ? outcome.threw : undefined;
+    this.lastResult = 'result' in failure ? failure.result : undefined;
+  }
+}
+
+function describeThrown(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : describeValue(error);
+}
+
 function describeValue(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `a function`;
+  if (typeof value === 'bigint') return `${value}n`;
   if (value === null || value === undefined || typeof value !== 'object') return String(value);
   if (Array.isArray(value)) return `an array`;
   return 'an object';

@@ -88,9 +88,12 @@ export {
   ConfigError,
   type ConfigErrorDetails,
   IllegalStateTransitionError,
+  type IntervalOutcome,
   MaxRetriesExceededError,
   RequestNotPermittedError,
   ResultRecordedAsFailureError,
+  type RetriedFailure,
+  RetryIntervalError,
   TimeoutError,
 } from './errors.js';
 export { EventPublisher, type Unsubscribe } from './event-publisher.js';

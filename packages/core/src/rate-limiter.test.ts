@@ -431,7 +431,7 @@ describe('RateLimiter with a store', () => {
 });
 
 describe('timers of waiting callers', () => {
-  it('never keep the process alive', async () => {
+  it('keep the process alive while waiting, and are gone once the caller aborts', async () => {
     const rl = RateLimiter.of('t', {
       limitForPeriod: 1,
       limitRefreshPeriod: 60_000,
@@ -442,8 +442,9 @@ describe('timers of waiting callers', () => {
     const controller = new AbortController();
     const waiting = rl.execute(() => 1, controller.signal).catch(() => 'aborted');
     expect((await rl.getMetrics()).numberOfWaitingCalls).toBe(1);
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before + 1);
     controller.abort();
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
     await expect(waiting).resolves.toBe('aborted');
   });
 });

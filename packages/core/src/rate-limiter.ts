@@ -37,7 +37,7 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /**
  * A rate limiter with Resilience4j's semantics that never blocks the event loop: a caller
- * waits (on an unref'd timer) only when its permit will be free within `timeoutDuration`, and
+ * waits only when its permit will be free within `timeoutDuration`, and
  * is otherwise rejected at once with `RequestNotPermittedError`. A waiting caller holds a
  * reservation, so later callers queue behind it; if it aborts, the reservation is handed back
  * when that cannot over-admit.
@@ -198,14 +198,14 @@ export class RateLimiter {
         if (this.publisher.hasListeners) this.emitFailed(permits, at, 'ABORTED', 0);
         reject(signal.reason);
       };
+      // Not unref'd: the caller awaits this wait as it would the call's I/O, so it keeps the
+      // process alive; an abort clears it.
       const timer = setTimeout(() => {
         signal.removeEventListener('abort', onAbort);
         this.waiting--;
         if (this.publisher.hasListeners) this.emitAcquired(permits, this.clock.now(), waitMs);
         resolve();
       }, waitMs);
-      // A waiting caller must not keep the process alive on its own.
-      timer.unref?.();
       signal.addEventListener('abort', onAbort, { once: true });
       // It may have aborted while a remote store was answering.
       if (signal.aborted) onAbort();

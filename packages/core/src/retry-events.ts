@@ -27,6 +27,7 @@ export interface RetryOnSuccessEvent extends RetryEventBase {
 /**
  * A call used up `maxAttempts`: `error` is the last error, or a MaxRetriesExceededError when results
  * kept asking for a retry (whether or not `failAfterMaxAttempts` makes the call reject with it).
+ * Also published, with a RetryIntervalError, when the interval function gave no usable wait.
  */
 export interface RetryOnErrorEvent extends RetryEventBase {
   readonly type: 'ERROR';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from './clock.js';
-import { ConfigError, MaxRetriesExceededError } from './errors.js';
+import { BreakwaterError, ConfigError, MaxRetriesExceededError, RetryIntervalError } from './errors.js';
 import { IntervalFunction } from './interval-function.js';
 import { Retry, type RetryOptions } from './retry.js';
 import type { RetryEvent } from './retry-events.js';
@@ -204,24 +204,6 @@ describe('Retry.execute', () => {
     expect(waits.sort((a, b) => a - b)).toEqual([30, 30, 90, 90, 270, 270]);
   });
 
-  it('treats NaN or negative waits as none and caps huge ones at the longest timer', async () => {
-    const { waits, sleep } = recordingSleep();
-    const values = [Number.NaN, -5, Number.POSITIVE_INFINITY];
-    const retry = Retry.of('r', { maxAttempts: 4, intervalFunction: (n) => values[n - 1]! }, { sleep });
-    await expect(retry.execute(scripted(new Error('a')))).rejects.toThrow('a');
-    expect(waits).toEqual([MAX_TIMER_DELAY_MS]);
-  });
-
-  it('rejects with the error of an interval function that throws', async () => {
-    const bug = new Error('interval bug');
-    const retry = Retry.of('r', {
-      intervalFunction: () => {
-        throw bug;
-      },
-    });
-    await expect(retry.execute(scripted(new Error('a')))).rejects.toBe(bug);
-  });
-
   it('retries an error thrown synchronously', async () => {
     const { sleep } = recordingSleep();
     const retry = Retry.of('r', {}, { sleep });
@@ -246,6 +228,107 @@ describe('Retry.execute', () => {
       seen.push(s);
     }, controller.signal);
     expect(seen).toEqual([NEVER_ABORTED, controller.signal]);
+  });
+});
+
+describe('Retry with an interval function that gives no usable wait', () => {
+  /** Runs one call whose interval function answers `interval` after attempt `badAt`, 10 ms before. */
+  async function runWith(interval: () => unknown, badAt = 1) {
+    const { waits, sleep } = recordingSleep();
+    const intervalFunction = (n: number) => (n < badAt ? 10 : interval()) as number;
+    const retry = Retry.of('r', { maxAttempts: 5, intervalFunction }, { sleep });
+    const events = collect(retry);
+    const errors = [new TransientError('first'), new TransientError('second'), new TransientError('third')];
+    const fn = scripted<string>(...errors);
+    const error = await retry.execute(fn).then(
+      () => expect.fail('the call should have failed'),
+      (e: unknown) => e as RetryIntervalError,
+    );
+    return { error, errors, fn, waits, events, metrics: retry.getMetrics() };
+  }
+
+  it.each([
+    ['Infinity', Number.POSITIVE_INFINITY],
+    ['-Infinity', Number.NEGATIVE_INFINITY],
+    ['NaN', Number.NaN],
+    ['a negative number', -5],
+    ['a numeric string', '100'],
+    ['undefined (a function without return)', undefined],
+    ['null', null],
+    ['a bigint', 10n],
+  ])("ends the call on %s with a RetryIntervalError whose cause is the attempt's error", async (_, value) => {
+    const { error, errors, fn, waits, events, metrics } = await runWith(() => value);
+    expect(error).toBeInstanceOf(RetryIntervalError);
+    expect(error).toBeInstanceOf(BreakwaterError);
+    expect(error.name).toBe('RetryIntervalError');
+    expect(error.retryName).toBe('r');
+    expect(error.attempt).toBe(1);
+    expect(Object.is(error.interval, value)).toBe(true);
+    expect(error.threw).toBe(false);
+    expect(error.cause).toBe(errors[0]);
+    expect(error.message).toMatch(
+      /^Retry 'r': intervalFunction\(1\) returned .+, not a number of milliseconds >= 0/,
+    );
+    // Neither a retry storm (no wait) nor a wait forever: no further attempt, no wait.
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(waits).toEqual([]);
+    expect(events.map((e) => e.type)).toEqual(['ERROR']);
+    expect(events[0]).toMatchObject({ type: 'ERROR', attempts: 1, error });
+    expect(metrics.numberOfFailedCallsWithoutRetryAttempt).toBe(1);
+  });
+
+  it("names the attempt after which the wait was asked, and keeps that attempt's error", async () => {
+    const { error, errors, fn, waits, events, metrics } = await runWith(() => Number.NaN, 3);
+    expect(error).toBeInstanceOf(RetryIntervalError);
+    expect(error.attempt).toBe(3);
+    expect(error.cause).toBe(errors[2]);
+    expect(fn).toHaveBeenCalledTimes(3);
+    expect(waits).toEqual([10, 10]);
+    expect(events.map((e) => e.type)).toEqual(['RETRY', 'RETRY', 'ERROR']);
+    expect(metrics.numberOfFailedCallsWithRetryAttempt).toBe(1);
+  });
+
+  it('ends the call when the interval function throws, with both errors at hand', async () => {
+    const bug = new Error('interval bug');
+    const { error, errors, fn, waits } = await runWith(() => {
+      throw bug;
+    }, 2);
+    expect(error).toBeInstanceOf(RetryIntervalError);
+    expect(error.threw).toBe(true);
+    expect(error.intervalError).toBe(bug);
+    expect(error.interval).toBeUndefined();
+    expect(error.cause).toBe(errors[1]);
+    expect(error.message).toMatch(/^Retry 'r': intervalFunction\(2\) threw Error: interval bug/);
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(waits).toEqual([10]);
+  });
+
+  it('keeps the last result when the retry was for a result', async () => {
+    const { sleep } = recordingSleep();
+    const retry = Retry.of(
+      'r',
+      { maxAttempts: 3, retryOnResult: (r) => r === 'bad', intervalFunction: () => Number.NaN },
+      { sleep },
+    );
+    const error = (await retry.execute(async () => 'bad').catch((e: unknown) => e)) as RetryIntervalError;
+    expect(error).toBeInstanceOf(RetryIntervalError);
+    expect(error.lastResult).toBe('bad');
+    expect(error.cause).toBeUndefined();
+  });
+
+  it('waits the longest a timer can hold for a finite wait beyond it, and nothing for 0', async () => {
+    const { waits, sleep } = recordingSleep();
+    const values = [MAX_TIMER_DELAY_MS + 1, Number.MAX_VALUE, 0, -0];
+    const retry = Retry.of('r', { maxAttempts: 5, intervalFunction: (n) => values[n - 1]! }, { sleep });
+    const events = collect(retry);
+    await expect(retry.execute(scripted(new Error('a')))).rejects.toThrow('a');
+    expect(waits).toEqual([MAX_TIMER_DELAY_MS, MAX_TIMER_DELAY_MS]);
+    expect(events.filter((e) => e.type === 'RETRY').map((e) => e.waitMs)).toEqual([
+      MAX_TIMER_DELAY_MS,
+      MAX_TIMER_DELAY_MS,
+      0,
+      0,
+    ]);
   });
 });
 

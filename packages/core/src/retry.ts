@@ -1,6 +1,6 @@
 import type { Supplier } from './circuit-breaker.js';
 import { type Clock, systemClock } from './clock.js';
-import { ConfigError, MaxRetriesExceededError } from './errors.js';
+import { ConfigError, MaxRetriesExceededError, type RetriedFailure, RetryIntervalError } from './errors.js';
 import { EventPublisher, type Unsubscribe } from './event-publisher.js';
 import { validatePolicyName } from './policy-name.js';
 import { type RetryConfig, type RetrySettings, RetryVerdict, resolveRetryConfig } from './retry-config.js';
@@ -11,7 +11,7 @@ import { MAX_TIMER_DELAY_MS, type Sleep, sleep } from './sleep.js';
 export interface RetryOptions {
   /** Source of the events' `at`. Default: the system clock. */
   readonly clock?: Clock;
-  /** How to wait between attempts. Default: an unref'd timer that the caller's signal cuts short. */
+  /** How to wait between attempts. Default: a timer that the caller's signal cuts short. */
   readonly sleep?: Sleep;
 }
 
@@ -146,7 +146,7 @@ export class Retry {
             this.emitEnd('ERROR', attempt, error);
             throw error;
           }
-          await this.wait(interval, attempt, signal, race, 'error', error);
+          await this.wait(interval, attempt, signal, race, { error });
           continue;
         }
         if (c.retryOnResult !== undefined && asksForRetry(c.retryOnResult, value)) {
@@ -157,7 +157,7 @@ export class Retry {
             if (c.failAfterMaxAttempts) throw exceeded;
             return value;
           }
-          await this.wait(interval, attempt, signal, race, 'result', value);
+          await this.wait(interval, attempt, signal, race, { result: value });
           continue;
         }
         if (attempt === 1) this.successWithoutRetry++;
@@ -185,10 +185,9 @@ export class Retry {
     attempt: number,
     signal: AbortSignal,
     race: AbortRace | undefined,
-    reason: 'error' | 'result',
-    cause: unknown,
+    failure: RetriedFailure,
   ): Promise<void> {
-    const waitMs = clampWait(interval(attempt));
+    const waitMs = this.waitAfter(interval, attempt, failure);
     if (this.publisher.hasListeners) {
       this.publisher.emit({
         kind: 'retry',
@@ -197,8 +196,9 @@ export class Retry {
         at: this.clock.now(),
         attempt,
         waitMs,
-        reason,
-        ...(reason === 'error' ? { error: cause } : { result: cause }),
+        ...('error' in failure
+          ? { reason: 'error', error: failure.error }
+          : { reason: 'result', result: failure.result }),
       });
     }
     if (waitMs > 0) {
@@ -207,6 +207,33 @@ export class Retry {
       await (race === undefined ? pending : Promise.race([pending, race.aborted]));
     }
     if (signal.aborted) throw signal.reason;
+  }
+
+  /**
+   * The wait after `attempt`, within what a timer can hold. An interval function that gives no
+   * usable wait ends the call: Infinity or NaN would otherwise mean waiting forever or retrying at
+   * once (a retry storm), and the attempt's own error must not be lost behind the function's.
+   */
+  private waitAfter(interval: (attempt: number) => number, attempt: number, failure: RetriedFailure): number {
+    let ms: unknown;
+    try {
+      ms = interval(attempt);
+    } catch (thrown) {
+      throw this.endWith(new RetryIntervalError(this.name, attempt, { threw: thrown }, failure), attempt);
+    }
+    if (typeof ms !== 'number' || !(ms >= 0) || ms === Number.POSITIVE_INFINITY) {
+      throw this.endWith(new RetryIntervalError(this.name, attempt, { returned: ms }, failure), attempt);
+    }
+    // Longer than a timer can hold (Node would fire after 1 ms): wait the longest it can. (`+ 0`
+    // turns -0 into 0 for the RETRY event.)
+    return Math.min(ms, MAX_TIMER_DELAY_MS) + 0;
+  }
+
+  /** Counts and publishes the call's end with `error`, and returns it to throw. */
+  private endWith(error: RetryIntervalError, attempt: number): RetryIntervalError {
+    this.countFailure(attempt);
+    this.emitEnd('ERROR', attempt, error);
+    return error;
   }
 
   private countFailure(attempts: number): void {
@@ -235,9 +262,4 @@ function asksForRetry(retryOnResult: (result: unknown) => boolean, value: unknow
   } catch {
     return false;
   }
-}
-
-/** NaN and negative waits mean "no wait"; Infinity or longer than a timer can hold waits the longest it can. */
-function clampWait(ms: number): number {
-  return ms > 0 ? Math.min(ms, MAX_TIMER_DELAY_MS) : 0;
 }

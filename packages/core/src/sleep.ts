@@ -5,8 +5,9 @@ export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
 export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 /**
- * The default Sleep: one unref'd timer (a pending retry never keeps the process alive), cleared
- * when the signal aborts, and no listener left on the signal once it settles.
+ * The default Sleep: one timer, which keeps the process alive while a caller awaits it (a one-shot
+ * script must not exit in the middle of its backoff), cleared when the signal aborts, and no
+ * listener left on the signal once it settles.
  */
 export const sleep: Sleep = (ms, signal) =>
   new Promise<void>((resolve, reject) => {
@@ -25,6 +26,5 @@ export const sleep: Sleep = (ms, signal) =>
       },
       Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS),
     );
-    timer.unref?.();
     signal.addEventListener('abort', onAbort, { once: true });
   });

@@ -195,16 +195,19 @@ describe('TimeLimiter.execute', () => {
     });
   });
 
-  it('arms an unref-ed timer, so a pending call never keeps the process alive', async () => {
+  it('arms a ref-ed timer: a pending call keeps the process alive until its deadline', async () => {
     const spy = vi.spyOn(globalThis, 'setTimeout');
     const tl = TimeLimiter.of('t', { timeoutDuration: 5000 });
     const controller = new AbortController();
     const result = tl.execute(() => new Promise(() => {}), controller.signal);
     const timer = spy.mock.results[0]!.value as NodeJS.Timeout;
     expect(spy.mock.calls[0]![1]).toBe(5000);
-    expect(timer.hasRef()).toBe(false);
+    expect(timer.hasRef()).toBe(true);
+    const alive = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
     controller.abort();
     await expect(result).rejects.toBeDefined();
+    // Cleared as the call settles: nothing of it is left to hold the process.
+    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(alive - 1);
   });
 
   it('accepts a thenable that is not a native promise', async () => {

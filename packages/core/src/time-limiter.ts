@@ -27,7 +27,9 @@ export interface TimeLimiterMetrics {
 /**
  * Bounds how long a call may take. The protected function receives an AbortSignal that aborts
  * with the TimeoutError when time is up (with `cancelRunningFuture`, the default) or with the
- * caller's reason when the caller aborts. Each call holds one unref'd timer, cleared as it settles.
+ * caller's reason when the caller aborts. Each call holds one timer, which keeps the process
+ * alive like the call it bounds (a hung call still ends in TimeoutError) and is cleared as the
+ * call settles.
  */
 export class TimeLimiter {
   readonly name: string;
@@ -183,7 +185,6 @@ class TimedCall<T> {
     private readonly reject: (error: unknown) => void,
   ) {
     this.timer = setTimeout(expire, outcomes.timeoutMs, this);
-    this.timer.unref?.();
     // No `once`: finish() removes the listener however the call ends, and the option costs time.
     callerSignal?.addEventListener('abort', this);
   }
