@@ -8,6 +8,7 @@
  * call. Every odd breaker must end OPEN in Redis and refuse its next call; every even one CLOSED.
  */
 import {
+  Bulkhead,
   CallNotPermittedError,
   CircuitBreaker,
   type CircuitBreakerConfig,
@@ -194,5 +195,41 @@ describe('a pause while HALF_OPEN', () => {
     const probes = await Promise.allSettled([probe.execute(() => 'ok'), probe.execute(() => 'ok')]);
     expect(probes.map((p) => p.status)).toEqual(['fulfilled', 'fulfilled']);
     expect(await probe.getState()).toBe('CLOSED');
+  });
+});
+
+describe('a pause while a bulkhead is full', () => {
+  it('slots granted late to callers who gave up are released when the late replies arrive', async () => {
+    const store = storeOn(server.client());
+    const bulkhead = Bulkhead.of('paused-bulkhead', { maxConcurrentCalls: 2 }, { store });
+    await bulkhead.execute(() => 'connected');
+    await admin.call('CLIENT', 'PAUSE', '1000', 'ALL');
+    // Both acquires time out (the failure policy runs the calls in-process); Redis grants them late.
+    const during = await Promise.allSettled([bulkhead.execute(() => 'a'), bulkhead.execute(() => 'b')]);
+    expect(during.map((d) => d.status)).toEqual(['fulfilled', 'fulfilled']);
+    await sleep(1_100);
+    // Within 2 s of the pause's end both slots are free again, not after bulkheadLeaseMs (a minute).
+    await waitUntil(
+      async () => (await admin.zcard('breakwater:{bh:paused-bulkhead}:leases')) === 0,
+      2_000,
+      'both slots back in Redis',
+    );
+    const other = Bulkhead.of(
+      'paused-bulkhead',
+      { maxConcurrentCalls: 2 },
+      { store: storeOn(server.client()) },
+    );
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const holders = [other.execute(() => held), other.execute(() => held)];
+    await waitUntil(
+      async () => (await admin.zcard('breakwater:{bh:paused-bulkhead}:leases')) === 2,
+      2_000,
+      'two slots taken in Redis',
+    );
+    release();
+    await Promise.all(holders);
   });
 });

@@ -27,7 +27,10 @@ export class StoreConnection {
   private readonly waiting = new Set<FirstConnectionWaiter>();
 
   constructor(user: Connection, onReady: () => void) {
-    const own = { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0 };
+    // disconnectTimeout: once closed, a socket that does not close by itself (one whose connection
+    // attempt already failed) is destroyed after this, not after ioredis's default 2 s, which would
+    // hold a one-shot script that far past its end.
+    const own = { autoResendUnfulfilledCommands: false, maxRetriesPerRequest: 0, disconnectTimeout: 200 };
     this.client = isCluster(user)
       ? // keep the user's node options (credentials, TLS...): duplicate() replaces redisOptions whole
         user.duplicate(undefined, {
