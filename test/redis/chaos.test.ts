@@ -424,6 +424,24 @@ describe('failure policies during an outage', () => {
   });
 });
 
+describe('a breaker closed while Redis is away', () => {
+  it('counts the outcomes that still waited for Redis as dropped (closed)', async () => {
+    const store = chaosStore();
+    const events = captureStoreEvents(store);
+    const cb = breaker('closed-waiting', LOADED, store);
+    expect(await cb.execute(() => 'shared')).toBe('shared');
+    await sleep(20); // that success reached Redis
+    await server.kill('SIGKILL');
+    try {
+      for (let i = 0; i < 5; i++) expect(await cb.execute(() => 'in-process')).toBe('in-process');
+      cb.close();
+      expect(dropsOf(events.events)).toEqual({ closed: 5 });
+    } finally {
+      await server.restart();
+    }
+  });
+});
+
 describe('a reply the store cannot apply', () => {
   it('fails that batch alone (POLICY_FAILURE, the failure policy decides): no unhandled rejection, every call settles', async () => {
     const store = chaosStore();

@@ -128,7 +128,7 @@ class StoreMetrics {
     for (const type of ['timeout', 'connection', 'guard_open', 'reply', 'state_reset', 'policy'] as const) {
       this.errors.inc({ type }, 0);
     }
-    for (const reason of ['unknown', 'rejected', 'overflow', 'allow', 'no-shared-window']) {
+    for (const reason of ['unknown', 'rejected', 'overflow', 'allow', 'no-shared-window', 'closed']) {
       this.dropped.inc({ reason }, 0);
     }
   }

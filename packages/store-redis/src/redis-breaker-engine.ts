@@ -256,6 +256,10 @@ export class RedisBreakerEngine implements BreakerEngine {
   close(): void {
     this.closed = true;
     this.local?.close();
+    // What still waits for Redis will not get there now.
+    const waiting = this.undelivered.splice(0).length;
+    this.undeliveredReleases.length = 0;
+    if (waiting > 0) this.drop(waiting, 'closed');
     if (this.dropTimer !== undefined) {
       clearTimeout(this.dropTimer);
       this.reportDrops();
@@ -322,6 +326,7 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   private fail(ops: Op[], error: StoreUnavailableError, fate: CallFate): void {
     const storeWide = isStoreWide(error);
+    if (storeWide && fate === 'not-applied') this.deliveryNotBefore = Date.now() + this.deliverySpacing;
     if (!storeWide) this.policyFailure(error);
     for (const op of ops) {
       let value: unknown;
@@ -472,22 +477,36 @@ export class RedisBreakerEngine implements BreakerEngine {
     this.armDelivery();
   }
 
-  /** Sends what waits as soon as Redis answers anything (this engine may have no call to ride on). */
+  /**
+   * Sends what waits as soon as Redis answers anything (this engine may have no call to ride on),
+   * but not sooner than `deliveryNotBefore`: a delivery that just failed (its node is down, on a
+   * Cluster whose other nodes answer) is not tried again on every reply of the others.
+   */
   private armDelivery(): void {
     if (this.deliveryArmed || this.closed) return;
     this.deliveryArmed = true;
-    this.runner.onNextSuccess(() => {
-      this.deliveryArmed = false;
-      if (this.closed) return;
-      if (
-        this.undelivered.length !== 0 ||
-        this.undeliveredReleases.length !== 0 ||
-        this.carry !== undefined
-      ) {
-        // Any operation will do: send() puts what waits in front of it.
-        this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
-      }
-    });
+    this.runner.onNextSuccess(this.deliver);
+  }
+
+  private readonly deliver = (): void => {
+    if (this.closed) return;
+    const wait = this.deliveryNotBefore - Date.now();
+    if (wait > 0) {
+      // A background timer: what waits is counted as dropped if the breaker is closed first.
+      setTimeout(() => this.runner.onNextSuccess(this.deliver), wait).unref?.();
+      return;
+    }
+    this.deliveryArmed = false;
+    if (this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined) {
+      // Any operation will do: send() puts what waits in front of it.
+      this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
+    }
+  };
+
+  private deliveryNotBefore = 0;
+  /** How long after a failed delivery the next one may be tried without a call of this breaker. */
+  private get deliverySpacing(): number {
+    return Math.min(this.store.guardWaitDurationMs, 1_000);
   }
 
   /** Counts outcomes that will never reach Redis; reported at most once a second (a background timer). */

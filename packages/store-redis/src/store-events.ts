@@ -46,7 +46,7 @@ export interface StoreOutcomesDroppedEvent extends StoreEventBase {
   readonly type: 'OUTCOMES_DROPPED';
   readonly policy: string;
   readonly count: number;
-  readonly reason: 'unknown' | 'rejected' | 'overflow' | 'allow' | 'no-shared-window';
+  readonly reason: 'unknown' | 'rejected' | 'overflow' | 'allow' | 'no-shared-window' | 'closed';
 }
 
 export type StoreEvent =
