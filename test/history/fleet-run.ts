@@ -44,6 +44,9 @@ const AOF = ['--appendonly', 'yes', '--appendfsync', 'always'];
 const WHOLE_MS = 1;
 const TRIP_BOUND_MS = 0;
 
+/** Mutations `mutation-hooks.mjs` knows: each breaks one invariant on purpose (see fleet-mutations.test.ts). */
+export type MutationName = 'lua-extra-half-open-probe' | 'ts-bulkhead-full-admits';
+
 export interface FleetRunOptions {
   readonly seed: number;
   readonly deployment: 'standalone' | 'cluster';
@@ -51,6 +54,7 @@ export interface FleetRunOptions {
   readonly durationMs: number;
   readonly faults: readonly FaultKind[];
   readonly commandTimeout: number;
+  readonly mutation?: MutationName;
 }
 
 export interface FleetRun {
@@ -64,9 +68,14 @@ export interface FleetRun {
   readonly sources: Record<string, Partial<Record<PermitSource, number>>>;
   /** Bulkhead slots Redis still held once every worker had closed its stores (leaked until their lease expires). */
   readonly heldSlots: readonly { readonly name: string; readonly held: number }[];
+  /** What the mutation hook reported from each worker. */
+  readonly mutations: readonly unknown[];
 }
 
-type Message = { type: 'ready' } | { type: 'records'; key: keyof RecordParts; items: unknown[] } | WorkerDone;
+type Message =
+  | { type: 'ready'; mutation?: unknown }
+  | { type: 'records'; key: keyof RecordParts; items: unknown[] }
+  | WorkerDone;
 
 interface RecordParts {
   permits: History['permits'][number][];
@@ -166,10 +175,14 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRun> {
     });
 
     for (let worker = 0; worker < options.workers; worker++) {
-      const config = { worker, deployment: started.deployment, plan };
+      const config = { worker, deployment: started.deployment, plan, mutation: options.mutation };
       handles.push(spawnWorker<Message>(WORKER, [JSON.stringify(config)], {}, { timeoutMs: 30_000 }));
     }
-    await Promise.all(handles.map((h) => h.waitFor((m) => m.type === 'ready')));
+    const ready = await Promise.all(handles.map((h) => h.waitFor((m) => m.type === 'ready')));
+    const mutations = ready.map((m) => (m.type === 'ready' ? m.mutation : undefined));
+    if (options.mutation !== undefined && !mutations.every((m) => (m as { applied?: string })?.applied)) {
+      throw new Error(`fleet-run: mutation ${options.mutation} did not apply: ${JSON.stringify(mutations)}`);
+    }
     await waitForSubscribers(started.servers, options.workers);
 
     const startedAt = now();
@@ -253,6 +266,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetRun> {
       workers,
       sources: countSources(history),
       heldSlots,
+      mutations,
     };
   } finally {
     for (const h of handles) h.end();
@@ -276,7 +290,8 @@ export function describeRun(run: FleetRun): string {
   const { options, history } = run;
   const lines = [
     `seed ${options.seed} (replay: HISTORY_SEED=${options.seed} npx vitest run test/history/)`,
-    `${options.deployment}, ${options.workers} workers, ${options.durationMs} ms, commandTimeout ${options.commandTimeout} ms`,
+    `${options.deployment}, ${options.workers} workers, ${options.durationMs} ms, commandTimeout ${options.commandTimeout} ms` +
+      (options.mutation ? `, mutation ${options.mutation}` : ''),
     `clock tolerance ${history.toleranceMs.toFixed(3)} ms`,
     `faults: ${run.faults.map((f) => `${f.kind}@${formatAt(f.startedAt, history.startedAt)}..${formatAt(f.endedAt, history.startedAt)}`).join(', ') || 'none'}`,
     `permits by source: ${JSON.stringify(run.sources)}`,

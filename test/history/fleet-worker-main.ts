@@ -155,7 +155,7 @@ class Session {
   }
 }
 
-export async function runWorker(config: WorkerConfig): Promise<void> {
+export async function runWorker(config: WorkerConfig, mutation: Promise<unknown> | undefined): Promise<void> {
   const channel = workerChannel<WorkerIn>();
   const { plan, worker } = config;
   const random = new SeededRandom(plan.seed).fork(1 + worker);
@@ -180,7 +180,8 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
     for (const t of m.transitions)
       transitions.push({ name: m.name, from: t.from, to: t.to, at: t.at, until: t.until });
   });
-  channel.send({ type: 'ready', worker, calibration: start });
+  const applied = mutation === undefined ? undefined : await mutation;
+  channel.send({ type: 'ready', worker, calibration: start, mutation: applied });
 
   const storeEvents: LoggedStoreEvent[] = [];
   const ledgerNames = new Set(plan.ledgerBreakers.map((b) => b.name));
