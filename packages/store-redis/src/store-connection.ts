@@ -11,7 +11,8 @@ interface FirstConnectionWaiter {
  * The store's own connection: a duplicate of the user's client (which stays theirs), set up so
  * that nothing is ever replayed:
  * - no resending of unanswered commands after a reconnect (a replayed record would count twice),
- *   and no retries of a request;
+ *   no retries of a request, and on a Cluster no resending of a command whose node connection
+ *   closed (`retryDelayOnFailover: 0`): it may have run;
  * - a single node has no offline queue: the runner waits for the first connection itself and
  *   fails fast once it has been lost;
  * - a Cluster keeps its queues: ioredis connects to each node lazily, on the first command for
@@ -35,6 +36,8 @@ export class StoreConnection {
       ? // keep the user's node options (credentials, TLS...): duplicate() replaces redisOptions whole
         user.duplicate(undefined, {
           enableOfflineQueue: true,
+          // A command whose node connection closed may have run: ioredis must not send it again.
+          retryDelayOnFailover: 0,
           redisOptions: { ...user.options.redisOptions, ...own, enableOfflineQueue: true },
         })
       : user.duplicate({ ...own, enableOfflineQueue: false });

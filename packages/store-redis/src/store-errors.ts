@@ -41,9 +41,12 @@ export type CallFate = 'not-applied' | 'unknown' | 'pending' | 'applied';
 const STORE_WIDE_REPLY =
   /^(OOM|LOADING|BUSY|MASTERDOWN|READONLY|CLUSTERDOWN|TRYAGAIN|NOPERM|NOAUTH|WRONGPASS|MISCONF|NOREPLICAS|NOSCRIPT)\b|\bNOPERM\b|no permissions to|can't run this command|\bOOM command not allowed\b|max number of clients/i;
 
-/** Errors ioredis raises before a command reached the socket: nothing ran. */
-const NOT_SENT =
-  /Stream isn't writeable|isn't ready and enableOfflineQueue|max retries per request|Connection is closed before/i;
+/**
+ * Errors ioredis raises before a command reached the socket: nothing ran. (Not its
+ * MaxRetriesPerRequestError: on a lost connection it flushes the commands already written with it
+ * too, and those may have run.)
+ */
+const NOT_SENT = /Stream isn't writeable|isn't ready and enableOfflineQueue/i;
 
 /** Turns what ioredis rejected a call with into a store error, and says what the call did in Redis. */
 export function classifyCallError(error: unknown): { error: StoreUnavailableError; fate: CallFate } {
