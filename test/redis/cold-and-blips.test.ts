@@ -166,6 +166,36 @@ describe('a short blip, then a burst', () => {
   });
 });
 
+describe('closing the store right after a blip', () => {
+  it('delivers the outcomes that still waited for Redis, or counts them as dropped', async () => {
+    const client = server.client();
+    client.on('error', () => {});
+    const store = new RedisStore({ client, guard: { failureThreshold: 1, waitDurationMs: 60_000 } });
+    const events: StoreEvent[] = [];
+    store.onEvent((e) => events.push(e));
+    const cb = CircuitBreaker.of(
+      'closing-after-blip',
+      { slidingWindowSize: 100, minimumNumberOfCalls: 100 },
+      { store },
+    );
+    await cb.execute(() => 'ok'); // connected: the shared window has 1 call
+    await admin.call('CLIENT', 'PAUSE', '300', 'WRITE');
+    // The first call times out and opens the guard; the others are decided in-process.
+    for (let i = 0; i < 5; i++) await cb.execute(() => 'in-process');
+    await sleep(350);
+    await store.close(); // right away: no call of this breaker carried them since
+    client.disconnect();
+    const doc = JSON.parse((await admin.get('breakwater:{cb:closing-after-blip}:state')) ?? 'null') as {
+      window: { calls: number };
+    };
+    const dropped = events.filter((e) => e.type === 'OUTCOMES_DROPPED').reduce((n, e) => n + e.count, 0);
+    // 1 before the blip, 5 during it (the first one's record rides with the second call's batch)
+    expect(doc.window.calls + dropped).toBe(6);
+    expect(dropped).toBe(0);
+    cb.close();
+  });
+});
+
 describe('a pause while HALF_OPEN', () => {
   it('probes that timed out during a 1 s pause are given back when their late replies arrive', async () => {
     const store = storeOn(server.client());

@@ -87,6 +87,23 @@ export class InFlightCalls {
     if (this.list[this.head] === call) this.trim();
   }
 
+  /** Resolves once no call is waiting for its answer (late ones aside), or after `timeoutMs`. */
+  whenIdle(timeoutMs: number): Promise<void> {
+    if (this.head === this.list.length) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiters = this.idleWaiters;
+      function done(): void {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      }
+      waiters.add(done);
+    });
+  }
+
+  private readonly idleWaiters = new Set<() => void>();
+
   /** Drops the calls at the head of the list that are no longer waiting. */
   private trim(): void {
     const list = this.list;
@@ -100,6 +117,7 @@ export class InFlightCalls {
       i = 0;
     }
     this.head = i;
+    if (i === list.length && this.idleWaiters.size > 0) for (const done of [...this.idleWaiters]) done();
   }
 
   private sweepAt(deadline: number): void {

@@ -218,6 +218,16 @@ export class RedisBreakerEngine implements BreakerEngine {
     ];
     this.config = JSON.stringify(config.join('\n'));
     this.renewEvery = Math.min(1_000, store.keyTtlMs / 4);
+    this.unregisterClose = runner.onClose({
+      // The store closes: what waits for Redis gets one last chance; what still waits after it is
+      // counted as dropped.
+      flush: () => {
+        if (this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined) {
+          this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
+        }
+      },
+      closed: () => this.close(),
+    });
     this.maxUndelivered =
       s.slidingWindowType === 'COUNT_BASED'
         ? Math.max(MIN_KEPT_FOR_COUNT_WINDOW, s.slidingWindowSize, s.consecutiveFailureThreshold)
@@ -253,8 +263,11 @@ export class RedisBreakerEngine implements BreakerEngine {
     return this.enqueue('G', '', 0, 0, now) as Promise<BreakerView>;
   }
 
+  private readonly unregisterClose: () => void;
+
   close(): void {
     this.closed = true;
+    this.unregisterClose();
     this.local?.close();
     // What still waits for Redis will not get there now.
     const waiting = this.undelivered.splice(0).length;
@@ -326,15 +339,16 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   private fail(ops: Op[], error: StoreUnavailableError, fate: CallFate): void {
     const storeWide = isStoreWide(error);
+    const storeClosed = error.reason === 'closed';
     if (storeWide && fate === 'not-applied') this.deliveryNotBefore = Date.now() + this.deliverySpacing;
-    if (!storeWide) this.policyFailure(error);
+    if (!storeWide && !storeClosed) this.policyFailure(error);
     for (const op of ops) {
       let value: unknown;
       if (op.code === 'R' || op.code === 'L') {
         // Never run: it waits for Redis. Refused by Redis for this breaker: it would be again.
         if (fate === 'not-applied' && storeWide) this.requeue(op);
         else if (op.code === 'R' && fate !== 'pending' && fate !== 'applied') {
-          this.drop(1, fate === 'unknown' ? 'unknown' : 'rejected');
+          this.drop(1, storeClosed ? 'closed' : fate === 'unknown' ? 'unknown' : 'rejected');
         }
       } else if (op.code !== 'O' && op.resolve !== noop) {
         try {

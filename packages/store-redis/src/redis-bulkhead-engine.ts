@@ -101,6 +101,11 @@ export class RedisBulkheadEngine implements BulkheadEngine {
       onPolicyFailure: (error) => this.hooks.policyFailure(error),
     });
     this.acquireOp = settings.maxWaitDuration > 0 ? 'A' : 'T';
+    // The store closes: slots nobody uses go back now rather than when their lease runs out.
+    this.unregisterClose = runner.onClose({
+      flush: () => this.flushPendingReleases(this.nowForMaintenance()),
+      closed: () => {},
+    });
   }
 
   tryAcquire(now: number): Promise<number> {
@@ -177,8 +182,16 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     });
   }
 
+  private readonly unregisterClose: () => void;
+
+  private nowForMaintenance(): number {
+    return this.store.clock === 'caller' ? this.lastNow : Date.now();
+  }
+
   close(): void {
     this.closed = true;
+    this.unregisterClose();
+    this.flushPendingReleases(this.nowForMaintenance());
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
@@ -243,7 +256,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
 
   /** Renews every lease this engine holds (one script call), and retries unconfirmed releases. */
   private readonly renew = (): void => {
-    const now = this.store.clock === 'caller' ? this.lastNow : Date.now();
+    const now = this.nowForMaintenance();
     this.flushPendingReleases(now);
     if (this.held.size === 0) this.stopMaintenance();
     for (const token of this.held) {
@@ -274,7 +287,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     if (this.releaseTimer === undefined && !this.closed) {
       this.releaseTimer = setTimeout(() => {
         this.releaseTimer = undefined;
-        this.flushPendingReleases(this.store.clock === 'caller' ? this.lastNow : Date.now());
+        this.flushPendingReleases(this.nowForMaintenance());
       }, this.store.guardWaitDurationMs);
       this.releaseTimer.unref?.();
     }

@@ -113,7 +113,7 @@ export class RedisRunner {
   run(script: string, key: string, args: readonly (string | number)[], callbacks: ScriptCallbacks): void {
     if (this.operations.hasListeners) callbacks = this.timed(script, callbacks);
     const fn = this.scripts.get(script);
-    if (fn !== undefined && !this.guard.isOpen && !this.closed && this.link.ready) {
+    if (fn !== undefined && (!this.guard.isOpen || this.flushing) && !this.closed && this.link.ready) {
       // The common case.
       this.inflight.watch(fn(key, ...args), key, performance.now() + this.settings.commandTimeout, callbacks);
       return;
@@ -211,12 +211,54 @@ export class RedisRunner {
     );
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Registers an engine's part in closing the store: `flush` sends what it still owes Redis
+   * (releases of slots nobody uses, outcomes still waiting), which close() lets go out, past an
+   * open guard, and waits for (within the command timeout); `closed` runs once the connection is
+   * gone, to count what did not make it.
+   */
+  onClose(part: ClosingPart): () => void {
+    this.closers.add(part);
+    return () => this.closers.delete(part);
+  }
+
+  private readonly closers = new Set<ClosingPart>();
+  private closing: Promise<void> | undefined;
+  /** close() has begun: the engines' last operations go to Redis whatever the guard says. */
+  private flushing = false;
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  private async shutDown(): Promise<void> {
+    const parts = [...this.closers];
+    this.closers.clear();
+    this.flushing = true;
+    for (const part of parts) guarded(part.flush);
+    // Batches leave in a nextTick; their answers come within the command timeout.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.inflight.whenIdle(this.settings.commandTimeout);
     this.closed = true;
     if (this.probeTimer !== undefined) clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
     await this.link.close(this.settings.commandTimeout);
+    for (const part of parts) guarded(part.closed);
+  }
+}
+
+/** An engine's part in closing the store (see `RedisRunner.onClose`). */
+export interface ClosingPart {
+  flush(): void;
+  closed(): void;
+}
+
+function guarded(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // an engine's last words must not keep the store open
   }
 }
 

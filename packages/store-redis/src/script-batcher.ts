@@ -63,7 +63,7 @@ export class ScriptBatcher {
         for (let i = 0; i < ops.length; i++) settle(ops[i], results[i]);
       },
       failed: (error, fate) => {
-        if (!isStoreWide(error)) o.onPolicyFailure(error);
+        if (!isStoreWide(error) && error.reason !== 'closed') o.onPolicyFailure(error);
         for (const op of ops) guarded(() => op.failed(fate));
       },
       lateReply: (raw) => {
