@@ -101,8 +101,18 @@ export {
   type FallbackWhenResult,
 } from './fallback.js';
 export { IntervalFunction, type RandomSource } from './interval-function.js';
-export { type BreakerCell, createBreakerCell, LocalBreakerEngine } from './local-breaker-engine.js';
-export { type BulkheadCell, createBulkheadCell, LocalBulkheadEngine } from './local-bulkhead-engine.js';
+export {
+  type BreakerCell,
+  type BreakerListeners,
+  createBreakerCell,
+  LocalBreakerEngine,
+} from './local-breaker-engine.js';
+export {
+  type BulkheadCell,
+  type BulkheadListeners,
+  createBulkheadCell,
+  LocalBulkheadEngine,
+} from './local-bulkhead-engine.js';
 export {
   createLocalRateLimiterEngine,
   createRateLimiterCell,
@@ -166,3 +176,4 @@ export {
 } from './time-limiter-config.js';
 export type * from './time-limiter-events.js';
 export { TimeLimiterRegistry, type TimeLimiterRegistryOptions } from './time-limiter-registry.js';
+export { WeakListenerSet } from './weak-listener-set.js';

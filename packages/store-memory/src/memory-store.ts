@@ -3,9 +3,11 @@ import {
   type BreakerCell,
   type BreakerEffectsListener,
   type BreakerEngine,
+  type BreakerListeners,
   type BreakerState,
   type BulkheadCell,
   type BulkheadEngine,
+  type BulkheadListeners,
   type BulkheadSettings,
   type BulkheadStore,
   breakerStateProblem,
@@ -27,6 +29,7 @@ import {
   rateLimiterStateProblem,
   type SlotFreedListener,
   type Store,
+  WeakListenerSet,
 } from '@breakwater/core';
 import {
   type MemoryStoreOptions,
@@ -34,10 +37,20 @@ import {
   resolveMemoryStoreOptions,
 } from './memory-store-options.js';
 import type { MemoryStoreSnapshot, RestoreReport } from './memory-store-snapshot.js';
+import { WeakNameTable } from './weak-name-table.js';
+
+/** What breakers of one name share besides their state; it lives as long as one of them, or the name's cell. */
+interface BreakerName {
+  /** See `breakerShape`. */
+  readonly shape: string;
+  /** Shared by the name's successive cells, so that a breaker whose cell was dropped still hears the next one. */
+  readonly listeners: BreakerListeners;
+}
 
 interface StoredBreaker extends BreakerCell {
   /** The config of the breaker that created the cell; restored state is checked against it. */
   readonly settings: CircuitBreakerSettings;
+  readonly shared: BreakerName;
 }
 
 interface StoredRateLimiter extends RateLimiterCell {
@@ -55,6 +68,10 @@ function breakerShape(s: CircuitBreakerSettings): string {
  * In-process state: policies of the same name and kind on one MemoryStore share one state.
  * Memory is bounded by idle expiry and an optional maximum size, and breaker and rate-limiter
  * state can be snapshotted and restored (bulkhead slots belong to running calls and are not).
+ *
+ * What the store holds of a name goes when the name's cell is dropped (idle expiry, eviction,
+ * `clear()`): it holds its policies' listeners weakly, so a policy its user dropped without
+ * `close()` can be collected, while one still referenced keeps hearing the name's next cell.
  */
 export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   readonly kind = 'memory';
@@ -62,10 +79,9 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   private readonly breakers = new Map<string, StoredBreaker>();
   private readonly rateLimiters = new Map<string, StoredRateLimiter>();
   private readonly bulkheads = new Map<string, BulkheadCell>();
-  /** Listeners per breaker name: they outlive cells, so a cell recreated after eviction or restore keeps its audience. */
-  private readonly breakerListeners = new Map<string, Set<BreakerEffectsListener>>();
-  private readonly bulkheadListeners = new Map<string, Set<SlotFreedListener>>();
-  private readonly breakerShapes = new Map<string, string>();
+  /** Per name, held by the name's policies and cell: they outlive a cell, so a recreated cell keeps its audience. */
+  private readonly breakerNames = new WeakNameTable<BreakerName>();
+  private readonly bulkheadNames = new WeakNameTable<BulkheadListeners>();
   /** Restored states waiting for their policy's first use (we need its config to check them). */
   private readonly pendingBreakers = new Map<string, BreakerState>();
   private readonly pendingRateLimiters = new Map<string, RateLimiterState>();
@@ -88,20 +104,33 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     listener: BreakerEffectsListener,
   ): BreakerEngine {
     const shape = breakerShape(settings);
-    const known = this.breakerShapes.get(name);
-    if (known !== undefined && known !== shape) {
+    const shared = this.breakerNames.get(name) ?? this.newBreakerName(name, shape);
+    if (shared.shape !== shape) {
       throw new ConfigError(`CircuitBreaker '${name}' on a shared MemoryStore`, {
         field:
           'slidingWindowType/slidingWindowSize/minimumNumberOfCalls/permittedNumberOfCallsInHalfOpenState',
         value: shape,
-        allowed: `the same as the other breakers of that name on this store (${known})`,
+        allowed: `the same as the other breakers of that name on this store (${shared.shape})`,
       });
     }
-    this.breakerShapes.set(name, shape);
-    return new LocalBreakerEngine(settings, listener, (now) => this.attachBreaker(name, settings, now));
+    // The engine holds what its name shares (through this closure) for as long as it lives.
+    return new LocalBreakerEngine(settings, listener, (now) =>
+      this.attachBreaker(name, shared, settings, now),
+    );
   }
 
-  private attachBreaker(name: string, settings: CircuitBreakerSettings, now: number): StoredBreaker {
+  private newBreakerName(name: string, shape: string): BreakerName {
+    const shared: BreakerName = { shape, listeners: new WeakListenerSet() };
+    this.breakerNames.set(name, shared);
+    return shared;
+  }
+
+  private attachBreaker(
+    name: string,
+    shared: BreakerName,
+    settings: CircuitBreakerSettings,
+    now: number,
+  ): StoredBreaker {
     const existing = this.breakers.get(name);
     if (existing !== undefined && !existing.evicted) return existing;
     this.autoSweep(now);
@@ -114,24 +143,19 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
         alignBreakerState(state, settings);
       }
     }
-    const cell = this.newBreakerCell(name, settings, now, state);
+    const cell = this.newBreakerCell(shared, settings, now, state);
     this.breakers.set(name, cell);
     this.enforceMaxSize(cell, now);
     return cell;
   }
 
   private newBreakerCell(
-    name: string,
+    shared: BreakerName,
     settings: CircuitBreakerSettings,
     now: number,
     state: BreakerState | undefined,
   ): StoredBreaker {
-    let listeners = this.breakerListeners.get(name);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.breakerListeners.set(name, listeners);
-    }
-    return { ...createBreakerCell(settings, now, state), listeners, settings };
+    return { ...createBreakerCell(settings, now, state), listeners: shared.listeners, settings, shared };
   }
 
   // ---------------------------------------------------------------- rate limiters
@@ -159,18 +183,21 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   // ---------------------------------------------------------------- bulkheads
 
   bulkhead(name: string, settings: BulkheadSettings, onSlotFreed: SlotFreedListener): BulkheadEngine {
-    return new LocalBulkheadEngine(settings, onSlotFreed, (now) => this.attachBulkhead(name, now));
+    const listeners = this.bulkheadNames.get(name) ?? this.newBulkheadName(name);
+    // The engine holds what its name shares (through this closure) for as long as it lives.
+    return new LocalBulkheadEngine(settings, onSlotFreed, (now) => this.attachBulkhead(name, listeners, now));
   }
 
-  private attachBulkhead(name: string, now: number): BulkheadCell {
+  private newBulkheadName(name: string): BulkheadListeners {
+    const listeners: BulkheadListeners = new WeakListenerSet();
+    this.bulkheadNames.set(name, listeners);
+    return listeners;
+  }
+
+  private attachBulkhead(name: string, listeners: BulkheadListeners, now: number): BulkheadCell {
     const existing = this.bulkheads.get(name);
     if (existing !== undefined && !existing.evicted) return existing;
     this.autoSweep(now);
-    let listeners = this.bulkheadListeners.get(name);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.bulkheadListeners.set(name, listeners);
-    }
     const cell: BulkheadCell = { ...createBulkheadCell(now), listeners };
     this.bulkheads.set(name, cell);
     this.enforceMaxSize(cell, now);
@@ -267,7 +294,7 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
         alignBreakerState(state, cell.settings);
         // Engines on the old cell move to the new one on their next operation; listeners carry over.
         this.drop(this.breakers, name, cell);
-        this.breakers.set(name, this.newBreakerCell(name, cell.settings, cell.lastUsed, state));
+        this.breakers.set(name, this.newBreakerCell(cell.shared, cell.settings, cell.lastUsed, state));
       }
       restored.push(name);
     }
