@@ -163,6 +163,42 @@ async function referencedHearsScenario(): Promise<{ transitions: string[]; state
   return { transitions, state: await other.getState() };
 }
 
+/**
+ * Cost of a new name on a full store of `small` names against one of `large` names, in
+ * interleaved rounds. Eviction that scans every cell makes the large store's cost grow with its
+ * size; the ratio of medians says whether it does.
+ */
+async function evictionScenario(small: number, large: number, perRound: number, rounds: number) {
+  const clock = new ManualClock(T0);
+  const fill = async (size: number) => {
+    const store = new MemoryStore({ maxSize: size });
+    for (let i = 0; i < size; i++) await useOnce('breaker', `fill-${i}`, store, clock);
+    return store;
+  };
+  const stores = { small: await fill(small), large: await fill(large) };
+  let next = 0;
+  const timeRound = async (store: MemoryStore) => {
+    const t0 = process.hrtime.bigint();
+    for (let i = 0; i < perRound; i++) await useOnce('breaker', `new-${next++}`, store, clock);
+    return Number(process.hrtime.bigint() - t0) / perRound / 1000;
+  };
+  const us = { small: [] as number[], large: [] as number[] };
+  for (let r = 0; r < rounds; r++) {
+    clock.advance(1);
+    us.small.push(await timeRound(stores.small));
+    us.large.push(await timeRound(stores.large));
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const smallUs = median(us.small);
+  const largeUs = median(us.large);
+  return {
+    smallUs: Math.round(smallUs * 10) / 10,
+    largeUs: Math.round(largeUs * 10) / 10,
+    ratio: Math.round((largeUs / smallUs) * 100) / 100,
+    sizes: [stores.small.size, stores.large.size],
+  };
+}
+
 async function main(): Promise<void> {
   const [scenario, arg] = process.argv.slice(2);
   const kind = (arg ?? 'breaker') as Kind;
@@ -179,6 +215,9 @@ async function main(): Promise<void> {
       break;
     case 'referenced-hears':
       result = await referencedHearsScenario();
+      break;
+    case 'eviction':
+      result = await evictionScenario(1_000, 50_000, 40, 7);
       break;
     default:
       throw new Error(`memory-child: unknown scenario '${scenario}'`);

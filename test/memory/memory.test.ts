@@ -65,4 +65,14 @@ describe('MemoryStore memory (child process, --expose-gc)', () => {
     expect(r.state).toBe('OPEN');
     expect(r.transitions).toEqual(['CLOSED->OPEN']);
   });
+
+  it('eviction does not grow the cost of a new name with maxSize (1,000 vs 50,000 names held)', async () => {
+    // Not a timing target (that is `pnpm bench`): a bound generous enough for a loaded machine
+    // that an eviction scanning every cell (cost x50 here) still fails by far.
+    const r = await runChild<{ smallUs: number; largeUs: number; ratio: number; sizes: number[] }>(
+      'eviction',
+    );
+    expect(r.sizes).toEqual([1_000, 50_000]);
+    expect(r.ratio, JSON.stringify(r)).toBeLessThanOrEqual(8);
+  });
 });

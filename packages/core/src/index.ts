@@ -17,6 +17,7 @@ export {
   type BulkheadStore,
   type SlotFreedListener,
 } from './bulkhead-store.js';
+export { markUsed, type UsedCell, type UseOrder } from './cell-use.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type Supplier } from './circuit-breaker.js';
 export {
   CIRCUIT_BREAKER_DEFAULTS,

@@ -1,3 +1,4 @@
+import { markUsed, type UsedCell } from './cell-use.js';
 import type { CircuitBreakerSettings } from './circuit-breaker-config.js';
 import {
   acquireIn,
@@ -22,12 +23,8 @@ import { WeakListenerSet } from './weak-listener-set.js';
 export type BreakerListeners = WeakListenerSet<Parameters<BreakerEffectsListener>>;
 
 /** One breaker's in-process state and everyone listening to it. */
-export interface BreakerCell {
+export interface BreakerCell extends UsedCell {
   state: BreakerState;
-  /** Epoch ms of the last operation, for idle expiry. */
-  lastUsed: number;
-  /** Set by a store that dropped the cell; engines then attach to a new one. */
-  evicted: boolean;
   readonly listeners: BreakerListeners;
 }
 
@@ -40,6 +37,7 @@ export function createBreakerCell(
     state: state ?? initialBreakerState(settings, now),
     lastUsed: now,
     evicted: false,
+    order: undefined,
     listeners: new WeakListenerSet(),
   };
 }
@@ -119,7 +117,7 @@ export class LocalBreakerEngine implements BreakerEngine {
       if (!this.closed) cell.listeners.add(this.ref);
       this.cell = cell;
     }
-    cell.lastUsed = now;
+    markUsed(cell, now);
     return cell;
   }
 

@@ -5,24 +5,31 @@ import {
   type BulkheadState,
   type SlotFreedListener,
 } from './bulkhead-store.js';
+import { markUsed, type UsedCell } from './cell-use.js';
 import { WeakListenerSet } from './weak-listener-set.js';
 
 /** The listeners for a bulkhead's free slots: held weakly, see `WeakListenerSet`. */
 export type BulkheadListeners = WeakListenerSet<Parameters<SlotFreedListener>>;
 
-/** One bulkhead's in-process slots and everyone listening for a free one. */
-export interface BulkheadCell extends BulkheadState {
-  /** Epoch ms of the last operation, for idle expiry. A store must not drop a cell with `inUse > 0`. */
-  lastUsed: number;
-  /** Set by a store that dropped the cell; engines then attach to a new one. */
-  evicted: boolean;
+/**
+ * One bulkhead's in-process slots and everyone listening for a free one. A store must not drop
+ * a cell with `inUse > 0`.
+ */
+export interface BulkheadCell extends BulkheadState, UsedCell {
   /** Someone was refused since the last release: the next release tells the listeners. */
   contended: boolean;
   readonly listeners: BulkheadListeners;
 }
 
 export function createBulkheadCell(now: number): BulkheadCell {
-  return { inUse: 0, lastUsed: now, evicted: false, contended: false, listeners: new WeakListenerSet() };
+  return {
+    inUse: 0,
+    lastUsed: now,
+    evicted: false,
+    order: undefined,
+    contended: false,
+    listeners: new WeakListenerSet(),
+  };
 }
 
 /**
@@ -61,7 +68,7 @@ export class LocalBulkheadEngine implements BulkheadEngine {
   release(_lease: number, now: number): void {
     // The slot goes back to the cell that granted it, even if a store dropped that cell since.
     const cell = this.cell ?? this.cellAt(now);
-    cell.lastUsed = now;
+    markUsed(cell, now);
     if (cell.inUse > 0) cell.inUse--;
     if (cell.contended) {
       cell.contended = false;
@@ -86,7 +93,7 @@ export class LocalBulkheadEngine implements BulkheadEngine {
       if (!this.closed) cell.listeners.add(this.ref);
       this.cell = cell;
     }
-    cell.lastUsed = now;
+    markUsed(cell, now);
     return cell;
   }
 }

@@ -1,11 +1,8 @@
 import {
   alignBreakerState,
-  type BreakerCell,
   type BreakerEffectsListener,
   type BreakerEngine,
-  type BreakerListeners,
   type BreakerState,
-  type BulkheadCell,
   type BulkheadEngine,
   type BulkheadListeners,
   type BulkheadSettings,
@@ -15,13 +12,9 @@ import {
   ConfigError,
   cloneBreakerState,
   cloneRateLimiterState,
-  createBreakerCell,
-  createBulkheadCell,
   createLocalRateLimiterEngine,
-  createRateLimiterCell,
   LocalBreakerEngine,
   LocalBulkheadEngine,
-  type RateLimiterCell,
   type RateLimiterEngine,
   type RateLimiterSettings,
   type RateLimiterState,
@@ -31,33 +24,23 @@ import {
   type Store,
   WeakListenerSet,
 } from '@breakwater/core';
+import { EvictionOrder } from './eviction-order.js';
 import {
   type MemoryStoreOptions,
   type MemoryStoreSettings,
   resolveMemoryStoreOptions,
 } from './memory-store-options.js';
 import type { MemoryStoreSnapshot, RestoreReport } from './memory-store-snapshot.js';
+import {
+  type AnyCell,
+  type BreakerName,
+  droppableFrom,
+  isBusy,
+  StoredBreaker,
+  StoredBulkhead,
+  StoredRateLimiter,
+} from './stored-cells.js';
 import { WeakNameTable } from './weak-name-table.js';
-
-/** What breakers of one name share besides their state; it lives as long as one of them, or the name's cell. */
-interface BreakerName {
-  /** See `breakerShape`. */
-  readonly shape: string;
-  /** Shared by the name's successive cells, so that a breaker whose cell was dropped still hears the next one. */
-  readonly listeners: BreakerListeners;
-}
-
-interface StoredBreaker extends BreakerCell {
-  /** The config of the breaker that created the cell; restored state is checked against it. */
-  readonly settings: CircuitBreakerSettings;
-  readonly shared: BreakerName;
-}
-
-interface StoredRateLimiter extends RateLimiterCell {
-  readonly settings: RateLimiterSettings;
-}
-
-type AnyCell = StoredBreaker | StoredRateLimiter | BulkheadCell;
 
 /** Settings that decide the shape of a breaker's state: breakers sharing a name must agree on them. */
 function breakerShape(s: CircuitBreakerSettings): string {
@@ -78,10 +61,11 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   readonly options: MemoryStoreSettings;
   private readonly breakers = new Map<string, StoredBreaker>();
   private readonly rateLimiters = new Map<string, StoredRateLimiter>();
-  private readonly bulkheads = new Map<string, BulkheadCell>();
+  private readonly bulkheads = new Map<string, StoredBulkhead>();
   /** Per name, held by the name's policies and cell: they outlive a cell, so a recreated cell keeps its audience. */
   private readonly breakerNames = new WeakNameTable<BreakerName>();
   private readonly bulkheadNames = new WeakNameTable<BulkheadListeners>();
+  private readonly order = new EvictionOrder<AnyCell>({ droppableFrom, busy: isBusy });
   /** Restored states waiting for their policy's first use (we need its config to check them). */
   private readonly pendingBreakers = new Map<string, BreakerState>();
   private readonly pendingRateLimiters = new Map<string, RateLimiterState>();
@@ -143,19 +127,7 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
         alignBreakerState(state, settings);
       }
     }
-    const cell = this.newBreakerCell(shared, settings, now, state);
-    this.breakers.set(name, cell);
-    this.enforceMaxSize(cell, now);
-    return cell;
-  }
-
-  private newBreakerCell(
-    shared: BreakerName,
-    settings: CircuitBreakerSettings,
-    now: number,
-    state: BreakerState | undefined,
-  ): StoredBreaker {
-    return { ...createBreakerCell(settings, now, state), listeners: shared.listeners, settings, shared };
+    return this.hold(new StoredBreaker(name, now, settings, shared, state), now);
   }
 
   // ---------------------------------------------------------------- rate limiters
@@ -174,10 +146,7 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
       this.pendingRateLimiters.delete(name);
       if (rateLimiterStateProblem(restored, settings) === undefined) state = restored;
     }
-    const cell: StoredRateLimiter = { ...createRateLimiterCell(settings, now, state), settings };
-    this.rateLimiters.set(name, cell);
-    this.enforceMaxSize(cell, now);
-    return cell;
+    return this.hold(new StoredRateLimiter(name, now, settings, state), now);
   }
 
   // ---------------------------------------------------------------- bulkheads
@@ -194,14 +163,11 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     return listeners;
   }
 
-  private attachBulkhead(name: string, listeners: BulkheadListeners, now: number): BulkheadCell {
+  private attachBulkhead(name: string, listeners: BulkheadListeners, now: number): StoredBulkhead {
     const existing = this.bulkheads.get(name);
     if (existing !== undefined && !existing.evicted) return existing;
     this.autoSweep(now);
-    const cell: BulkheadCell = { ...createBulkheadCell(now), listeners };
-    this.bulkheads.set(name, cell);
-    this.enforceMaxSize(cell, now);
-    return cell;
+    return this.hold(new StoredBulkhead(name, now, listeners), now);
   }
 
   // ---------------------------------------------------------------- memory bounds
@@ -212,9 +178,9 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     if (ttl <= 0) return 0;
     let dropped = 0;
     for (const map of this.maps()) {
-      for (const [name, cell] of map) {
-        if (now - cell.lastUsed > ttl && isExpirable(cell, now)) {
-          this.drop(map, name, cell);
+      for (const cell of map.values()) {
+        if (now - cell.lastUsed > ttl && now >= droppableFrom(cell)) {
+          this.drop(cell);
           dropped++;
         }
       }
@@ -230,18 +196,23 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     this.sweep(now);
   }
 
+  /** Keeps a new cell, as the most recently used, and evicts as much as the size bound asks. */
+  private hold<C extends AnyCell>(cell: C, now: number): C {
+    this.add(cell);
+    this.enforceMaxSize(cell, now);
+    return cell;
+  }
+
+  private add(cell: AnyCell): void {
+    this.maps()[KIND_INDEX[cell.kind]].set(cell.name, cell);
+    this.order.add(cell);
+  }
+
   private enforceMaxSize(keep: AnyCell, now: number): void {
     while (this.size > this.options.maxSize) {
-      let victim: { map: Map<string, AnyCell>; name: string; cell: AnyCell; rank: number } | undefined;
-      for (const map of this.maps()) {
-        for (const [name, cell] of map) {
-          if (cell === keep || isBusy(cell)) continue;
-          const r = evictionRank(cell, now);
-          if (victim === undefined || r < victim.rank) victim = { map, name, cell, rank: r };
-        }
-      }
+      const victim = this.order.victim(now, keep);
       if (victim === undefined) return; // everything else is running calls: over the bound beats a broken cap
-      this.drop(victim.map, victim.name, victim.cell);
+      this.drop(victim);
     }
   }
 
@@ -293,8 +264,9 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
       } else {
         alignBreakerState(state, cell.settings);
         // Engines on the old cell move to the new one on their next operation; listeners carry over.
-        this.drop(this.breakers, name, cell);
-        this.breakers.set(name, this.newBreakerCell(cell.shared, cell.settings, cell.lastUsed, state));
+        // The new cell keeps the old one's idle time, and counts as just used for eviction.
+        this.drop(cell);
+        this.add(new StoredBreaker(name, cell.lastUsed, cell.settings, cell.shared, state));
       }
       restored.push(name);
     }
@@ -309,11 +281,8 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
       if (cell === undefined) {
         this.pendingRateLimiters.set(name, state);
       } else {
-        this.drop(this.rateLimiters, name, cell);
-        this.rateLimiters.set(name, {
-          ...createRateLimiterCell(cell.settings, cell.lastUsed, state),
-          settings: cell.settings,
-        });
+        this.drop(cell);
+        this.add(new StoredRateLimiter(name, cell.lastUsed, cell.settings, state));
       }
       restored.push(`rateLimiter:${name}`);
     }
@@ -322,7 +291,11 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
 
   /** Forgets every policy's state (breakers and bulkheads in use start afresh on their next call). */
   clear(): void {
-    for (const map of this.maps()) for (const [name, cell] of map) this.drop(map, name, cell);
+    this.order.clear();
+    for (const map of this.maps()) {
+      for (const cell of map.values()) cell.evicted = true;
+      map.clear();
+    }
     this.pendingBreakers.clear();
     this.pendingRateLimiters.clear();
   }
@@ -331,37 +304,16 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   close(): void {}
 
   private maps(): Map<string, AnyCell>[] {
-    return [this.breakers, this.rateLimiters, this.bulkheads] as Map<string, AnyCell>[];
+    return [this.breakers, this.rateLimiters, this.bulkheads];
   }
 
-  private drop(map: Map<string, AnyCell>, name: string, cell: AnyCell): void {
+  /** Forgets `cell`; engines still holding it attach to a new cell on their next operation. */
+  private drop(cell: AnyCell): void {
     cell.evicted = true;
-    if (map.get(name) === cell) map.delete(name);
+    this.order.remove(cell);
+    const map: Map<string, AnyCell> = this.maps()[KIND_INDEX[cell.kind]];
+    if (map.get(cell.name) === cell) map.delete(cell.name);
   }
 }
 
-/** A cell whose loss would break a promise made to running calls: bulkhead slots in use. */
-function isBusy(cell: AnyCell): boolean {
-  return 'inUse' in cell && cell.inUse > 0;
-}
-
-/** True when dropping the cell loses nothing anyone relies on: the policy would start afresh in an equivalent state. */
-function isExpirable(cell: AnyCell, now: number): boolean {
-  if ('inUse' in cell) return cell.inUse === 0;
-  if ('freshAt' in cell) return now >= cell.freshAt;
-  switch (cell.state.state) {
-    case 'FORCED_OPEN':
-    case 'DISABLED':
-    case 'METRICS_ONLY':
-      return false;
-    case 'OPEN':
-      return now >= cell.state.openUntil;
-    default:
-      return true;
-  }
-}
-
-/** Least recently used first; cells that are not expirable (pinned, still waiting) go last. */
-function evictionRank(cell: AnyCell, now: number): number {
-  return cell.lastUsed + (isExpirable(cell, now) ? 0 : Number.MAX_SAFE_INTEGER / 2);
-}
+const KIND_INDEX = { breaker: 0, rateLimiter: 1, bulkhead: 2 } as const;
