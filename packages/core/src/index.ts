@@ -17,6 +17,7 @@ export {
   type BulkheadStore,
   type SlotFreedListener,
 } from './bulkhead-store.js';
+export { markUsed, type UsedCell, type UseOrder } from './cell-use.js';
 export { CircuitBreaker, type CircuitBreakerOptions, type Supplier } from './circuit-breaker.js';
 export {
   CIRCUIT_BREAKER_DEFAULTS,
@@ -106,8 +107,18 @@ export {
   type FallbackWhenResult,
 } from './fallback.js';
 export { IntervalFunction, type RandomSource } from './interval-function.js';
-export { type BreakerCell, createBreakerCell, LocalBreakerEngine } from './local-breaker-engine.js';
-export { type BulkheadCell, createBulkheadCell, LocalBulkheadEngine } from './local-bulkhead-engine.js';
+export {
+  type BreakerCell,
+  type BreakerListeners,
+  createBreakerCell,
+  LocalBreakerEngine,
+} from './local-breaker-engine.js';
+export {
+  type BulkheadCell,
+  type BulkheadListeners,
+  createBulkheadCell,
+  LocalBulkheadEngine,
+} from './local-bulkhead-engine.js';
 export {
   createLocalRateLimiterEngine,
   createRateLimiterCell,
@@ -171,3 +182,4 @@ export {
 } from './time-limiter-config.js';
 export type * from './time-limiter-events.js';
 export { TimeLimiterRegistry, type TimeLimiterRegistryOptions } from './time-limiter-registry.js';
+export { WeakListenerSet } from './weak-listener-set.js';

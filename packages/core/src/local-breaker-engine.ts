@@ -1,3 +1,4 @@
+import { markUsed, type UsedCell } from './cell-use.js';
 import type { CircuitBreakerSettings } from './circuit-breaker-config.js';
 import {
   acquireIn,
@@ -16,15 +17,15 @@ import {
 import { type BreakerState, initialBreakerState } from './circuit-breaker-state.js';
 import type { Outcome } from './sliding-window.js';
 import type { BreakerEffectsListener, BreakerEngine, BreakerView } from './store.js';
+import { WeakListenerSet } from './weak-listener-set.js';
+
+/** The listeners of a breaker's shared state: held weakly, see `WeakListenerSet`. */
+export type BreakerListeners = WeakListenerSet<Parameters<BreakerEffectsListener>>;
 
 /** One breaker's in-process state and everyone listening to it. */
-export interface BreakerCell {
+export interface BreakerCell extends UsedCell {
   state: BreakerState;
-  /** Epoch ms of the last operation, for idle expiry. */
-  lastUsed: number;
-  /** Set by a store that dropped the cell; engines then attach to a new one. */
-  evicted: boolean;
-  readonly listeners: Set<BreakerEffectsListener>;
+  readonly listeners: BreakerListeners;
 }
 
 export function createBreakerCell(
@@ -36,7 +37,8 @@ export function createBreakerCell(
     state: state ?? initialBreakerState(settings, now),
     lastUsed: now,
     evicted: false,
-    listeners: new Set(),
+    order: undefined,
+    listeners: new WeakListenerSet(),
   };
 }
 
@@ -48,13 +50,19 @@ export class LocalBreakerEngine implements BreakerEngine {
   private cell: BreakerCell | undefined;
   private readonly fx: StepEffects = createEffects();
   private closed = false;
+  /** How the cell's listeners hold `listener`: weakly, while this engine holds it strongly. */
+  private readonly ref: WeakRef<BreakerEffectsListener>;
 
   constructor(
     private readonly settings: CircuitBreakerSettings,
+    // Held so that the listener, which the cell's listeners hold only weakly, lives as long as this engine.
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: kept for its reference, see above
     private readonly listener: BreakerEffectsListener,
     /** Finds (or creates) the cell this engine works on. */
     private readonly attach: (now: number) => BreakerCell,
-  ) {}
+  ) {
+    this.ref = new WeakRef(listener);
+  }
 
   acquire(now: number): number {
     const cell = this.cellAt(now);
@@ -98,18 +106,18 @@ export class LocalBreakerEngine implements BreakerEngine {
 
   close(): void {
     this.closed = true;
-    this.cell?.listeners.delete(this.listener);
+    this.cell?.listeners.delete(this.ref);
   }
 
   private cellAt(now: number): BreakerCell {
     let cell = this.cell;
     if (cell === undefined || cell.evicted) {
-      cell?.listeners.delete(this.listener);
+      cell?.listeners.delete(this.ref);
       cell = this.attach(now);
-      if (!this.closed) cell.listeners.add(this.listener);
+      if (!this.closed) cell.listeners.add(this.ref);
       this.cell = cell;
     }
-    cell.lastUsed = now;
+    markUsed(cell, now);
     return cell;
   }
 
@@ -120,6 +128,6 @@ export class LocalBreakerEngine implements BreakerEngine {
       reset: this.fx.reset,
     };
     clearEffects(this.fx);
-    for (const listener of cell.listeners) listener(effects);
+    cell.listeners.emit(effects);
   }
 }

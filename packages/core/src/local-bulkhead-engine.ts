@@ -5,20 +5,31 @@ import {
   type BulkheadState,
   type SlotFreedListener,
 } from './bulkhead-store.js';
+import { markUsed, type UsedCell } from './cell-use.js';
+import { WeakListenerSet } from './weak-listener-set.js';
 
-/** One bulkhead's in-process slots and everyone listening for a free one. */
-export interface BulkheadCell extends BulkheadState {
-  /** Epoch ms of the last operation, for idle expiry. A store must not drop a cell with `inUse > 0`. */
-  lastUsed: number;
-  /** Set by a store that dropped the cell; engines then attach to a new one. */
-  evicted: boolean;
+/** The listeners for a bulkhead's free slots: held weakly, see `WeakListenerSet`. */
+export type BulkheadListeners = WeakListenerSet<Parameters<SlotFreedListener>>;
+
+/**
+ * One bulkhead's in-process slots and everyone listening for a free one. A store must not drop
+ * a cell with `inUse > 0`.
+ */
+export interface BulkheadCell extends BulkheadState, UsedCell {
   /** Someone was refused since the last release: the next release tells the listeners. */
   contended: boolean;
-  readonly listeners: Set<SlotFreedListener>;
+  readonly listeners: BulkheadListeners;
 }
 
 export function createBulkheadCell(now: number): BulkheadCell {
-  return { inUse: 0, lastUsed: now, evicted: false, contended: false, listeners: new Set() };
+  return {
+    inUse: 0,
+    lastUsed: now,
+    evicted: false,
+    order: undefined,
+    contended: false,
+    listeners: new WeakListenerSet(),
+  };
 }
 
 /**
@@ -29,14 +40,19 @@ export class LocalBulkheadEngine implements BulkheadEngine {
   private readonly max: number;
   private cell: BulkheadCell | undefined;
   private closed = false;
+  /** How the cell's listeners hold `listener`: weakly, while this engine holds it strongly. */
+  private readonly ref: WeakRef<SlotFreedListener>;
 
   constructor(
     settings: BulkheadSettings,
+    // Held so that the listener, which the cell's listeners hold only weakly, lives as long as this engine.
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: kept for its reference, see above
     private readonly listener: SlotFreedListener,
     /** Finds (or creates) the cell this engine works on. */
     private readonly attach: (now: number) => BulkheadCell,
   ) {
     this.max = settings.maxConcurrentCalls;
+    this.ref = new WeakRef(listener);
   }
 
   tryAcquire(now: number): number {
@@ -52,11 +68,11 @@ export class LocalBulkheadEngine implements BulkheadEngine {
   release(_lease: number, now: number): void {
     // The slot goes back to the cell that granted it, even if a store dropped that cell since.
     const cell = this.cell ?? this.cellAt(now);
-    cell.lastUsed = now;
+    markUsed(cell, now);
     if (cell.inUse > 0) cell.inUse--;
     if (cell.contended) {
       cell.contended = false;
-      for (const listener of cell.listeners) listener();
+      cell.listeners.emit();
     }
   }
 
@@ -66,18 +82,18 @@ export class LocalBulkheadEngine implements BulkheadEngine {
 
   close(): void {
     this.closed = true;
-    this.cell?.listeners.delete(this.listener);
+    this.cell?.listeners.delete(this.ref);
   }
 
   private cellAt(now: number): BulkheadCell {
     let cell = this.cell;
     if (cell === undefined || cell.evicted) {
-      cell?.listeners.delete(this.listener);
+      cell?.listeners.delete(this.ref);
       cell = this.attach(now);
-      if (!this.closed) cell.listeners.add(this.listener);
+      if (!this.closed) cell.listeners.add(this.ref);
       this.cell = cell;
     }
-    cell.lastUsed = now;
+    markUsed(cell, now);
     return cell;
   }
 }

@@ -1,3 +1,4 @@
+import { markUsed, type UsedCell } from './cell-use.js';
 import type { RateLimiterSettings } from './rate-limiter-config.js';
 import {
   type FixedWindowState,
@@ -8,17 +9,13 @@ import {
 } from './rate-limiter-store.js';
 
 /** One rate limiter's in-process state. */
-export interface RateLimiterCell {
+export interface RateLimiterCell extends UsedCell {
   state: RateLimiterState;
-  /** Epoch ms of the last operation, for idle expiry. */
-  lastUsed: number;
   /**
    * From this epoch ms on, the state behaves exactly like a fresh one (no debt, nothing used in
    * the current period): a store may drop the cell then without letting anyone through early.
    */
   freshAt: number;
-  /** Set by a store that dropped the cell; engines then attach to a new one. */
-  evicted: boolean;
 }
 
 export function createRateLimiterCell(
@@ -31,6 +28,7 @@ export function createRateLimiterCell(
     lastUsed: now,
     freshAt: now,
     evicted: false,
+    order: undefined,
   };
 }
 
@@ -71,7 +69,7 @@ abstract class LocalRateLimiterEngine {
       cell = this.attach(now);
       this.cell = cell;
     }
-    cell.lastUsed = now;
+    markUsed(cell, now);
     return cell;
   }
 }

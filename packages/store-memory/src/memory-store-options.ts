@@ -2,12 +2,18 @@ import { ConfigReader } from '@breakwater/core';
 
 export interface MemoryStoreOptions {
   /**
-   * A policy unused for this long (ms) is dropped, and starts afresh if used again. Breakers an
-   * operator pinned (FORCED_OPEN, DISABLED, METRICS_ONLY) and breakers still waiting out an OPEN
-   * period are kept. 0 keeps everything. Default 3,600,000 (one hour).
+   * A policy unused for this long (ms) is dropped, and starts afresh if used again. Kept: breakers
+   * an operator pinned (FORCED_OPEN, DISABLED, METRICS_ONLY) or still waiting out an OPEN period,
+   * rate limiters whose used permits have not come back yet, bulkheads with running calls. Idle
+   * policies are swept when new names arrive (at most ten times per timeout) and by `sweep()`.
+   * 0 keeps everything. Default 3,600,000 (one hour).
    */
   readonly idleTimeoutMs?: number;
-  /** At most this many policies are kept; beyond it the least recently used is dropped. Default: unbounded. */
+  /**
+   * At most this many policies (all kinds together) are kept; beyond it the least recently used
+   * is dropped, those the idle timeout would keep last (a bulkhead with running calls never).
+   * Default: unbounded.
+   */
   readonly maxSize?: number;
 }
 

@@ -1,10 +1,12 @@
 import {
   type BreakerState,
+  Bulkhead,
   CircuitBreaker,
   type CircuitBreakerConfig,
   type CircuitBreakerEvent,
   ConfigError,
   ManualClock,
+  RateLimiter,
 } from '@breakwater/core';
 import { MemoryStore, type MemoryStoreSnapshot } from '@breakwater/store-memory';
 import fc from 'fast-check';
@@ -247,6 +249,50 @@ describe('maxSize', () => {
     expect(names(store)).toEqual(['forced', 'new']);
   });
 
+  it('an OPEN breaker is kept while it waits, then evicted as the least recently used it is', async () => {
+    const store = new MemoryStore({ maxSize: 3 });
+    await fail(on(store, 'open'), 4); // OPEN until T0 + 5000
+    clock.advance(1);
+    await on(store, 'a').getState();
+    clock.advance(1);
+    await on(store, 'b').getState();
+    on(store, 'c');
+    expect(names(store)).toEqual(['b', 'c', 'open']);
+    clock.set(T0 + 6000);
+    on(store, 'd');
+    expect(names(store)).toEqual(['b', 'c', 'd']);
+  });
+
+  it('a rate limiter with permits in use goes last; a bulkhead with running calls is never evicted', async () => {
+    const store = new MemoryStore({ maxSize: 3 });
+    const limits = (rl: string) => Object.keys(store.snapshot(clock.now()).rateLimiters ?? {}).includes(rl);
+    const rl = RateLimiter.of(
+      'rl',
+      { limitForPeriod: 1, limitRefreshPeriod: 1000, timeoutDuration: 0 },
+      { store, clock },
+    );
+    clock.set(Math.ceil(T0 / 1000) * 1000); // the start of a period
+    await rl.execute(() => 'ok'); // no permit left until the period ends
+    const bh = Bulkhead.of('bh', { maxConcurrentCalls: 1 }, { store, clock });
+    let finish = () => {};
+    const running = bh.execute(() => new Promise<void>((resolve) => (finish = resolve)));
+    clock.advance(1);
+    await on(store, 'a').getState();
+    clock.advance(1);
+    on(store, 'b'); // evicts a: rl and bh cannot go without loss
+    expect([names(store), limits('rl'), store.size]).toEqual([['b'], true, 3]);
+    clock.advance(1000); // rl's permit is back: it is the least recently used that can go
+    on(store, 'c');
+    expect([names(store), limits('rl'), store.size]).toEqual([['b', 'c'], false, 3]);
+    on(store, 'd'); // bh still runs a call: b goes
+    expect([names(store), store.size]).toEqual([['c', 'd'], 3]);
+    finish();
+    await running;
+    clock.advance(1);
+    on(store, 'e'); // bh gave its slot back (a use), so c is the least recently used
+    expect([names(store), store.size]).toEqual([['d', 'e'], 3]);
+  });
+
   it('rejects bad options', () => {
     expect(() => new MemoryStore({ maxSize: 0 })).toThrow(ConfigError);
     expect(() => new MemoryStore({ idleTimeoutMs: -1 })).toThrow(ConfigError);
@@ -310,18 +356,26 @@ describe('maxSize', () => {
               lastUse.set(o.name, local.now());
             }
             const now = local.now();
-            const present = new Set(Object.keys(store.snapshot(now).circuitBreakers));
+            const states = store.snapshot(now).circuitBreakers;
+            const present = new Set(Object.keys(states));
             expect(store.size).toBeLessThanOrEqual(maxSize);
             expect(present.size).toBe(store.size);
             for (const [name, used] of lastUse) {
               if (present.has(name) || now - used > TTL) continue;
-              // Missing although fresh: only allowed if it was evicted to make room for at least
-              // maxSize breakers used no earlier than it.
-              const newer = [...present].filter((p) => (lastUse.get(p) ?? Number.NEGATIVE_INFINITY) >= used);
+              // Missing although fresh (it was dropped by this very operation, or it would have
+              // been judged before): only allowed if it was evicted to make room for at least
+              // maxSize breakers that rank after it: used no earlier, or OPEN still waiting
+              // (evicted last, like operator-pinned states).
+              const rankAfter = [...present].filter(
+                (p) =>
+                  (lastUse.get(p) ?? Number.NEGATIVE_INFINITY) >= used ||
+                  (states[p].state === 'OPEN' && states[p].openUntil > now),
+              );
               expect(
-                newer.length,
+                rankAfter.length,
                 `'${name}' dropped though used ${now - used} ms ago`,
               ).toBeGreaterThanOrEqual(maxSize);
+              lastUse.delete(name); // judged once: its state starts afresh when used again
             }
             if (o.kind === 'use') expect(present.has(o.name)).toBe(true);
           }

@@ -1,11 +1,10 @@
 import {
   alignBreakerState,
-  type BreakerCell,
   type BreakerEffectsListener,
   type BreakerEngine,
   type BreakerState,
-  type BulkheadCell,
   type BulkheadEngine,
+  type BulkheadListeners,
   type BulkheadSettings,
   type BulkheadStore,
   breakerStateProblem,
@@ -13,13 +12,9 @@ import {
   ConfigError,
   cloneBreakerState,
   cloneRateLimiterState,
-  createBreakerCell,
-  createBulkheadCell,
   createLocalRateLimiterEngine,
-  createRateLimiterCell,
   LocalBreakerEngine,
   LocalBulkheadEngine,
-  type RateLimiterCell,
   type RateLimiterEngine,
   type RateLimiterSettings,
   type RateLimiterState,
@@ -27,24 +22,25 @@ import {
   rateLimiterStateProblem,
   type SlotFreedListener,
   type Store,
+  WeakListenerSet,
 } from '@breakwater/core';
+import { EvictionOrder } from './eviction-order.js';
 import {
   type MemoryStoreOptions,
   type MemoryStoreSettings,
   resolveMemoryStoreOptions,
 } from './memory-store-options.js';
 import type { MemoryStoreSnapshot, RestoreReport } from './memory-store-snapshot.js';
-
-interface StoredBreaker extends BreakerCell {
-  /** The config of the breaker that created the cell; restored state is checked against it. */
-  readonly settings: CircuitBreakerSettings;
-}
-
-interface StoredRateLimiter extends RateLimiterCell {
-  readonly settings: RateLimiterSettings;
-}
-
-type AnyCell = StoredBreaker | StoredRateLimiter | BulkheadCell;
+import {
+  type AnyCell,
+  type BreakerName,
+  droppableFrom,
+  isBusy,
+  StoredBreaker,
+  StoredBulkhead,
+  StoredRateLimiter,
+} from './stored-cells.js';
+import { WeakNameTable } from './weak-name-table.js';
 
 /** Settings that decide the shape of a breaker's state: breakers sharing a name must agree on them. */
 function breakerShape(s: CircuitBreakerSettings): string {
@@ -55,17 +51,21 @@ function breakerShape(s: CircuitBreakerSettings): string {
  * In-process state: policies of the same name and kind on one MemoryStore share one state.
  * Memory is bounded by idle expiry and an optional maximum size, and breaker and rate-limiter
  * state can be snapshotted and restored (bulkhead slots belong to running calls and are not).
+ *
+ * What the store holds of a name goes when the name's cell is dropped (idle expiry, eviction,
+ * `clear()`): it holds its policies' listeners weakly, so a policy its user dropped without
+ * `close()` can be collected, while one still referenced keeps hearing the name's next cell.
  */
 export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   readonly kind = 'memory';
   readonly options: MemoryStoreSettings;
   private readonly breakers = new Map<string, StoredBreaker>();
   private readonly rateLimiters = new Map<string, StoredRateLimiter>();
-  private readonly bulkheads = new Map<string, BulkheadCell>();
-  /** Listeners per breaker name: they outlive cells, so a cell recreated after eviction or restore keeps its audience. */
-  private readonly breakerListeners = new Map<string, Set<BreakerEffectsListener>>();
-  private readonly bulkheadListeners = new Map<string, Set<SlotFreedListener>>();
-  private readonly breakerShapes = new Map<string, string>();
+  private readonly bulkheads = new Map<string, StoredBulkhead>();
+  /** Per name, held by the name's policies and cell: they outlive a cell, so a recreated cell keeps its audience. */
+  private readonly breakerNames = new WeakNameTable<BreakerName>();
+  private readonly bulkheadNames = new WeakNameTable<BulkheadListeners>();
+  private readonly order = new EvictionOrder<AnyCell>({ droppableFrom, busy: isBusy });
   /** Restored states waiting for their policy's first use (we need its config to check them). */
   private readonly pendingBreakers = new Map<string, BreakerState>();
   private readonly pendingRateLimiters = new Map<string, RateLimiterState>();
@@ -88,20 +88,33 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     listener: BreakerEffectsListener,
   ): BreakerEngine {
     const shape = breakerShape(settings);
-    const known = this.breakerShapes.get(name);
-    if (known !== undefined && known !== shape) {
+    const shared = this.breakerNames.get(name) ?? this.newBreakerName(name, shape);
+    if (shared.shape !== shape) {
       throw new ConfigError(`CircuitBreaker '${name}' on a shared MemoryStore`, {
         field:
           'slidingWindowType/slidingWindowSize/minimumNumberOfCalls/permittedNumberOfCallsInHalfOpenState',
         value: shape,
-        allowed: `the same as the other breakers of that name on this store (${known})`,
+        allowed: `the same as the other breakers of that name on this store (${shared.shape})`,
       });
     }
-    this.breakerShapes.set(name, shape);
-    return new LocalBreakerEngine(settings, listener, (now) => this.attachBreaker(name, settings, now));
+    // The engine holds what its name shares (through this closure) for as long as it lives.
+    return new LocalBreakerEngine(settings, listener, (now) =>
+      this.attachBreaker(name, shared, settings, now),
+    );
   }
 
-  private attachBreaker(name: string, settings: CircuitBreakerSettings, now: number): StoredBreaker {
+  private newBreakerName(name: string, shape: string): BreakerName {
+    const shared: BreakerName = { shape, listeners: new WeakListenerSet() };
+    this.breakerNames.set(name, shared);
+    return shared;
+  }
+
+  private attachBreaker(
+    name: string,
+    shared: BreakerName,
+    settings: CircuitBreakerSettings,
+    now: number,
+  ): StoredBreaker {
     const existing = this.breakers.get(name);
     if (existing !== undefined && !existing.evicted) return existing;
     this.autoSweep(now);
@@ -114,24 +127,7 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
         alignBreakerState(state, settings);
       }
     }
-    const cell = this.newBreakerCell(name, settings, now, state);
-    this.breakers.set(name, cell);
-    this.enforceMaxSize(cell, now);
-    return cell;
-  }
-
-  private newBreakerCell(
-    name: string,
-    settings: CircuitBreakerSettings,
-    now: number,
-    state: BreakerState | undefined,
-  ): StoredBreaker {
-    let listeners = this.breakerListeners.get(name);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.breakerListeners.set(name, listeners);
-    }
-    return { ...createBreakerCell(settings, now, state), listeners, settings };
+    return this.hold(new StoredBreaker(name, now, settings, shared, state), now);
   }
 
   // ---------------------------------------------------------------- rate limiters
@@ -150,31 +146,28 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
       this.pendingRateLimiters.delete(name);
       if (rateLimiterStateProblem(restored, settings) === undefined) state = restored;
     }
-    const cell: StoredRateLimiter = { ...createRateLimiterCell(settings, now, state), settings };
-    this.rateLimiters.set(name, cell);
-    this.enforceMaxSize(cell, now);
-    return cell;
+    return this.hold(new StoredRateLimiter(name, now, settings, state), now);
   }
 
   // ---------------------------------------------------------------- bulkheads
 
   bulkhead(name: string, settings: BulkheadSettings, onSlotFreed: SlotFreedListener): BulkheadEngine {
-    return new LocalBulkheadEngine(settings, onSlotFreed, (now) => this.attachBulkhead(name, now));
+    const listeners = this.bulkheadNames.get(name) ?? this.newBulkheadName(name);
+    // The engine holds what its name shares (through this closure) for as long as it lives.
+    return new LocalBulkheadEngine(settings, onSlotFreed, (now) => this.attachBulkhead(name, listeners, now));
   }
 
-  private attachBulkhead(name: string, now: number): BulkheadCell {
+  private newBulkheadName(name: string): BulkheadListeners {
+    const listeners: BulkheadListeners = new WeakListenerSet();
+    this.bulkheadNames.set(name, listeners);
+    return listeners;
+  }
+
+  private attachBulkhead(name: string, listeners: BulkheadListeners, now: number): StoredBulkhead {
     const existing = this.bulkheads.get(name);
     if (existing !== undefined && !existing.evicted) return existing;
     this.autoSweep(now);
-    let listeners = this.bulkheadListeners.get(name);
-    if (listeners === undefined) {
-      listeners = new Set();
-      this.bulkheadListeners.set(name, listeners);
-    }
-    const cell: BulkheadCell = { ...createBulkheadCell(now), listeners };
-    this.bulkheads.set(name, cell);
-    this.enforceMaxSize(cell, now);
-    return cell;
+    return this.hold(new StoredBulkhead(name, now, listeners), now);
   }
 
   // ---------------------------------------------------------------- memory bounds
@@ -185,9 +178,9 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     if (ttl <= 0) return 0;
     let dropped = 0;
     for (const map of this.maps()) {
-      for (const [name, cell] of map) {
-        if (now - cell.lastUsed > ttl && isExpirable(cell, now)) {
-          this.drop(map, name, cell);
+      for (const cell of map.values()) {
+        if (now - cell.lastUsed > ttl && now >= droppableFrom(cell)) {
+          this.drop(cell);
           dropped++;
         }
       }
@@ -203,18 +196,23 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     this.sweep(now);
   }
 
+  /** Keeps a new cell, as the most recently used, and evicts as much as the size bound asks. */
+  private hold<C extends AnyCell>(cell: C, now: number): C {
+    this.add(cell);
+    this.enforceMaxSize(cell, now);
+    return cell;
+  }
+
+  private add(cell: AnyCell): void {
+    this.maps()[KIND_INDEX[cell.kind]].set(cell.name, cell);
+    this.order.add(cell);
+  }
+
   private enforceMaxSize(keep: AnyCell, now: number): void {
     while (this.size > this.options.maxSize) {
-      let victim: { map: Map<string, AnyCell>; name: string; cell: AnyCell; rank: number } | undefined;
-      for (const map of this.maps()) {
-        for (const [name, cell] of map) {
-          if (cell === keep || isBusy(cell)) continue;
-          const r = evictionRank(cell, now);
-          if (victim === undefined || r < victim.rank) victim = { map, name, cell, rank: r };
-        }
-      }
+      const victim = this.order.victim(now, keep);
       if (victim === undefined) return; // everything else is running calls: over the bound beats a broken cap
-      this.drop(victim.map, victim.name, victim.cell);
+      this.drop(victim);
     }
   }
 
@@ -266,8 +264,9 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
       } else {
         alignBreakerState(state, cell.settings);
         // Engines on the old cell move to the new one on their next operation; listeners carry over.
-        this.drop(this.breakers, name, cell);
-        this.breakers.set(name, this.newBreakerCell(name, cell.settings, cell.lastUsed, state));
+        // The new cell keeps the old one's idle time, and counts as just used for eviction.
+        this.drop(cell);
+        this.add(new StoredBreaker(name, cell.lastUsed, cell.settings, cell.shared, state));
       }
       restored.push(name);
     }
@@ -282,11 +281,8 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
       if (cell === undefined) {
         this.pendingRateLimiters.set(name, state);
       } else {
-        this.drop(this.rateLimiters, name, cell);
-        this.rateLimiters.set(name, {
-          ...createRateLimiterCell(cell.settings, cell.lastUsed, state),
-          settings: cell.settings,
-        });
+        this.drop(cell);
+        this.add(new StoredRateLimiter(name, cell.lastUsed, cell.settings, state));
       }
       restored.push(`rateLimiter:${name}`);
     }
@@ -295,7 +291,11 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
 
   /** Forgets every policy's state (breakers and bulkheads in use start afresh on their next call). */
   clear(): void {
-    for (const map of this.maps()) for (const [name, cell] of map) this.drop(map, name, cell);
+    this.order.clear();
+    for (const map of this.maps()) {
+      for (const cell of map.values()) cell.evicted = true;
+      map.clear();
+    }
     this.pendingBreakers.clear();
     this.pendingRateLimiters.clear();
   }
@@ -304,37 +304,16 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   close(): void {}
 
   private maps(): Map<string, AnyCell>[] {
-    return [this.breakers, this.rateLimiters, this.bulkheads] as Map<string, AnyCell>[];
+    return [this.breakers, this.rateLimiters, this.bulkheads];
   }
 
-  private drop(map: Map<string, AnyCell>, name: string, cell: AnyCell): void {
+  /** Forgets `cell`; engines still holding it attach to a new cell on their next operation. */
+  private drop(cell: AnyCell): void {
     cell.evicted = true;
-    if (map.get(name) === cell) map.delete(name);
+    this.order.remove(cell);
+    const map: Map<string, AnyCell> = this.maps()[KIND_INDEX[cell.kind]];
+    if (map.get(cell.name) === cell) map.delete(cell.name);
   }
 }
 
-/** A cell whose loss would break a promise made to running calls: bulkhead slots in use. */
-function isBusy(cell: AnyCell): boolean {
-  return 'inUse' in cell && cell.inUse > 0;
-}
-
-/** True when dropping the cell loses nothing anyone relies on: the policy would start afresh in an equivalent state. */
-function isExpirable(cell: AnyCell, now: number): boolean {
-  if ('inUse' in cell) return cell.inUse === 0;
-  if ('freshAt' in cell) return now >= cell.freshAt;
-  switch (cell.state.state) {
-    case 'FORCED_OPEN':
-    case 'DISABLED':
-    case 'METRICS_ONLY':
-      return false;
-    case 'OPEN':
-      return now >= cell.state.openUntil;
-    default:
-      return true;
-  }
-}
-
-/** Least recently used first; cells that are not expirable (pinned, still waiting) go last. */
-function evictionRank(cell: AnyCell, now: number): number {
-  return cell.lastUsed + (isExpirable(cell, now) ? 0 : Number.MAX_SAFE_INTEGER / 2);
-}
+const KIND_INDEX = { breaker: 0, rateLimiter: 1, bulkhead: 2 } as const;
