@@ -96,6 +96,14 @@ describe.each(SCENARIOS)('fleet history: $title', (scenario) => {
     expect(violationsOf(r.violations, invariant), describeRun(r)).toEqual([]);
   });
 
+  it('every bulkhead slot is back in Redis once every store has closed (none left to its lease)', () => {
+    const r = ran();
+    expect(
+      r.heldSlots.filter((h) => h.held > 0),
+      describeRun(r),
+    ).toEqual([]);
+  });
+
   it("callers only ever saw the policies' own refusals and the downstream's errors", () => {
     const r = ran();
     expect(
