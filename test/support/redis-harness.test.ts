@@ -3,8 +3,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  detachReplicas,
   RedisReplyError,
   type RedisServer,
+  reattachReplicas,
   spawnWorker,
   startRedis,
   startRedisCluster,
@@ -16,6 +18,7 @@ import {
 afterAll(stopAll);
 
 const LOCK_DIR = path.join(os.tmpdir(), 'breakwater-redis-ports');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const ECHO_WORKER = 'test/support/fixtures/echo-worker.ts';
 
 /** True while `pid` is a live (not yet reaped) process. */
@@ -265,6 +268,25 @@ describe('startRedisSentinel', () => {
     expect(await first.command('GET', 'k')).toBe('after');
     console.info(`sentinel failover after kill -9: ${failoverMs} ms`);
   }, 60_000);
+
+  it('detachReplicas: what the master acknowledges next reaches no replica, until reattachReplicas', async () => {
+    await using sentinel = await startRedisSentinel();
+    const [master, replica] = sentinel.servers;
+    const client = sentinel.client();
+    await client.set('k', 'before');
+    await sentinel.waitForReplicas();
+
+    await detachReplicas(master);
+    await client.set('k', 'during'); // the master serves clients as before
+    await sleep(1_200); // the replica's resync attempt (once a second) is refused
+    expect(await master.command('GET', 'k')).toBe('during');
+    expect(await replica.command('GET', 'k')).toBe('before');
+    expect((await replica.info('replication')).master_link_status).toBe('down');
+
+    await reattachReplicas(master);
+    await sentinel.waitForReplicas(5_000);
+    expect(await replica.command('GET', 'k')).toBe('during');
+  }, 30_000);
 
   it('three sentinels with a quorum of two agree on the failover', async () => {
     await using sentinel = await startRedisSentinel({ sentinels: 3 });

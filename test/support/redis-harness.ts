@@ -471,6 +471,22 @@ async function replicaLag(master: RedisServer, replica: RedisServer): Promise<st
   }
 }
 
+/**
+ * Cuts `master` off from its replicas, as a partition or a replica far behind would: it refuses
+ * PSYNC and SYNC (ACL) and drops its replica connections, so what it acknowledges from now on
+ * reaches none of them, while clients and sentinels are served as before. A replica keeps trying
+ * to resync every second; `reattachReplicas` lets it.
+ */
+export async function detachReplicas(master: RedisServer): Promise<void> {
+  await master.command('ACL', 'SETUSER', 'default', '-psync', '-sync');
+  await master.command('CLIENT', 'KILL', 'TYPE', 'replica');
+}
+
+/** Undoes `detachReplicas`: the replicas resync at their next attempt (within a second). */
+export async function reattachReplicas(master: RedisServer): Promise<void> {
+  await master.command('ACL', 'SETUSER', 'default', '+psync', '+sync');
+}
+
 // ---------------------------------------------------------------------------------------------
 // redis-server processes
 // ---------------------------------------------------------------------------------------------
