@@ -68,11 +68,14 @@ export interface LoadStats {
   slowest(n?: number): CallRecord[];
 }
 
-export interface LoadOptions {
-  /** The breaker for the next call (e.g. a fixed one, or one of many). */
-  readonly pick: (i: number) => CircuitBreaker;
+/** A breaker by default; any named policy (rate limiter, bulkhead) when `rejected` recognizes its refusals. */
+export interface LoadOptions<P extends { readonly name: string } = CircuitBreaker> {
+  /** The policy for the next call (e.g. a fixed one, or one of many). */
+  readonly pick: (i: number) => P;
   /** The protected call; throwing or rejecting with `DownstreamError` counts as an expected failure. */
-  readonly call: (breaker: CircuitBreaker) => Promise<unknown>;
+  readonly call: (policy: P) => Promise<unknown>;
+  /** The policy's own refusals (counted as 'rejected'). Default: `CallNotPermittedError`. */
+  readonly rejected?: (error: unknown) => boolean;
   readonly concurrency: number;
   /** Pause between two calls of one lane (ms). Default 1. */
   readonly pauseMs?: number;
@@ -91,7 +94,10 @@ export class DownstreamError extends Error {
  * Runs `concurrency` lanes of sequential calls until `until()` says stop, timing every call from
  * `execute` to its settlement. Resolves when every call has settled (the caller bounds the wait).
  */
-export async function runLoad(options: LoadOptions): Promise<LoadStats> {
+export async function runLoad<P extends { readonly name: string } = CircuitBreaker>(
+  options: LoadOptions<P>,
+): Promise<LoadStats> {
+  const rejected = options.rejected ?? ((e: unknown) => e instanceof CallNotPermittedError);
   const calls: CallRecord[] = [];
   const stats: LoadStats = {
     started: 0,
@@ -114,12 +120,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
         outcome = 'ok';
       } catch (e) {
         error = e;
-        outcome =
-          e instanceof CallNotPermittedError
-            ? 'rejected'
-            : e instanceof DownstreamError
-              ? 'failed'
-              : 'unexpected';
+        outcome = rejected(e) ? 'rejected' : e instanceof DownstreamError ? 'failed' : 'unexpected';
       }
       stats.settled++;
       calls.push({
