@@ -153,3 +153,39 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
     );
   });
 }
+
+/**
+ * Measures when this process was kept off the CPU (a loaded machine, other processes), so that a
+ * call's latency can be told from the time the process could not run at all: every `periodMs`, the
+ * wall time since the last tick beyond the period, minus the CPU time the process spent meanwhile
+ * (its own work, GC included, still counts against the calls).
+ */
+export function watchStalls(periodMs = 5): {
+  /** Milliseconds the process stood still between `from` and `to` (performance.now() times). */
+  during(from: number, to: number): number;
+  stop(): void;
+} {
+  const stalls: { from: number; to: number; ms: number }[] = [];
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    const idle = now - last - periodMs - (cpu.user + cpu.system) / 1_000;
+    if (idle > periodMs) stalls.push({ from: last, to: now, ms: idle });
+    last = now;
+    lastCpu = process.cpuUsage();
+  }, periodMs);
+  return {
+    during(from, to) {
+      let total = 0;
+      for (const stall of stalls) {
+        const overlap = Math.min(to, stall.to) - Math.max(from, stall.from);
+        // the part of the stall that falls within [from, to]
+        if (overlap > 0) total += (stall.ms * overlap) / (stall.to - stall.from);
+      }
+      return total;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
