@@ -93,11 +93,14 @@ export interface LoadStats {
   slowest(n?: number): CallRecord[];
 }
 
-export interface LoadOptions {
-  /** The breaker for the next call (e.g. a fixed one, or one of many). */
-  readonly pick: (i: number) => CircuitBreaker;
+/** A breaker by default; any named policy (rate limiter, bulkhead) when `rejected` recognizes its refusals. */
+export interface LoadOptions<P extends { readonly name: string } = CircuitBreaker> {
+  /** The policy for the next call (e.g. a fixed one, or one of many). */
+  readonly pick: (i: number) => P;
   /** The protected call; throwing or rejecting with `DownstreamError` counts as an expected failure. */
-  readonly call: (breaker: CircuitBreaker) => Promise<unknown>;
+  readonly call: (policy: P) => Promise<unknown>;
+  /** The policy's own refusals (counted as 'rejected'). Default: `CallNotPermittedError`. */
+  readonly rejected?: (error: unknown) => boolean;
   readonly concurrency: number;
   /** Pause between two calls of one lane (ms). Default 1. */
   readonly pauseMs?: number;
@@ -116,7 +119,10 @@ export class DownstreamError extends Error {
  * Runs `concurrency` lanes of sequential calls until `until()` says stop, timing every call from
  * `execute` to its settlement. Resolves when every call has settled (the caller bounds the wait).
  */
-export async function runLoad(options: LoadOptions): Promise<LoadStats> {
+export async function runLoad<P extends { readonly name: string } = CircuitBreaker>(
+  options: LoadOptions<P>,
+): Promise<LoadStats> {
+  const rejected = options.rejected ?? ((e: unknown) => e instanceof CallNotPermittedError);
   const calls: CallRecord[] = [];
   const stats: LoadStats = {
     started: 0,
@@ -139,12 +145,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadStats> {
         outcome = 'ok';
       } catch (e) {
         error = e;
-        outcome =
-          e instanceof CallNotPermittedError
-            ? 'rejected'
-            : e instanceof DownstreamError
-              ? 'failed'
-              : 'unexpected';
+        outcome = rejected(e) ? 'rejected' : e instanceof DownstreamError ? 'failed' : 'unexpected';
       }
       stats.settled++;
       calls.push({
@@ -176,4 +177,40 @@ export function within<T>(promise: Promise<T>, ms: number, what: string): Promis
       },
     );
   });
+}
+
+/**
+ * Measures when this process was kept off the CPU (a loaded machine, other processes), so that a
+ * call's latency can be told from the time the process could not run at all: every `periodMs`, the
+ * wall time since the last tick beyond the period, minus the CPU time the process spent meanwhile
+ * (its own work, GC included, still counts against the calls).
+ */
+export function watchStalls(periodMs = 5): {
+  /** Milliseconds the process stood still between `from` and `to` (performance.now() times). */
+  during(from: number, to: number): number;
+  stop(): void;
+} {
+  const stalls: { from: number; to: number; ms: number }[] = [];
+  let last = performance.now();
+  let lastCpu = process.cpuUsage();
+  const timer = setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    const idle = now - last - periodMs - (cpu.user + cpu.system) / 1_000;
+    if (idle > periodMs) stalls.push({ from: last, to: now, ms: idle });
+    last = now;
+    lastCpu = process.cpuUsage();
+  }, periodMs);
+  return {
+    during(from, to) {
+      let total = 0;
+      for (const stall of stalls) {
+        const overlap = Math.min(to, stall.to) - Math.max(from, stall.from);
+        // the part of the stall that falls within [from, to]
+        if (overlap > 0) total += (stall.ms * overlap) / (stall.to - stall.from);
+      }
+      return total;
+    },
+    stop: () => clearInterval(timer),
+  };
 }

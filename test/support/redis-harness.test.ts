@@ -3,11 +3,14 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  detachReplicas,
   RedisReplyError,
   type RedisServer,
+  reattachReplicas,
   spawnWorker,
   startRedis,
   startRedisCluster,
+  startRedisSentinel,
   stopAll,
   stopAllRedis,
 } from './redis-harness.js';
@@ -15,6 +18,7 @@ import {
 afterAll(stopAll);
 
 const LOCK_DIR = path.join(os.tmpdir(), 'breakwater-redis-ports');
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const ECHO_WORKER = 'test/support/fixtures/echo-worker.ts';
 
 /** True while `pid` is a live (not yet reaped) process. */
@@ -185,6 +189,122 @@ describe('startRedisCluster', () => {
     console.info(`cluster node restart to cluster_state:ok: ${restartMs} ms`);
   }, 40_000);
 });
+
+describe('startRedisCluster with replicas', () => {
+  it('one replica per master; a killed master is replaced by its replica, and comes back as its replica', async () => {
+    await using cluster = await startRedisCluster({ masters: 3, replicas: 1, nodeTimeoutMs: 1_000 });
+    expect(cluster.servers).toHaveLength(6);
+    const roles = await cluster.roles();
+    const masters = roles.filter((role) => role.role === 'master');
+    expect(masters).toHaveLength(3);
+    expect(masters.map((m) => m.slots).reduce((a, b) => a + b, 0)).toBe(16384);
+    for (const master of masters) {
+      expect(roles.filter((role) => role.masterIndex === master.index)).toHaveLength(1);
+    }
+    // replicas are in sync when the cluster is handed over
+    for (const role of roles.filter((r) => r.role === 'replica')) {
+      expect((await cluster.servers[role.index].info('replication')).master_link_status).toBe('up');
+    }
+
+    const client = cluster.cluster();
+    const key = 'bw:{cb:failover}:state';
+    const victim = await cluster.masterOf(key);
+    const replica = roles.find((role) => role.masterIndex === victim)!.index;
+    await client.set(key, 'before');
+    await cluster.waitForReplicas(); // (SET is acknowledged before it is replicated)
+
+    const killedAt = Date.now();
+    await cluster.killNode(victim);
+    expect(await cluster.waitForFailover(victim)).toBe(replica);
+    const failoverMs = Date.now() - killedAt;
+    expect(await cluster.masterOf(key)).toBe(replica);
+    expect(await client.get(key)).toBe('before'); // the replica had it
+    expect((await cluster.roles())[victim]).toMatchObject({ slots: 0, failing: true });
+
+    await cluster.restartNode(victim);
+    await cluster.waitForReplicas();
+    expect((await cluster.roles())[victim]).toMatchObject({ role: 'replica', masterIndex: replica });
+    await expect(cluster.servers[victim].command('GET', key)).rejects.toThrow(/MOVED/);
+    console.info(`cluster failover after kill -9: ${failoverMs} ms`);
+  }, 60_000);
+});
+
+describe('startRedisSentinel', () => {
+  it('a master, a replica and a sentinel: kill -9 the master, the replica is promoted and a Sentinel client follows', async () => {
+    await using sentinel = await startRedisSentinel({ masterName: 'harness' });
+    expect(sentinel.servers).toHaveLength(2);
+    expect(sentinel.sentinels).toHaveLength(1);
+    const [first, second] = sentinel.servers;
+    expect(await sentinel.master()).toBe(first);
+    expect((await second.info('replication')).master_link_status).toBe('up');
+    expect(String(await sentinel.sentinelServers[0].command('INFO', 'server'))).toMatch(
+      /redis_mode:sentinel/,
+    );
+
+    const client = sentinel.client();
+    client.on('error', () => {}); // ioredis reports every failed reconnect while the master is down
+    await client.set('k', 'v');
+    await sentinel.waitForReplicas();
+    expect(await second.command('GET', 'k')).toBe('v');
+
+    const killedAt = Date.now();
+    expect(await sentinel.killMaster()).toBe(first);
+    expect(first.running).toBe(false);
+    expect(await sentinel.waitForFailover(first)).toBe(second);
+    const failoverMs = Date.now() - killedAt;
+    expect(await sentinel.master()).toBe(second);
+    expect((await second.info('replication')).role).toBe('master');
+    // the client asks the sentinel again when its connection is lost: it writes to the new master
+    await expect.poll(() => client.set('k', 'after').catch(() => 'not yet'), { timeout: 5_000 }).toBe('OK');
+    expect(await second.command('GET', 'k')).toBe('after');
+
+    // the old master comes back (empty) as a replica of the new one
+    await sentinel.restartServer(0);
+    expect(await first.info('replication')).toMatchObject({
+      role: 'slave',
+      master_port: String(second.port),
+      master_link_status: 'up',
+    });
+    expect(await first.command('GET', 'k')).toBe('after');
+    console.info(`sentinel failover after kill -9: ${failoverMs} ms`);
+  }, 60_000);
+
+  it('detachReplicas: what the master acknowledges next reaches no replica, until reattachReplicas', async () => {
+    await using sentinel = await startRedisSentinel();
+    const [master, replica] = sentinel.servers;
+    const client = sentinel.client();
+    await client.set('k', 'before');
+    await sentinel.waitForReplicas();
+
+    await detachReplicas(master);
+    await client.set('k', 'during'); // the master serves clients as before
+    await sleep(1_200); // the replica's resync attempt (once a second) is refused
+    expect(await master.command('GET', 'k')).toBe('during');
+    expect(await replica.command('GET', 'k')).toBe('before');
+    expect((await replica.info('replication')).master_link_status).toBe('down');
+
+    await reattachReplicas(master);
+    await sentinel.waitForReplicas(5_000);
+    expect(await replica.command('GET', 'k')).toBe('during');
+  }, 30_000);
+
+  it('three sentinels with a quorum of two agree on the failover', async () => {
+    await using sentinel = await startRedisSentinel({ sentinels: 3 });
+    expect(sentinel.sentinels).toHaveLength(3);
+    const master = fieldsOfMaster(
+      await sentinel.sentinelServers[2].command('SENTINEL', 'MASTER', sentinel.masterName),
+    );
+    expect(master).toMatchObject({ quorum: '2', 'num-other-sentinels': '2', 'num-slaves': '1' });
+    const killed = await sentinel.killMaster();
+    const promoted = await sentinel.waitForFailover(killed);
+    expect(promoted).toBe(sentinel.servers[1]);
+  }, 60_000);
+});
+
+function fieldsOfMaster(reply: unknown): Record<string, string> {
+  const list = Array.isArray(reply) ? reply.map(String) : [];
+  return Object.fromEntries(list.flatMap((v, i) => (i % 2 === 0 ? [[v, list[i + 1]]] : [])));
+}
 
 describe('spawnWorker', () => {
   it('round-trips JSON messages with a TypeScript worker that resolves workspace sources', async () => {

@@ -5,8 +5,13 @@
  *
  * - `startRedis()`: one standalone server. kill -9 / restart on the same port / SCRIPT FLUSH /
  *   SIGSTOP-SIGCONT, for chaos tests.
- * - `startRedisCluster({ masters: 3 })`: an N-master, 0-replica Redis Cluster built with
- *   `redis-cli --cluster create`; a node can be killed and restarted with its slots.
+ * - `startRedisCluster({ masters: 3, replicas })`: an N-master Redis Cluster built with
+ *   `redis-cli --cluster create`, with `replicas` replicas per master (default 0); a node can be
+ *   killed and restarted with its slots, or, with replicas, replaced by its replica
+ *   (`waitForFailover`) and restarted as that replica's replica.
+ * - `startRedisSentinel()`: a master, a replica and a sentinel (`redis-server --sentinel`) with
+ *   short timings, for failover tests: kill -9 the master, `waitForFailover` for the promoted
+ *   replica, restart the old master as its replica. `client()` is a Sentinel client.
  * - `spawnWorker()`: a TypeScript worker process (tsx, `breakwater-source` condition) that speaks
  *   JSON lines on stdin/stdout, for fleet tests. The worker side is `./worker-channel.ts`.
  *
@@ -56,6 +61,11 @@ const DEFAULT_START_TIMEOUT_MS = 10_000;
 const DEFAULT_STOP_TIMEOUT_MS = 5_000;
 const DEFAULT_CLUSTER_TIMEOUT_MS = 20_000;
 const DEFAULT_WAIT_MS = 10_000;
+/**
+ * Arguments of servers that have replicas: a replica's full sync starts at once (by default a
+ * diskless sync waits 5 s for more replicas to arrive).
+ */
+const REPLICATION_ARGS = ['--repl-diskless-sync-delay', '0'];
 
 interface HarnessRegistry {
   /** Every redis-server child process still running (removed when it exits). */
@@ -158,6 +168,25 @@ function streamsClosed(child: ChildProcess, timeoutMs: number): Promise<void> {
       : undefined,
   );
   return Promise.race([Promise.all(closed).then(() => undefined), sleep(timeoutMs)]);
+}
+
+/**
+ * Calls `check` every `intervalMs` until it returns something other than a string (returned); a
+ * string says why not yet, and the last one is in the error thrown after `timeoutMs`.
+ */
+async function poll<T>(
+  check: () => Promise<T | string>,
+  timeoutMs: number,
+  what: string,
+  intervalMs = 50,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const result = await check();
+    if (typeof result !== 'string') return result;
+    if (Date.now() > deadline) throw new Error(`redis-harness: ${what} after ${timeoutMs} ms: ${result}`);
+    await sleep(intervalMs);
+  }
 }
 
 function processAlive(pid: number): boolean {
@@ -424,6 +453,40 @@ export function parseInfo(text: string): Record<string, string> {
   return fields;
 }
 
+/**
+ * Why `replica` does not hold yet everything `master` had acknowledged when this was called (its
+ * link is down, or it is behind that replication offset), or undefined once it does.
+ */
+async function replicaLag(master: RedisServer, replica: RedisServer): Promise<string | undefined> {
+  try {
+    const offset = Number((await master.info('replication')).master_repl_offset);
+    const info = await replica.info('replication');
+    if (info.master_port !== String(master.port) || info.master_link_status !== 'up') {
+      return `${replica.port}: link to ${info.master_port} is ${info.master_link_status}`;
+    }
+    const at = Number(info.slave_repl_offset);
+    return at >= offset ? undefined : `${replica.port}: at offset ${at} of ${offset}`;
+  } catch (error) {
+    return `${replica.port} or its master ${master.port}: ${(error as Error).message}`;
+  }
+}
+
+/**
+ * Cuts `master` off from its replicas, as a partition or a replica far behind would: it refuses
+ * PSYNC and SYNC (ACL) and drops its replica connections, so what it acknowledges from now on
+ * reaches none of them, while clients and sentinels are served as before. A replica keeps trying
+ * to resync every second; `reattachReplicas` lets it.
+ */
+export async function detachReplicas(master: RedisServer): Promise<void> {
+  await master.command('ACL', 'SETUSER', 'default', '-psync', '-sync');
+  await master.command('CLIENT', 'KILL', 'TYPE', 'replica');
+}
+
+/** Undoes `detachReplicas`: the replicas resync at their next attempt (within a second). */
+export async function reattachReplicas(master: RedisServer): Promise<void> {
+  await master.command('ACL', 'SETUSER', 'default', '+psync', '+sync');
+}
+
 // ---------------------------------------------------------------------------------------------
 // redis-server processes
 // ---------------------------------------------------------------------------------------------
@@ -490,6 +553,8 @@ export interface RedisServer {
 interface ServerConfig {
   port: number;
   dir: string;
+  /** A config file, given first (sentinels need one they can rewrite). */
+  configFile?: string;
   args: readonly string[];
   password?: string;
   startTimeoutMs: number;
@@ -522,10 +587,14 @@ class RedisServerImpl implements RedisServer {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Spawns redis-server and waits for PING. Throws (with the log tail) if it exits or times out. */
-  async launch(): Promise<void> {
-    const { port, dir, password, startTimeoutMs } = this.config;
+  /**
+   * Spawns redis-server (with `extraArgs` after the configured ones) and waits for PING. Throws
+   * (with the log tail) if it exits or times out.
+   */
+  async launch(extraArgs: readonly string[] = []): Promise<void> {
+    const { port, dir, password, startTimeoutMs, configFile } = this.config;
     const args = [
+      ...(configFile === undefined ? [] : [configFile]),
       '--port',
       String(port),
       '--bind',
@@ -542,6 +611,7 @@ class RedisServerImpl implements RedisServer {
       'local',
       ...(password === undefined ? [] : ['--requirepass', password]),
       ...this.config.args,
+      ...extraArgs,
     ];
     this.log = new LogTail();
     const log = this.log;
@@ -614,7 +684,12 @@ class RedisServerImpl implements RedisServer {
     return this.kill('SIGCONT');
   }
 
-  async restart(): Promise<void> {
+  restart(): Promise<void> {
+    return this.restartWith([]);
+  }
+
+  /** `restart()`, with `extraArgs` after the configured arguments for this launch only (e.g. `--replicaof`). */
+  async restartWith(extraArgs: readonly string[]): Promise<void> {
     if (this.stopped) throw new Error('redis-harness: restart() after stop()');
     await this.kill('SIGKILL');
     // the port stays reserved by our lock file, but an unrelated process may have bound it
@@ -622,7 +697,7 @@ class RedisServerImpl implements RedisServer {
     const deadline = Date.now() + this.config.startTimeoutMs;
     for (;;) {
       try {
-        await this.launch();
+        await this.launch(extraArgs);
         return;
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || Date.now() > deadline) throw error;
@@ -690,8 +765,15 @@ class RedisServerImpl implements RedisServer {
   }
 }
 
+interface ServerStartOptions extends StartRedisOptions {
+  /** Reserve the Cluster bus port (port + 10000) too. */
+  cluster?: boolean;
+  /** A config file written into the server's dir and given first (a sentinel's). */
+  configFile?: { readonly name: string; readonly text: string };
+}
+
 async function startServer(
-  options: StartRedisOptions & { cluster?: boolean },
+  options: ServerStartOptions,
   extraArgs: (dir: string) => string[] = () => [],
 ): Promise<RedisServerImpl> {
   const bus = options.cluster === true;
@@ -707,15 +789,18 @@ async function startServer(
       if (bus) releasePort(port + CLUSTER_BUS_OFFSET);
       throw error;
     }
+    const configFile = options.configFile && path.join(dir, options.configFile.name);
     const server = new RedisServerImpl({
       port,
       dir,
+      configFile,
       args: [...extraArgs(dir), ...(options.args ?? [])],
       password: options.password,
       startTimeoutMs: options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
       busPort: bus ? port + CLUSTER_BUS_OFFSET : undefined,
     });
     try {
+      if (configFile !== undefined) writeFileSync(configFile, options.configFile?.text ?? '');
       await server.launch();
       return server;
     } catch (error) {
@@ -750,14 +835,29 @@ export async function stopAll(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 
 export interface StartRedisClusterOptions {
-  /** Number of masters (no replicas). At least 3, which `redis-cli --cluster create` requires. Default 3. */
+  /** Number of masters. At least 3, which `redis-cli --cluster create` requires. Default 3. */
   masters?: number;
+  /** Replicas per master (`--cluster-replicas`): the cluster has `masters * (1 + replicas)` nodes. Default 0. */
+  replicas?: number;
   /** Extra redis-server arguments for every node. */
   args?: readonly string[];
   /** `--cluster-node-timeout` in ms. Default 2000. */
   nodeTimeoutMs?: number;
   /** Bound for cluster creation and for every wait for `cluster_state:ok`. Default 20 s. */
   timeoutMs?: number;
+}
+
+/** A cluster node's role, as one node sees it (`CLUSTER NODES`). */
+export interface ClusterNodeRole {
+  /** The node's index in `servers`. */
+  readonly index: number;
+  readonly role: 'master' | 'replica';
+  /** A replica's master (its index in `servers`); undefined for a master. */
+  readonly masterIndex: number | undefined;
+  /** How many slots it serves. */
+  readonly slots: number;
+  /** Flagged `fail` or `fail?` (unreachable). */
+  readonly failing: boolean;
 }
 
 export interface RedisClusterHandle {
@@ -767,12 +867,29 @@ export interface RedisClusterHandle {
   readonly servers: readonly RedisServer[];
   /** A new ioredis Cluster client, disconnected by `stop()`. */
   cluster(options?: ClusterOptions): Cluster;
-  /** kill -9 node `i` (its slots are unavailable until restartNode, as there are no replicas). */
+  /**
+   * kill -9 node `i`. Without replicas its slots are unavailable until restartNode; a master with
+   * replicas is replaced by one of them (`waitForFailover`).
+   */
   killNode(i: number, signal?: NodeJS.Signals): Promise<void>;
-  /** Restarts node `i` on the same port and nodes.conf (it rejoins with its slots), then waits for cluster_state:ok. */
+  /**
+   * Restarts node `i` on the same port and nodes.conf, then waits for cluster_state:ok. It rejoins
+   * with its slots, or, if a replica took them over meanwhile, as that replica's replica.
+   */
   restartNode(i: number): Promise<void>;
   /** Polls until every running node reports cluster_state:ok, all slots ok and all nodes known. */
   waitForClusterOk(timeoutMs?: number): Promise<void>;
+  /** Every node's role (in `servers` order), as the first running node that answers sees them. */
+  roles(): Promise<ClusterNodeRole[]>;
+  /** The index (in `servers`) of the master serving `key`'s slot, as the first running node that answers sees it. */
+  masterOf(key: string): Promise<number>;
+  /**
+   * After master `i` was killed: waits until one of its replicas serves its slots and the cluster
+   * is ok again (`waitForClusterOk`), and returns that replica's index.
+   */
+  waitForFailover(i: number, timeoutMs?: number): Promise<number>;
+  /** Polls until every running replica holds what its master had acknowledged when this was called. */
+  waitForReplicas(timeoutMs?: number): Promise<void>;
   /** SCRIPT FLUSH on every running node. */
   flushScripts(): Promise<void>;
   /** Disconnects the handle's clients and stops every node. */
@@ -780,77 +897,26 @@ export interface RedisClusterHandle {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-class RedisClusterImpl implements RedisClusterHandle {
-  readonly nodes: readonly { readonly host: string; readonly port: number }[];
-  private readonly clients = new Set<Cluster>();
+/**
+ * What a cluster and a sentinel setup share: several servers started together, clients to
+ * disconnect, one stop for all.
+ */
+abstract class ServerGroup<C extends Redis | Cluster> {
+  private readonly clients = new Set<C>();
   private stopped = false;
 
-  constructor(
-    readonly servers: readonly RedisServerImpl[],
-    private readonly timeoutMs: number,
-  ) {
-    this.nodes = servers.map((server) => Object.freeze({ host: server.host, port: server.port }));
+  constructor() {
     openHandles.add(this);
   }
 
-  cluster(options: ClusterOptions = {}): Cluster {
-    const client = new Cluster(
-      this.nodes.map(({ host, port }) => ({ host, port })),
-      options,
-    );
+  /** Every server of the group, in the order they are stopped. */
+  protected abstract members(): readonly RedisServerImpl[];
+
+  /** Disconnects `client` when the group stops. */
+  protected track(client: C): C {
     this.clients.add(client);
     client.once('end', () => this.clients.delete(client));
     return client;
-  }
-
-  private server(i: number): RedisServerImpl {
-    const server = this.servers[i];
-    if (!server) throw new RangeError(`redis-harness: no cluster node ${i} (have ${this.servers.length})`);
-    return server;
-  }
-
-  killNode(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    return this.server(i).kill(signal);
-  }
-
-  async restartNode(i: number): Promise<void> {
-    await this.server(i).restart();
-    await this.waitForClusterOk();
-  }
-
-  async waitForClusterOk(timeoutMs = this.timeoutMs): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let last = '';
-    for (;;) {
-      const states = await Promise.all(
-        this.servers.map(async (server) => {
-          if (!server.running) return `${server.port}: down`;
-          try {
-            const info = parseInfo(String(await server.command('CLUSTER', 'INFO')));
-            const ok =
-              info.cluster_state === 'ok' &&
-              info.cluster_slots_ok === '16384' &&
-              info.cluster_known_nodes === String(this.servers.length);
-            return ok
-              ? undefined
-              : `${server.port}: state=${info.cluster_state} slots_ok=${info.cluster_slots_ok} known=${info.cluster_known_nodes}`;
-          } catch (error) {
-            return `${server.port}: ${(error as Error).message}`;
-          }
-        }),
-      );
-      const bad = states.filter((state) => state !== undefined);
-      if (bad.length === 0) return;
-      last = bad.join('; ');
-      if (Date.now() > deadline) {
-        throw new Error(`redis-harness: cluster not ok after ${timeoutMs} ms: ${last}`);
-      }
-      await sleep(50);
-    }
-  }
-
-  async flushScripts(): Promise<void> {
-    await Promise.all(this.servers.filter((s) => s.running).map((server) => server.flushScripts()));
   }
 
   private async shutdown(force: boolean): Promise<void> {
@@ -859,7 +925,7 @@ class RedisClusterImpl implements RedisClusterHandle {
     openHandles.delete(this);
     for (const client of this.clients) client.disconnect();
     this.clients.clear();
-    await Promise.all(this.servers.map((server) => (force ? server.forceStop() : server.stop())));
+    await Promise.all(this.members().map((server) => (force ? server.forceStop() : server.stop())));
   }
 
   stop(): Promise<void> {
@@ -871,12 +937,213 @@ class RedisClusterImpl implements RedisClusterHandle {
   }
 
   cleanupSync(): void {
-    for (const server of this.servers) server.cleanupSync();
+    for (const server of this.members()) server.cleanupSync();
     openHandles.delete(this);
   }
 
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
+  }
+}
+
+class RedisClusterImpl extends ServerGroup<Cluster> implements RedisClusterHandle {
+  readonly nodes: readonly { readonly host: string; readonly port: number }[];
+  /**
+   * The roles last seen while every node ran (refreshed by killNode before it kills), so that
+   * waitForFailover knows a dead master's replicas.
+   */
+  private knownRoles: ClusterNodeRole[] = [];
+
+  constructor(
+    readonly servers: readonly RedisServerImpl[],
+    private readonly timeoutMs: number,
+  ) {
+    super();
+    this.nodes = servers.map((server) => Object.freeze({ host: server.host, port: server.port }));
+  }
+
+  protected members(): readonly RedisServerImpl[] {
+    return this.servers;
+  }
+
+  cluster(options: ClusterOptions = {}): Cluster {
+    return this.track(
+      new Cluster(
+        this.nodes.map(({ host, port }) => ({ host, port })),
+        options,
+      ),
+    );
+  }
+
+  private server(i: number): RedisServerImpl {
+    const server = this.servers[i];
+    if (!server) throw new RangeError(`redis-harness: no cluster node ${i} (have ${this.servers.length})`);
+    return server;
+  }
+
+  async killNode(i: number, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const server = this.server(i);
+    if (server.running && this.servers.every((s) => s.running)) {
+      this.knownRoles = await this.roles().catch(() => this.knownRoles);
+    }
+    await server.kill(signal);
+  }
+
+  async restartNode(i: number): Promise<void> {
+    const server = this.server(i);
+    // What the others think it is: a master whose slots a replica took over comes back as a replica
+    const seen = (await this.roles().catch(() => []))[i];
+    await server.restart();
+    if (seen !== undefined && (seen.role === 'replica' || seen.slots === 0)) {
+      await poll(
+        async () => {
+          const views = await Promise.all(
+            this.servers
+              .filter((s) => s.running)
+              .map((s) =>
+                this.view(s).then(
+                  (roles) => roles[i]?.role ?? 'unknown',
+                  (e: Error) => e.message,
+                ),
+              ),
+          );
+          const masterIndex = (await this.view(server))[i]?.masterIndex;
+          if (views.some((role) => role !== 'replica') || masterIndex === undefined) {
+            return `seen as ${views.join(', ')}`;
+          }
+          return (await replicaLag(this.servers[masterIndex], server)) ?? true;
+        },
+        this.timeoutMs,
+        `node ${i} did not come back as a replica`,
+      );
+    }
+    await this.waitForClusterOk();
+  }
+
+  /** Why the running nodes are not all ok yet, or undefined once they are. */
+  private async notOk(): Promise<string | undefined> {
+    const states = await Promise.all(
+      this.servers.map(async (server) => {
+        if (!server.running) return undefined;
+        try {
+          const info = parseInfo(String(await server.command('CLUSTER', 'INFO')));
+          const ok =
+            info.cluster_state === 'ok' &&
+            info.cluster_slots_ok === '16384' &&
+            info.cluster_known_nodes === String(this.servers.length);
+          return ok
+            ? undefined
+            : `${server.port}: state=${info.cluster_state} slots_ok=${info.cluster_slots_ok} known=${info.cluster_known_nodes}`;
+        } catch (error) {
+          return `${server.port}: ${(error as Error).message}`;
+        }
+      }),
+    );
+    const bad = states.filter((state) => state !== undefined);
+    return bad.length === 0 ? undefined : bad.join('; ');
+  }
+
+  async waitForClusterOk(timeoutMs = this.timeoutMs): Promise<void> {
+    await poll(async () => (await this.notOk()) ?? true, timeoutMs, 'cluster not ok');
+  }
+
+  async roles(): Promise<ClusterNodeRole[]> {
+    let lastError: unknown = new Error('no cluster node is running');
+    for (const server of this.servers) {
+      if (!server.running) continue;
+      try {
+        return await this.view(server);
+      } catch (error) {
+        lastError = error;
+      }
+    }
+    throw lastError;
+  }
+
+  /** Every node's role as `server` sees it, indexed like `servers`. */
+  private async view(server: RedisServer): Promise<ClusterNodeRole[]> {
+    const text = String(await server.command('CLUSTER', 'NODES'));
+    const byId = new Map<string, { index: number; flags: string[]; masterId: string; slots: number }>();
+    for (const line of text.split('\n')) {
+      const [id, address, flags, masterId, , , , , ...slots] = line.trim().split(' ');
+      if (id === undefined || address === undefined || flags === undefined) continue;
+      const port = Number(/:(\d+)@/.exec(address)?.[1]);
+      const index = this.nodes.findIndex((node) => node.port === port);
+      if (index < 0) continue;
+      let count = 0;
+      for (const range of slots) {
+        if (range.startsWith('[')) continue; // a slot being migrated or imported
+        const [from, to = from] = range.split('-').map(Number);
+        count += to - from + 1;
+      }
+      byId.set(id, { index, flags: flags.split(','), masterId: masterId ?? '-', slots: count });
+    }
+    const roles: ClusterNodeRole[] = [];
+    for (const { index, flags, masterId, slots } of byId.values()) {
+      roles[index] = {
+        index,
+        role: flags.includes('master') ? 'master' : 'replica',
+        masterIndex: flags.includes('master') ? undefined : byId.get(masterId)?.index,
+        slots,
+        failing: flags.includes('fail') || flags.includes('fail?'),
+      };
+    }
+    const unknown = this.nodes.filter((_, i) => roles[i] === undefined).map((node) => node.port);
+    if (unknown.length > 0) throw new Error(`node ${server.port} does not know ${unknown.join(', ')}`);
+    return roles;
+  }
+
+  async masterOf(key: string): Promise<number> {
+    const running = this.servers.find((server) => server.running);
+    if (!running) throw new Error('redis-harness: no cluster node is running');
+    const slot = Number(await running.command('CLUSTER', 'KEYSLOT', key));
+    const ranges = (await running.command('CLUSTER', 'SLOTS')) as [number, number, [string, number]][];
+    const range = ranges.find(([from, to]) => slot >= from && slot <= to);
+    const index = this.nodes.findIndex((node) => node.port === Number(range?.[2][1]));
+    if (index < 0) throw new Error(`redis-harness: no master serves slot ${slot} of ${key}`);
+    return index;
+  }
+
+  async waitForFailover(i: number, timeoutMs = this.timeoutMs): Promise<number> {
+    const replicas = this.knownRoles.filter((role) => role.masterIndex === i).map((role) => role.index);
+    if (replicas.length === 0) throw new Error(`redis-harness: node ${i} had no replica to take over`);
+    return poll(
+      async () => {
+        const roles = await this.roles();
+        const promoted = replicas.find((r) => roles[r]?.role === 'master' && roles[r].slots > 0);
+        if (promoted === undefined || (roles[i]?.slots ?? 0) > 0) return 'no replica serves its slots yet';
+        return (await this.notOk()) ?? promoted;
+      },
+      timeoutMs,
+      `no failover of node ${i}`,
+    );
+  }
+
+  async waitForReplicas(timeoutMs = this.timeoutMs): Promise<void> {
+    await poll(
+      async () => {
+        const roles = await this.roles();
+        const lags = await Promise.all(
+          roles
+            .filter((role) => role.role === 'replica' && this.servers[role.index].running)
+            .map((role) =>
+              role.masterIndex === undefined
+                ? `${this.nodes[role.index].port}: no master`
+                : replicaLag(this.servers[role.masterIndex], this.servers[role.index]),
+            ),
+        );
+        const bad = lags.filter((lag) => lag !== undefined);
+        if (bad.length > 0) return bad.join('; ');
+        this.knownRoles = roles;
+        return true;
+      },
+      timeoutMs,
+      'replicas not in sync',
+    );
+  }
+
+  async flushScripts(): Promise<void> {
+    await Promise.all(this.servers.filter((s) => s.running).map((server) => server.flushScripts()));
   }
 }
 
@@ -901,20 +1168,26 @@ function run(
 }
 
 /**
- * Starts `masters` cluster-enabled redis-servers (ports chosen so that port + 10000 is free too),
- * joins them with `redis-cli --cluster create ... --cluster-replicas 0 --cluster-yes`, and waits
- * for cluster_state:ok on every node.
+ * Starts `masters * (1 + replicas)` cluster-enabled redis-servers (ports chosen so that port +
+ * 10000 is free too), joins them with `redis-cli --cluster create ... --cluster-replicas <replicas>
+ * --cluster-yes`, and waits for cluster_state:ok on every node and for every replica to be in sync.
+ * Which nodes are masters is redis-cli's choice: `roles()` tells.
  */
 export async function startRedisCluster(options: StartRedisClusterOptions = {}): Promise<RedisClusterHandle> {
   const masters = options.masters ?? 3;
   if (!Number.isInteger(masters) || masters < 3) {
     throw new RangeError(`redis-harness: a cluster needs at least 3 masters, got ${masters}`);
   }
+  const replicas = options.replicas ?? 0;
+  if (!Number.isInteger(replicas) || replicas < 0) {
+    throw new RangeError(`redis-harness: replicas per master must be an integer >= 0, got ${replicas}`);
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_CLUSTER_TIMEOUT_MS;
   const nodeTimeout = String(options.nodeTimeoutMs ?? 2_000);
   const started = await Promise.allSettled(
-    Array.from({ length: masters }, () =>
+    Array.from({ length: masters * (1 + replicas) }, () =>
       startServer({ cluster: true, args: options.args }, (dir) => [
+        ...REPLICATION_ARGS,
         '--cluster-enabled',
         'yes',
         '--cluster-config-file',
@@ -936,12 +1209,268 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
         'create',
         ...servers.map((server) => `${HOST}:${server.port}`),
         '--cluster-replicas',
-        '0',
+        String(replicas),
         '--cluster-yes',
       ],
       timeoutMs,
     );
     await handle.waitForClusterOk(timeoutMs);
+    await handle.waitForReplicas(timeoutMs);
+    return handle;
+  } catch (error) {
+    await handle.forceStop();
+    throw error;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sentinel: a master, its replicas and the sentinels that promote one of them when it dies
+// ---------------------------------------------------------------------------------------------
+
+export interface StartRedisSentinelOptions {
+  /** The name the sentinels monitor the master under (ioredis `name`). Default `'breakwater'`. */
+  masterName?: string;
+  /** Replicas of the master. Default 1. */
+  replicas?: number;
+  /** Sentinel processes. Default 1. */
+  sentinels?: number;
+  /** Sentinels that must agree that the master is down. Default: a majority of `sentinels`. */
+  quorum?: number;
+  /** `down-after-milliseconds`: how long the master may not answer before it is down. Default 1000. */
+  downAfterMs?: number;
+  /** `failover-timeout` (ms): how long a promotion may take before a sentinel tries again (after twice this). Default 3000. */
+  failoverTimeoutMs?: number;
+  /** Extra redis-server arguments for the master and the replicas. */
+  args?: readonly string[];
+  /** Bound for start-up and for every wait. Default 20 s. */
+  timeoutMs?: number;
+}
+
+export interface RedisSentinelHandle {
+  readonly masterName: string;
+  /** Sentinel addresses for ioredis: `new Redis({ sentinels, name: masterName })`. */
+  readonly sentinels: readonly { readonly host: string; readonly port: number }[];
+  /** The data servers: the first master, then its replicas. Roles change on failover: `master()` tells. */
+  readonly servers: readonly RedisServer[];
+  /** The sentinel processes (`command('SENTINEL', ...)`, kill...). */
+  readonly sentinelServers: readonly RedisServer[];
+  /** A new Sentinel client, `new Redis({ sentinels, name: masterName, ...options })`, disconnected by `stop()`. */
+  client(options?: RedisOptions): Redis;
+  /** The server the first sentinel that answers names as master (`SENTINEL GET-MASTER-ADDR-BY-NAME`). */
+  master(): Promise<RedisServer>;
+  /** kill -9 (or `signal`) the current master; returns it. */
+  killMaster(signal?: NodeJS.Signals): Promise<RedisServer>;
+  /**
+   * Waits until every running sentinel names a master other than `from`, and that server reports
+   * `role:master`; returns it.
+   */
+  waitForFailover(from: RedisServer, timeoutMs?: number): Promise<RedisServer>;
+  /**
+   * Restarts data server `i` (empty: nothing is persisted) as a replica of the current master, as
+   * Sentinel would reconfigure it, and waits until it is in sync and every sentinel sees it.
+   */
+  restartServer(i: number): Promise<void>;
+  /**
+   * Polls until every running replica holds what the master had acknowledged when this was called,
+   * and every running sentinel sees the replicas (and the other sentinels) as reachable.
+   */
+  waitForReplicas(timeoutMs?: number): Promise<void>;
+  /** Disconnects the handle's clients and stops every server and sentinel. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** A flat `[field, value, field, value...]` reply (SENTINEL MASTER, each of SENTINEL REPLICAS) as a record. */
+function fieldsOf(reply: RespValue): Record<string, string> {
+  const fields: Record<string, string> = {};
+  if (!Array.isArray(reply)) return fields;
+  for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
+  return fields;
+}
+
+class RedisSentinelImpl extends ServerGroup<Redis> implements RedisSentinelHandle {
+  constructor(
+    readonly masterName: string,
+    readonly servers: readonly RedisServerImpl[],
+    readonly sentinelServers: readonly RedisServerImpl[],
+    private readonly timeoutMs: number,
+  ) {
+    super();
+  }
+
+  protected members(): readonly RedisServerImpl[] {
+    return [...this.sentinelServers, ...this.servers];
+  }
+
+  get sentinels(): readonly { readonly host: string; readonly port: number }[] {
+    return this.sentinelServers.map((s) => ({ host: s.host, port: s.port }));
+  }
+
+  client(options: RedisOptions = {}): Redis {
+    return this.track(new Redis({ sentinels: [...this.sentinels], name: this.masterName, ...options }));
+  }
+
+  /** The master's port as each running sentinel names it. */
+  private async namedMasters(): Promise<(number | string)[]> {
+    return Promise.all(
+      this.sentinelServers
+        .filter((sentinel) => sentinel.running)
+        .map(async (sentinel) => {
+          try {
+            const reply = await sentinel.command('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.masterName);
+            return Array.isArray(reply) ? Number(reply[1]) : `${sentinel.port}: no master`;
+          } catch (error) {
+            return `${sentinel.port}: ${(error as Error).message}`;
+          }
+        }),
+    );
+  }
+
+  private byPort(port: number): RedisServerImpl {
+    const server = this.servers.find((s) => s.port === port);
+    if (!server) throw new Error(`redis-harness: the sentinels name ${HOST}:${port}, not one of ours`);
+    return server;
+  }
+
+  async master(): Promise<RedisServer> {
+    const port = (await this.namedMasters()).find((named) => typeof named === 'number');
+    if (port === undefined) throw new Error('redis-harness: no sentinel names a master');
+    return this.byPort(port);
+  }
+
+  async killMaster(signal: NodeJS.Signals = 'SIGKILL'): Promise<RedisServer> {
+    const master = await this.master();
+    await master.kill(signal);
+    return master;
+  }
+
+  waitForFailover(from: RedisServer, timeoutMs = this.timeoutMs): Promise<RedisServer> {
+    return poll(
+      async () => {
+        const named = await this.namedMasters();
+        const why = named.find((n) => typeof n === 'string' || n === from.port);
+        if (why !== undefined || named.length === 0) return `sentinels name ${named.join(', ')}`;
+        if (new Set(named).size > 1) return `sentinels disagree: ${named.join(', ')}`;
+        const master = this.byPort(named[0] as number);
+        const info = await master.info('replication').catch((error: Error) => ({ role: error.message }));
+        return info.role === 'master' ? master : `${master.port} is ${info.role}`;
+      },
+      timeoutMs,
+      `no failover from ${from.port}`,
+    );
+  }
+
+  async restartServer(i: number): Promise<void> {
+    const server = this.servers[i];
+    if (!server) throw new RangeError(`redis-harness: no data server ${i} (have ${this.servers.length})`);
+    const master = await this.master();
+    await server.restartWith(master === server ? [] : ['--replicaof', HOST, String(master.port)]);
+    await this.waitForReplicas();
+  }
+
+  async waitForReplicas(timeoutMs = this.timeoutMs): Promise<void> {
+    await poll(
+      async () => {
+        const master = await this.master();
+        const replicas = this.servers.filter((server) => server.running && server !== master);
+        const links = await Promise.all(replicas.map((replica) => replicaLag(master, replica)));
+        const views = await Promise.all(
+          this.sentinelServers
+            .filter((sentinel) => sentinel.running)
+            .map((sentinel) => this.sentinelSees(sentinel, replicas)),
+        );
+        const bad = [...links, ...views].filter((state) => state !== undefined);
+        return bad.length === 0 ? true : bad.join('; ');
+      },
+      timeoutMs,
+      'replicas not in sync',
+    );
+  }
+
+  /** Why `sentinel` could not promote one of `replicas` yet (or undefined if it could). */
+  private async sentinelSees(
+    sentinel: RedisServerImpl,
+    replicas: readonly RedisServer[],
+  ): Promise<string | undefined> {
+    try {
+      const master = fieldsOf(await sentinel.command('SENTINEL', 'MASTER', this.masterName));
+      const others = this.sentinelServers.filter((s) => s !== sentinel && s.running).length;
+      if (Number(master['num-other-sentinels']) < others) {
+        return `sentinel ${sentinel.port} knows ${master['num-other-sentinels']} other sentinels`;
+      }
+      const listed = await sentinel.command('SENTINEL', 'REPLICAS', this.masterName);
+      const reachable = new Set(
+        (Array.isArray(listed) ? listed : [])
+          .map(fieldsOf)
+          .filter((replica) => replica.flags === 'slave')
+          .map((replica) => Number(replica.port)),
+      );
+      const missing = replicas.filter((replica) => !reachable.has(replica.port)).map((r) => r.port);
+      return missing.length === 0
+        ? undefined
+        : `sentinel ${sentinel.port} cannot reach ${missing.join(', ')}`;
+    } catch (error) {
+      return `sentinel ${sentinel.port}: ${(error as Error).message}`;
+    }
+  }
+}
+
+/**
+ * Starts a master, `replicas` replicas of it (`--replicaof`), and `sentinels` sentinels
+ * (`redis-server sentinel.conf --sentinel`) monitoring it with short timings, so that a failover
+ * after kill -9 of the master completes in a few seconds. Waits until the replicas are in sync and
+ * every sentinel sees them (and the other sentinels), so a failover can start at once.
+ */
+export async function startRedisSentinel(
+  options: StartRedisSentinelOptions = {},
+): Promise<RedisSentinelHandle> {
+  const masterName = options.masterName ?? 'breakwater';
+  const replicas = options.replicas ?? 1;
+  const sentinels = options.sentinels ?? 1;
+  const quorum = options.quorum ?? Math.floor(sentinels / 2) + 1;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_CLUSTER_TIMEOUT_MS;
+  if (!/^[A-Za-z0-9._-]+$/.test(masterName))
+    throw new RangeError(`redis-harness: bad master name ${masterName}`);
+  for (const [what, value, min] of [
+    ['replicas', replicas, 1],
+    ['sentinels', sentinels, 1],
+    ['quorum', quorum, 1],
+  ] as const) {
+    if (!Number.isInteger(value) || value < min) {
+      throw new RangeError(`redis-harness: ${what} must be an integer >= ${min}, got ${value}`);
+    }
+  }
+  const servers: RedisServerImpl[] = [];
+  const sentinelServers: RedisServerImpl[] = [];
+  const handle = new RedisSentinelImpl(masterName, servers, sentinelServers, timeoutMs);
+  const startAll = async (count: number, start: () => Promise<RedisServerImpl>, into: RedisServerImpl[]) => {
+    const started = await Promise.allSettled(Array.from({ length: count }, start));
+    for (const result of started) if (result.status === 'fulfilled') into.push(result.value);
+    const failed = started.find((result) => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  };
+  const dataArgs = [...REPLICATION_ARGS, ...(options.args ?? [])];
+  try {
+    await startAll(1, () => startServer({ args: dataArgs }), servers);
+    const master = servers[0];
+    await startAll(
+      replicas,
+      () => startServer({ args: [...dataArgs, '--replicaof', HOST, String(master.port)] }),
+      servers,
+    );
+    const config = [
+      `sentinel monitor ${masterName} ${HOST} ${master.port} ${quorum}`,
+      `sentinel down-after-milliseconds ${masterName} ${options.downAfterMs ?? 1_000}`,
+      `sentinel failover-timeout ${masterName} ${options.failoverTimeoutMs ?? 3_000}`,
+      `sentinel parallel-syncs ${masterName} ${replicas}`,
+      '',
+    ].join('\n');
+    await startAll(
+      sentinels,
+      () => startServer({ configFile: { name: 'sentinel.conf', text: config }, args: ['--sentinel'] }),
+      sentinelServers,
+    );
+    await handle.waitForReplicas(timeoutMs);
     return handle;
   } catch (error) {
     await handle.forceStop();
