@@ -574,13 +574,19 @@ local function dropLease(lease)
   return true
 end
 
+-- A probe's lease number comes from the instant it is taken (in µs, modulo the lease span), not
+-- from a counter: a replica promoted after it fell behind replays the counter, and a probe admitted
+-- on the old master would then hold the number of a new one (its outcome would take the new
+-- probe's place). Numbers still held are skipped.
 local function takeProbe(at)
   reclaimLeases(at)
   if s.halfOpenAvailable > 0 then
     s.halfOpenAvailable = s.halfOpenAvailable - 1
-    s.leaseSeq = (s.leaseSeq % 2097151) + 1
-    s.leases[tostring(s.leaseSeq)] = at + leaseMs
-    return { s.generation, s.leaseSeq }
+    local id = (nowMicros % 2097151) + 1
+    while s.leases[tostring(id)] ~= nil do id = (id % 2097151) + 1 end
+    s.leaseSeq = id
+    s.leases[tostring(id)] = at + leaseMs
+    return { s.generation, id }
   end
   s.notPermitted = s.notPermitted + 1
   return { -2 }

@@ -222,7 +222,11 @@ export class RedisBreakerEngine implements BreakerEngine {
       // The store closes: what waits for Redis gets one last chance; what still waits after it is
       // counted as dropped.
       flush: () => {
-        if (this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined) {
+        if (
+          this.undelivered.length !== 0 ||
+          this.undeliveredReleases.length !== 0 ||
+          this.carry !== undefined
+        ) {
           this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
         }
       },
