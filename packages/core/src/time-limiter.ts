@@ -3,6 +3,7 @@ import type { Supplier } from './circuit-breaker.js';
 import { type Clock, systemClock } from './clock.js';
 import { ConfigError, TimeoutError } from './errors.js';
 import { EventPublisher, type Unsubscribe } from './event-publisher.js';
+import { holdAlive, releaseAlive } from './keep-alive.js';
 import { validatePolicyName } from './policy-name.js';
 import { NEVER_ABORTED } from './signal.js';
 import {
@@ -27,9 +28,9 @@ export interface TimeLimiterMetrics {
 /**
  * Bounds how long a call may take. The protected function receives an AbortSignal that aborts
  * with the TimeoutError when time is up (with `cancelRunningFuture`, the default) or with the
- * caller's reason when the caller aborts. Each call holds one timer, which keeps the process
- * alive like the call it bounds (a hung call still ends in TimeoutError) and is cleared as the
- * call settles.
+ * caller's reason when the caller aborts. Each call holds one timer, cleared as the call settles;
+ * while it runs, the process stays alive like the call it bounds (a hung call still ends in
+ * TimeoutError; see keep-alive.ts for how that is done cheaply).
  */
 export class TimeLimiter {
   readonly name: string;
@@ -184,7 +185,11 @@ class TimedCall<T> {
     private readonly resolve: (value: T) => void,
     private readonly reject: (error: unknown) => void,
   ) {
+    // Unref'd, and counted by keep-alive: the process still stays alive while it runs (a hung call
+    // ends in TimeoutError), at a fraction of a ref'd timer's cost per call.
     this.timer = setTimeout(expire, outcomes.timeoutMs, this);
+    this.timer.unref();
+    holdAlive();
     // No `once`: finish() removes the listener however the call ends, and the option costs time.
     callerSignal?.addEventListener('abort', this);
   }
@@ -224,6 +229,7 @@ class TimedCall<T> {
     if (this.settled) return false;
     this.settled = true;
     clearTimeout(this.timer);
+    releaseAlive();
     this.callerSignal?.removeEventListener('abort', this);
     return true;
   }
