@@ -424,6 +424,34 @@ describe('failure policies during an outage', () => {
   });
 });
 
+describe('Redis out of memory', () => {
+  it('one STORE_FAILURE / STORE_RECOVERED pair for the whole OOM, not one per failed write (reads still pass)', async () => {
+    const store = chaosStore({ guard: { failureThreshold: 3, waitDurationMs: 500 } });
+    const events = captureStoreEvents(store);
+    // A steady breaker (a full window of successes: its batches only read) and one whose every
+    // batch writes (a failure in its window).
+    const steady = breaker('oom-steady', { slidingWindowSize: 4, minimumNumberOfCalls: 4 }, store);
+    const writing = breaker('oom-writing', { slidingWindowSize: 50, minimumNumberOfCalls: 50 }, store);
+    for (let i = 0; i < 4; i++) await steady.execute(() => 'ok');
+    await writing.execute(() => Promise.reject(new DownstreamError('down'))).catch(() => {});
+    await admin.config('SET', 'maxmemory', '1');
+    try {
+      const until = Date.now() + 3_000;
+      while (Date.now() < until) {
+        await Promise.all([steady.execute(() => 'ok'), writing.execute(() => 'ok')]);
+        await sleep(5);
+      }
+    } finally {
+      await admin.config('SET', 'maxmemory', '0');
+    }
+    await waitUntil(() => events.types().includes('STORE_RECOVERED'), 3_000, 'STORE_RECOVERED');
+    expect(outages(events)).toEqual(['STORE_FAILURE', 'STORE_RECOVERED']);
+    expect(events.types().filter((t) => t === 'STORE_FAILURE')).toHaveLength(1);
+    const failure = events.events.find((e) => e.type === 'STORE_FAILURE') as { error: unknown };
+    expect(String(failure.error)).toMatch(/OOM/);
+  });
+});
+
 describe('a breaker closed while Redis is away', () => {
   it('counts the outcomes that still waited for Redis as dropped (closed)', async () => {
     const store = chaosStore();

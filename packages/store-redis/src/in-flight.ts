@@ -19,7 +19,8 @@ export interface ScriptCallbacks {
 
 /** Told about every call's outcome, for the store's health (the guard) and for timing. */
 export interface CallObserver {
-  succeeded(): void;
+  /** A call issued at `issuedAt` (performance.now()) was answered; `late`: after its caller gave up. */
+  succeeded(issuedAt: number, late: boolean): void;
   /** The call on `key` failed (not for refusals the runner decided itself). */
   failedWith(error: StoreUnavailableError, key: string): void;
 }
@@ -60,12 +61,12 @@ export class InFlightCalls {
       (reply) => {
         if (call.state === 'late') {
           call.state = 'settled';
-          this.observer.succeeded();
+          this.observer.succeeded(deadline - this.timeoutMs, true);
           guarded(() => callbacks.lateReply(reply));
           return;
         }
         this.settle(call);
-        this.observer.succeeded();
+        this.observer.succeeded(deadline - this.timeoutMs, false);
         deliver(callbacks, reply);
       },
       (raw: unknown) => {

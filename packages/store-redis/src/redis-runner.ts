@@ -74,7 +74,7 @@ export class RedisRunner {
       },
     });
     const observer: CallObserver = {
-      succeeded: () => this.guard.succeeded(),
+      succeeded: (issuedAt, late) => this.guard.succeeded(issuedAt, late),
       failedWith: (error, key) => {
         if (!isStoreWide(error)) return;
         // The guard probes where Redis failed last: on a Cluster, the node that failed.

@@ -33,6 +33,8 @@ function guardWith(failureThreshold: number, waitDurationMs: number) {
       now += ms;
     },
     fail: () => guard.failed(timeout),
+    /** A call issued now, answered in time. */
+    ok: () => guard.succeeded(performance.now(), false),
   };
 }
 
@@ -54,7 +56,7 @@ describe('StoreGuard', () => {
     const g = guardWith(3, 1_000);
     for (let i = 0; i < 2; i++) {
       g.fail();
-      g.guard.succeeded();
+      g.ok();
       g.advance(100);
     }
     expect(g.guard.isOpen).toBe(false);
@@ -66,7 +68,7 @@ describe('StoreGuard', () => {
     const g = guardWith(3, 1_000);
     for (let i = 0; i < 10; i++) {
       g.fail();
-      g.guard.succeeded();
+      g.ok();
       g.advance(600);
     }
     expect(g.guard.isOpen).toBe(false);
@@ -78,12 +80,23 @@ describe('StoreGuard', () => {
     g.fail();
     g.advance(250);
     g.fail(); // while open: neither counted nor reported again
-    g.guard.succeeded();
+    g.ok();
     expect(g.guard.isOpen).toBe(false);
     expect(g.seen).toEqual(['STORE_FAILURE', 'STORE_RECOVERED']);
     expect(g.published).toEqual([
       expect.objectContaining({ origin: 'p', at: 1_000_000, recoveredAt: 1_000_250, policy: 'local' }),
     ]);
+  });
+
+  it('is not closed by a call issued before it opened and answered in time (OOM: reads pass); a late answer closes it', () => {
+    const g = guardWith(1, 1_000);
+    const issuedBefore = performance.now() - 1;
+    g.fail();
+    g.guard.succeeded(issuedBefore, false);
+    expect(g.guard.isOpen).toBe(true);
+    g.guard.succeeded(issuedBefore, true); // Redis was stalled, and answers again
+    expect(g.guard.isOpen).toBe(false);
+    expect(g.seen).toEqual(['STORE_FAILURE', 'STORE_RECOVERED']);
   });
 
   it('calls each recovery waiter once, on the next success', () => {
@@ -92,8 +105,8 @@ describe('StoreGuard', () => {
     g.guard.onNextSuccess(() => calls++);
     g.fail();
     expect(calls).toBe(0);
-    g.guard.succeeded();
-    g.guard.succeeded();
+    g.ok();
+    g.ok();
     expect(calls).toBe(1);
   });
 
@@ -109,7 +122,7 @@ describe('StoreGuard', () => {
           for (const call of calls) {
             g.advance(call.gap);
             const wasOpen = g.guard.isOpen;
-            if (call.ok) g.guard.succeeded();
+            if (call.ok) g.ok();
             else g.fail();
             if (!wasOpen && g.guard.isOpen) opens++;
             const last = g.seen.at(-1);

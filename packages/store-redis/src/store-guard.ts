@@ -14,14 +14,18 @@ export type GuardState = 'CLOSED' | 'OPEN';
  *   not healthy). Failures are those that say something about Redis as a whole: timeouts, a lost
  *   connection, OOM...; never an error that belongs to one policy's request. While it is open,
  *   calls do not try Redis: the failure policy decides at once.
- * - It closes as soon as Redis answers: a late reply, or the probe the runner sends every
- *   `waitDurationMs` while it is open (and at once when the connection comes back). Everything
- *   goes back to Redis together, not one request at a time.
+ * - It closes as soon as Redis answers: a late reply (Redis was stalled and answers again), or
+ *   any call issued since it opened, such as the probe the runner sends every `waitDurationMs`
+ *   while it is open (and at once when the connection comes back). A call issued before it opened
+ *   and answered in time proves nothing (under OOM, reads pass while writes fail). Everything goes
+ *   back to Redis together, not one request at a time.
  * - Its opening is the outage (STORE_FAILURE), its closing the recovery (STORE_RECOVERED): one
  *   pair per open period, however Redis flaps. A lone failure falls back for its own calls only.
  */
 export class StoreGuard {
   private state: GuardState = 'CLOSED';
+  /** performance.now() when it last opened. */
+  private openedAt = 0;
   private consecutive = 0;
   /** Times of the latest failures, a ring of `failureThreshold`. */
   private readonly failures: number[] = [];
@@ -50,9 +54,13 @@ export class StoreGuard {
     return this.state;
   }
 
-  /** Redis answered. Cheap while nothing is wrong: one check. */
-  succeeded(): void {
+  /**
+   * Redis answered a call issued at `issuedAt` (performance.now()), `late` if after its caller gave
+   * up. Cheap while nothing is wrong: one check.
+   */
+  succeeded(issuedAt: number, late: boolean): void {
     if (this.consecutive === 0 && this.state === 'CLOSED' && this.recoveryWaiters.size === 0) return;
+    if (this.state === 'OPEN' && !late && issuedAt < this.openedAt) return;
     this.consecutive = 0;
     if (this.state === 'OPEN') {
       this.state = 'CLOSED';
@@ -85,6 +93,7 @@ export class StoreGuard {
       ring.length === threshold && now - ring[this.nextFailure] <= this.settings.guardWaitDurationMs;
     if (this.consecutive >= threshold || crowded) {
       this.state = 'OPEN';
+      this.openedAt = performance.now();
       this.startOutage(now, error);
       this.hooks.opened();
     }
