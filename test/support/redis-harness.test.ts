@@ -284,7 +284,7 @@ describe('startRedisSentinel', () => {
     expect((await replica.info('replication')).master_link_status).toBe('down');
 
     await reattachReplicas(master);
-    await sentinel.waitForReplicas(5_000);
+    await sentinel.waitForReplicas(15_000); // a replica refused a few times may wait longer for its next try
     expect(await replica.command('GET', 'k')).toBe('during');
   }, 30_000);
 
