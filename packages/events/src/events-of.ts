@@ -25,8 +25,7 @@ import type {
  * unsubscribing removes them all (for Redis, the store closes its pub/sub connection when the last
  * listener leaves). Events are delivered synchronously, as the policy publishes them.
  */
-export function eventsOf<SE extends EventShape>(source: FleetSource<SE>): Observable<FleetEvent<SE>>;
-export function eventsOf<E extends EventShape>(source: EventSource<E>): Observable<E>;
+export function eventsOf<S extends EventSource<EventShape>>(source: S): Observable<EventsOf<S>>;
 export function eventsOf(source: EventSource<EventShape> | FleetSource<EventShape>): Observable<EventShape> {
   if (!isEventSource(source)) {
     throw new TypeError(
@@ -36,6 +35,15 @@ export function eventsOf(source: EventSource<EventShape> | FleetSource<EventShap
   if (isFleetSource(source)) return fleetEvents(source);
   return new Observable<EventShape>((subscriber) => source.onEvent((event) => subscriber.next(event)));
 }
+
+/**
+ * What `eventsOf(source)` emits. One signature with a conditional type rather than overloads:
+ * TypeScript resolves overloads by subtype first, and a RedisStore is a subtype of a plain event
+ * source but only assignable to a fleet source, so an overload would have typed its stream
+ * without the fleet-wide transitions it carries.
+ */
+export type EventsOf<S> =
+  S extends FleetSource<infer SE> ? FleetEvent<SE> : S extends EventSource<infer E> ? E : never;
 
 type FleetStoreFailureSource = (listener: (message: FleetStoreFailureMessageLike) => void) => Unsubscribe;
 

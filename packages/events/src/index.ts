@@ -9,7 +9,7 @@ export {
   type SuppressedAlert,
   toAlert,
 } from './alerts.js';
-export { eventsOf, fleetTransitionEvents } from './events-of.js';
+export { type EventsOf, eventsOf, fleetTransitionEvents } from './events-of.js';
 export { describeTransition } from './format.js';
 export {
   type LogLevel,
