@@ -36,13 +36,17 @@ export interface BenchCase {
 /** A figure of a case: its added overhead over its baseline, or its raw ns per call. */
 export type Quantity = { readonly overhead: string } | { readonly ns: string };
 
-/** `numerator / denominator`; with `max` it is a target that passes when the ratio <= max. */
+/**
+ * `numerator / denominator`; with `max` it is a target that passes when the ratio <= max; with
+ * `maxOver` the target is another ratio of the suite (measured in the same run) plus a margin.
+ */
 export interface RatioSpec {
   readonly id: string;
   readonly label: string;
   readonly numerator: Quantity;
   readonly denominator: Quantity;
   readonly max?: number;
+  readonly maxOver?: { readonly ratio: string; readonly plus: number };
 }
 
 export interface CheckOutcome {
@@ -85,6 +89,11 @@ export function defineSuite(suite: BenchSuite): BenchSuite {
     for (const q of [r.numerator, r.denominator]) {
       const id = 'overhead' in q ? q.overhead : q.ns;
       const c = suite.cases.find((x) => x.id === id);
+      if (r.maxOver !== undefined && !(suite.ratios ?? []).some((o) => o.id === r.maxOver?.ratio)) {
+        throw new Error(
+          `bench suite '${suite.name}': ratio '${r.id}' is bounded by unknown '${r.maxOver.ratio}'`,
+        );
+      }
       if (c === undefined) throw new Error(`bench suite '${suite.name}': ratio '${r.id}' names '${id}'`);
       if ('overhead' in q && c.baseline === undefined) {
         throw new Error(
@@ -215,23 +224,24 @@ export async function runSuite(suite: BenchSuite, opts: RunOptions): Promise<Sui
       if ('ns' in q) return cases.find((c) => c.id === q.ns)!.ns;
       return cases.find((c) => c.id === q.overhead)!.overhead!;
     };
-    const ratios: RatioResult[] = (suite.ratios ?? []).map((r) => {
+    const values = new Map<string, Figure>();
+    for (const r of suite.ratios ?? []) {
       const num = figureOfQuantity(r.numerator);
       const den = figureOfQuantity(r.denominator);
       const blocks = num.blocks.map((v, b) => v / den.blocks[b]);
       // The median of the blocks' ratios: each block pairs figures taken over the same seconds.
-      const value: Figure = {
-        value: median(blocks),
-        min: Math.min(...blocks),
-        max: Math.max(...blocks),
-        blocks,
-      };
+      values.set(r.id, { value: median(blocks), min: Math.min(...blocks), max: Math.max(...blocks), blocks });
+    }
+    const ratios: RatioResult[] = (suite.ratios ?? []).map((r) => {
+      const value = values.get(r.id) as Figure;
+      const over = r.maxOver === undefined ? undefined : values.get(r.maxOver.ratio);
+      const max = over === undefined || r.maxOver === undefined ? r.max : over.value + r.maxOver.plus;
       return {
         id: r.id,
         label: r.label,
         value,
-        max: r.max,
-        pass: r.max === undefined ? undefined : value.value <= r.max,
+        max,
+        pass: max === undefined ? undefined : value.value <= max,
       };
     });
 

@@ -15,6 +15,7 @@
  * shape, and targets are ratios of added overheads.
  */
 import { readdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type BenchSuite, hasExplicitGc, type RunOptions, runSuite, type SuiteResult } from './harness.js';
@@ -72,6 +73,7 @@ async function main(): Promise<void> {
   print(
     `bench: node ${process.version}, ${suites.length} suite(s): ${suites.map((s) => s.name).join(', ')}; figures are medians, targets are ratios of added overheads (case - bare call of the same shape)`,
   );
+  print(`bench: peers measured: ${peerVersions()}`);
   const results: SuiteResult[] = [];
   for (const suite of suites) {
     const result = await runSuite(suite, opts);
@@ -91,3 +93,17 @@ main().then(
     process.exit(1);
   },
 );
+
+/** The installed version of each peer the suites measure against (the current majors). */
+function peerVersions(): string {
+  const require = createRequire(import.meta.url);
+  return ['cockatiel', 'opossum', 'rate-limiter-flexible', 'bottleneck', 'ioredis']
+    .map((name) => {
+      try {
+        return `${name} ${(require(`${name}/package.json`) as { version: string }).version}`;
+      } catch {
+        return `${name} (not installed)`;
+      }
+    })
+    .join(', ');
+}

@@ -4,10 +4,11 @@
  * - sequential: one `cb.execute` after another vs one PING after another (target <= 1.3x: one
  *   round trip per call, the outcome riding with the next call's acquire);
  * - 64 concurrent callers on one breaker vs 64 concurrent PINGs (target: at least 0.7x PING's
- *   throughput) and vs rate-limiter-flexible's `consume` at the same concurrency (target: faster);
+ *   throughput) and vs rate-limiter-flexible's `consume` at the same concurrency (target: faster),
+ *   and our fleet-wide rate limiter against the same (for the record);
  * - Redis memory per breaker, COUNT_BASED window of 100 (target <= 1 KB).
  */
-import { CircuitBreaker } from '@breakwater/core';
+import { CircuitBreaker, RateLimiter } from '@breakwater/core';
 import { RedisStore } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
@@ -107,6 +108,19 @@ export default defineSuite({
       },
     },
     {
+      id: 'ours-rl-64',
+      label: `ours RateLimiter.execute on RedisStore x ${CONCURRENCY} concurrent`,
+      setup: async () => {
+        await ready();
+        const limiter = RateLimiter.of(
+          'rl-c64',
+          { limitForPeriod: 1_000_000_000, limitRefreshPeriod: 60_000, timeoutDuration: 0 },
+          { store },
+        );
+        return concurrently(() => limiter.execute(value));
+      },
+    },
+    {
       id: 'rlf-64',
       label: `rate-limiter-flexible consume x ${CONCURRENCY} concurrent`,
       setup: async () => {
@@ -154,6 +168,12 @@ export default defineSuite({
       numerator: { ns: 'ours-64' },
       denominator: { ns: 'rlf-64' },
       max: 1,
+    },
+    {
+      id: 'rl-c64-vs-rlf',
+      label: `${CONCURRENCY} concurrent: our rate limiter / rate-limiter-flexible time`,
+      numerator: { ns: 'ours-rl-64' },
+      denominator: { ns: 'rlf-64' },
     },
   ],
   checks: [
