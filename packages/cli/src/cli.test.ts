@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKey, statusOf } from './breakers.js';
+import { statusOf } from './breakers.js';
 import { EXIT, main } from './cli.js';
 import { duration, percent, table } from './format.js';
 import { redact, redisTarget } from './redis-url.js';
@@ -97,25 +97,6 @@ describe('redisTarget / redact', () => {
   });
 });
 
-describe('parseKey', () => {
-  it('reads kind and name from hash-tagged keys, names with ":" and "}" included', () => {
-    expect(parseKey('breakwater', 'breakwater:{cb:pricing}:state')).toEqual({
-      kind: 'circuitbreaker',
-      name: 'pricing',
-    });
-    expect(parseKey('breakwater', 'breakwater:{cb:upbit/kr:ticker}:state')).toEqual({
-      kind: 'circuitbreaker',
-      name: 'upbit/kr:ticker',
-    });
-    expect(parseKey('breakwater', 'breakwater:{rl:a}b}:gcra')).toEqual({ kind: 'ratelimiter', name: 'a}b' });
-    expect(parseKey('breakwater', 'breakwater:{bh:pool}:slots')).toEqual({ kind: 'bulkhead', name: 'pool' });
-    expect(parseKey('breakwater', 'breakwater:{zz:x}:y')).toEqual({ kind: 'zz', name: 'x' });
-    expect(parseKey('breakwater', 'breakwater:events')).toBeUndefined();
-    expect(parseKey('breakwater', 'other:{cb:x}:state')).toBeUndefined();
-    expect(parseKey('breakwater', 'breakwater:{cb:x}')).toBeUndefined();
-  });
-});
-
 describe('statusOf', () => {
   const timeWindow = (lastSecond: number) =>
     JSON.stringify({
@@ -139,7 +120,7 @@ describe('statusOf', () => {
     });
 
   it('decays a TIME_BASED window as the script would, without writing', () => {
-    const at = (second: number) => statusOf('t', 'k', timeWindow(11), -1, second * 1000 + 500, undefined);
+    const at = (second: number) => statusOf('t', 'k', timeWindow(11), -1, second * 1000 + 500);
     expect(at(11)).toMatchObject({
       bufferedCalls: 6,
       failedCalls: 3,
@@ -155,8 +136,8 @@ describe('statusOf', () => {
   });
 
   it('reports garbage as INVALID with the reason', () => {
-    expect(statusOf('g', 'k', 'nope', 1000, 0, undefined)).toMatchObject({ state: 'INVALID', ttlMs: 1000 });
-    expect(statusOf('g', 'k', '{"state":1}', -1, 0, undefined).problem).toMatch(/no state/);
+    expect(statusOf('g', 'k', 'nope', 1000, 0)).toMatchObject({ state: 'INVALID', ttlMs: 1000 });
+    expect(statusOf('g', 'k', '{"state":1}', -1, 0).problem).toMatch(/no state/);
   });
 });
 
