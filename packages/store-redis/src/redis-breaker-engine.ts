@@ -248,7 +248,7 @@ export class RedisBreakerEngine implements BreakerEngine {
    * key alive), and at once if the clock went back past the last renewal.
    */
   private args(ops: readonly Op[], now: string): string[] {
-    const at = (ops[ops.length - 1] as Op).now;
+    const at = ops.at(-1)?.now ?? this.lastNow;
     const renew = at >= this.renewAt || at < this.renewAt - this.renewEvery;
     if (renew) this.renewAt = at + this.renewEvery;
     return [now, this.config, this.store.processId, packOps(ops, renew)];
@@ -270,7 +270,7 @@ export class RedisBreakerEngine implements BreakerEngine {
     for (const op of ops) all.push(op);
     const carry = this.carry;
     if (carry !== undefined) {
-      all.push(internalOp('O', carry.generation, carry.reason, 0, (all[all.length - 1] as Op).now));
+      all.push(internalOp('O', carry.generation, carry.reason, 0, all.at(-1)?.now ?? this.lastNow));
     }
     return all;
   }

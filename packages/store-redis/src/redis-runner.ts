@@ -73,7 +73,8 @@ export class RedisRunner {
     this.probeKey = `${settings.keyPrefix}:probe`;
     for (const s of [...scripts, PROBE_SCRIPT]) {
       this.link.client.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
-      const fn = (this.link.client as unknown as Record<string, ScriptFn>)[s.name];
+      const fn = (this.link.client as unknown as Record<string, ScriptFn | undefined>)[s.name];
+      if (fn === undefined) throw new Error(`ioredis did not define the command ${s.name}`);
       this.scripts.set(s.name, fn.bind(this.link.client));
     }
   }

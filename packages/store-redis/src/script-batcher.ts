@@ -59,14 +59,16 @@ export class ScriptBatcher<Op extends { readonly now: number }> {
       this.send(ops, '');
       return;
     }
+    // One batch per run of operations of the same instant.
     let start = 0;
-    for (let i = 1; i <= ops.length; i++) {
-      const first = ops[start] as Op;
-      if (i === ops.length || (ops[i] as Op).now !== first.now) {
-        this.send(ops.slice(start, i), String(first.now));
-        start = i;
-      }
-    }
+    let instant = ops[0]?.now;
+    ops.forEach((op, i) => {
+      if (op.now === instant) return;
+      this.send(ops.slice(start, i), String(instant));
+      start = i;
+      instant = op.now;
+    });
+    if (start < ops.length) this.send(ops.slice(start), String(instant));
   };
 
   private send(ops: Op[], now: string): void {

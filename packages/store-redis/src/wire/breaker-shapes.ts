@@ -18,8 +18,8 @@ import { luaArgReader } from './script-args.js';
 
 type Parts<F extends string> = Record<F, Part | readonly Part[]>;
 
-function object<F extends string>(fields: readonly F[], parts: Parts<F>): Part[] {
-  return ['{', ...jsonFields(fields, parts, fields[0] as F, fields[fields.length - 1] as F), '}'];
+function object<F extends string>(fields: readonly [F, ...F[]], parts: Parts<F>): Part[] {
+  return ['{', ...jsonFields(fields, parts, fields[0], fields[fields.length - 1] ?? fields[0]), '}'];
 }
 
 const countWindow = (parts: Parts<CountWindowField>): Part[] => object(COUNT_WINDOW_FIELDS, parts);
@@ -30,10 +30,10 @@ const head = (parts: Partial<Parts<DocumentField>>): Part[] => [
   ...jsonFields(DOCUMENT_FIELDS, { ...parts, cfg: parts.cfg ?? '' }, 'v', 'cfg'),
 ];
 
-/** The fields after the config, to the end of the document. */
+/** The fields after the config, to the end of the document (`leases`, the last one). */
 const rest = (parts: Partial<Parts<DocumentField>>): Part[] => [
   ',',
-  ...jsonFields(DOCUMENT_FIELDS, parts, 'since', DOCUMENT_FIELDS[DOCUMENT_FIELDS.length - 1]),
+  ...jsonFields(DOCUMENT_FIELDS, parts, 'since', 'leases'),
   '}',
 ];
 

@@ -30,13 +30,12 @@ export function jsonFields<F extends string>(
   const end = fields.indexOf(to);
   if (start < 0 || end < start) throw new Error(`no stretch ${from}..${to} in ${fields.join(', ')}`);
   const out: Part[] = [];
-  for (let i = start; i <= end; i++) {
-    const field = fields[i] as F;
+  for (const field of fields.slice(start, end + 1)) {
     const part = parts[field];
     if (part === undefined) throw new Error(`no part for the field '${field}'`);
-    out.push(`${i === start ? '' : ','}"${field}":`);
-    if (typeof part === 'string' || !Array.isArray(part)) out.push(part as Part);
-    else out.push(...(part as readonly Part[]));
+    out.push(`${out.length === 0 ? '' : ','}"${field}":`);
+    if (Array.isArray(part)) out.push(...(part as readonly Part[]));
+    else out.push(part as Part);
   }
   return out;
 }
