@@ -36,7 +36,7 @@ export class ScriptBatcher<Op extends { readonly now: number }> {
   private scheduled = false;
 
   constructor(
-    private readonly runner: RedisRunner,
+    private readonly runner: Pick<RedisRunner, 'run'>,
     private readonly script: string,
     private readonly key: string,
     private readonly callerClock: boolean,
