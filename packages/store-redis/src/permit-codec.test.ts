@@ -42,6 +42,12 @@ describe('breaker permits', () => {
     }
   });
 
+  it('refuses an answer of another shape (its batch fails as unreadable)', () => {
+    for (const reply of [null, 3, [], [null], [1, 2, 3], ['1'], [1.5, 0]]) {
+      expect(() => permitOfReply(reply)).toThrow(/an acquire answered/);
+    }
+  });
+
   it("the manual API's CURRENT_PERMIT goes to Redis as generation -1 without a lease", () => {
     expect(isSharedPermit(CURRENT_PERMIT)).toBe(true);
     expect([generationOf(CURRENT_PERMIT), leaseOf(CURRENT_PERMIT)]).toEqual([-1, 0]);

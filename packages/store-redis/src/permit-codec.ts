@@ -36,10 +36,17 @@ export function sharedPermit(generation: number, lease: number): number {
   return generation * LEASE_SPAN + lease;
 }
 
-/** The script's answer to an acquire: `[generation, lease]` (granted) or `[DENIED_*]`. */
-export function permitOfReply(reply: readonly number[]): number {
-  const [first = Number.NaN, lease] = reply;
-  return lease === undefined ? first : sharedPermit(first, lease);
+/**
+ * The script's answer to an acquire: `[generation, lease]` (granted) or `[DENIED_*]`. Throws for
+ * anything else (a reply this version cannot read fails its batch).
+ */
+export function permitOfReply(reply: unknown): number {
+  if (Array.isArray(reply) && reply.every(Number.isInteger)) {
+    const [first, lease] = reply as number[];
+    if (reply.length === 1 && first !== undefined) return first;
+    if (reply.length === 2 && first !== undefined && lease !== undefined) return sharedPermit(first, lease);
+  }
+  throw new Error(`an acquire answered ${JSON.stringify(reply)}`);
 }
 
 /** True for a permit the script granted (or CURRENT_PERMIT): its outcome goes to Redis. */

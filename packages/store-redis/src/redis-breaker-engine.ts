@@ -323,13 +323,12 @@ export class RedisBreakerEngine implements BreakerEngine {
       const result = reply.r[i];
       switch (op.code) {
         case 'A': {
-          const r = Array.isArray(result) ? result : [];
-          const lease = r[1];
+          const permit = permitOfReply(result);
           // Granted to a caller who already gave up: a half-open permit goes back at once.
-          if (late && lease !== undefined && lease > 0) {
-            this.batches.push(internalOp('L', r[0] ?? 0, lease, 0, op.now));
+          if (late && permit >= 0 && leaseOf(permit) > 0) {
+            this.batches.push(internalOp('L', generationOf(permit), leaseOf(permit), 0, op.now));
           } else {
-            op.resolve(permitOfReply(r));
+            op.resolve(permit);
           }
           break;
         }
