@@ -438,9 +438,16 @@ export async function detachReplicas(master: RedisServer): Promise<void> {
   await master.command('CLIENT', 'KILL', 'TYPE', 'replica');
 }
 
-/** Undoes `detachReplicas`: the replicas resync at their next attempt (within a second). */
+/**
+ * Undoes `detachReplicas`: the replicas resync at their next attempt (within a second). PSYNC is
+ * let through first, SYNC a moment later: a refused replica retries at once, PSYNC then SYNC, and
+ * one whose PSYNC was refused just before both came back would resync with the old SYNC, which
+ * leaves it connected with no replication offset (-1) for good.
+ */
 export async function reattachReplicas(master: RedisServer): Promise<void> {
-  await master.command('ACL', 'SETUSER', 'default', '+psync', '+sync');
+  await master.command('ACL', 'SETUSER', 'default', '+psync');
+  await sleep(100);
+  await master.command('ACL', 'SETUSER', 'default', '+sync');
 }
 
 // ---------------------------------------------------------------------------------------------
