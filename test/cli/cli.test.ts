@@ -39,7 +39,9 @@ function newest(dir: string, ext: string): number {
 function ensureBuilt(): void {
   const stale = BUILT_FROM.some((pkg) => {
     const dist = path.join(pkg, 'dist');
-    return !existsSync(dist) || newest(path.join(pkg, 'src'), '.ts') > newest(dist, '.js');
+    const src = path.join(pkg, 'src');
+    // store-redis reads its scripts (src/lua/*.lua) from dist/lua: they count as sources too
+    return !existsSync(dist) || Math.max(newest(src, '.ts'), newest(src, '.lua')) > newest(dist, '.js');
   });
   if (!stale && existsSync(BIN)) return;
   execFileSync('pnpm', ['--filter', '@breakwater/cli...', 'run', 'build'], {

@@ -4,8 +4,8 @@
  * run through both, then a carry for the current generation or a neighbouring one, with any trip
  * reason. Both must agree on whether it opened the breaker, and on the state it left.
  *
- * The script is called directly in its spread layout (one argument per BREAKER_ARGS name), with
- * the caller's clock, so that both sides see the same instants.
+ * The script is called directly, with its config built by name (BREAKER_CONFIG) and the caller's
+ * clock, so that both sides see the same instants.
  */
 import {
   type BreakerState,
@@ -19,7 +19,7 @@ import {
   step,
   type TripReason,
 } from '@breakwater/core';
-import { BREAKER_ARGS, BREAKER_LUA } from '@breakwater/store-redis';
+import { BREAKER_SCRIPT, type BreakerConfigValues, packBreakerConfig } from '@breakwater/store-redis/wire';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,18 +35,17 @@ let script: ScriptCall;
 beforeAll(async () => {
   server = await startRedis();
   client = server.client();
-  client.defineCommand('bwCarry', { numberOfKeys: 1, lua: BREAKER_LUA });
+  client.defineCommand('bwCarry', { numberOfKeys: 1, lua: BREAKER_SCRIPT.lua });
   script = (client as unknown as Record<string, ScriptCall>).bwCarry.bind(client);
 });
 afterAll(stopAll);
 
-/** The script's arguments by name, in the order BREAKER_ARGS gives. */
+/** The script's arguments before the operations: the caller's clock, the config by name, the origin. */
 function argsFor(name: string, s: CircuitBreakerSettings, now: number): string[] {
   const waits = s.hasWaitIntervalFunction
     ? Array.from({ length: MAX_OPEN_ATTEMPT }, (_, i) => s.waitDurationFor(i + 1)).join(',')
     : String(s.waitDurationInOpenState);
-  const byName: Record<(typeof BREAKER_ARGS)[number], string> = {
-    now: String(now),
+  const config: BreakerConfigValues = {
     ttlMs: '86400000',
     windowType: s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
     windowSize: String(s.slidingWindowSize),
@@ -65,10 +64,9 @@ function argsFor(name: string, s: CircuitBreakerSettings, now: number): string[]
     leaseMs: '315360000000',
     channel: '',
     name,
-    origin: 'test',
     waits,
   };
-  return BREAKER_ARGS.map((arg) => byName[arg]);
+  return [String(now), packBreakerConfig(config), 'test'];
 }
 
 interface Reply {
@@ -78,8 +76,14 @@ interface Reply {
   s: string;
 }
 
-async function run(key: string, args: string[], ...op: string[]): Promise<Reply> {
-  const reply = JSON.parse(await script(key, ...args, ...op)) as Reply;
+/**
+ * Runs one operation (`op`: its letter and arguments, as the script reads them). The script's fast
+ * path answers an acquire or a success on a CLOSED count window with the generation alone: the
+ * acquire granted in it (no probe lease), the success recorded.
+ */
+async function run(key: string, args: string[], op: string): Promise<Reply> {
+  const reply = JSON.parse(await script(key, ...args, op)) as Reply | number;
+  if (typeof reply === 'number') return { r: [op === 'A' ? [reply, 0] : 1], t: [], n: reply, s: 'CLOSED' };
   return { ...reply, t: Array.isArray(reply.t) ? reply.t : [] };
 }
 
@@ -138,12 +142,12 @@ describe('the Lua O operation against carryTripIn', () => {
             const args = argsFor(name, settings, now);
             if (h.kind === 'force') {
               state = step(state, { type: 'force', target: h.target }, settings, now).state;
-              await run(key, args, 'T', h.target, '0', '0');
+              await run(key, args, `T${h.target}`);
               continue;
             }
             const acquired = step(state, { type: 'acquire' }, settings, now);
             state = acquired.state;
-            const granted = await run(key, args, 'A', '0', '0', '0');
+            const granted = await run(key, args, 'A');
             if (acquired.decision.type !== 'permitted') continue;
             const [gen, lease] = granted.r[0] as number[];
             state = step(
@@ -152,13 +156,13 @@ describe('the Lua O operation against carryTripIn', () => {
               settings,
               now,
             ).state;
-            await run(key, args, 'R', String(gen), String(lease ?? 0), String(h.outcome));
+            await run(key, args, `R${gen},${lease ?? 0},${h.outcome}`);
           }
           now += 7;
           state ??= initialBreakerState(settings, now);
           const generation = state.generation + delta;
           const expected: StepResult = step(state, { type: 'carry', generation, reason }, settings, now);
-          const reply = await run(key, argsFor(name, settings, now), 'O', String(generation), reason, '0');
+          const reply = await run(key, argsFor(name, settings, now), `O${generation},${reason}`);
           expect(reply.r[0]).toBe(expected.decision.type === 'carried' && expected.decision.opened ? 1 : 0);
           expect({ state: reply.s, generation: reply.n }).toEqual({
             state: expected.state.state,

@@ -1,5 +1,5 @@
 /**
- * Rate limits per period, as the script (`rate-limiter-script.ts`) enforces them on Redis's clock.
+ * Rate limits per period, as the script (`store-redis/src/lua/rate-limiter.lua`) enforces them on Redis's clock.
  *
  * Every granted acquire has a "go" instant: when its permits are used. For an immediate grant
  * (wait 0) that is the script's `now`; for a reservation it is the instant the wait ends. The

@@ -7,7 +7,8 @@
  * by processes of different configs while the fast path runs.
  */
 import { CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
-import { BREAKER_LUA, RedisStore } from '@breakwater/store-redis';
+import { RedisStore } from '@breakwater/store-redis';
+import { BREAKER_SCRIPT } from '@breakwater/store-redis/wire';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
@@ -26,7 +27,7 @@ let v0: ScriptCall;
 beforeAll(async () => {
   server = await startRedis();
   client = server.client();
-  client.defineCommand('bwCurrent', { numberOfKeys: 1, lua: BREAKER_LUA });
+  client.defineCommand('bwCurrent', { numberOfKeys: 1, lua: BREAKER_SCRIPT.lua });
   client.defineCommand('bwV0', { numberOfKeys: 1, lua: BREAKER_LUA_V0 });
   const commands = client as unknown as Record<string, ScriptCall>;
   current = commands.bwCurrent.bind(client);

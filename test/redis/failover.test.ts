@@ -29,7 +29,8 @@ import {
   RateLimiter,
   RequestNotPermittedError,
 } from '@breakwater/core';
-import { BREAKER_LUA, RedisStore } from '@breakwater/store-redis';
+import { RedisStore } from '@breakwater/store-redis';
+import { BREAKER_SCRIPT } from '@breakwater/store-redis/wire';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   detachReplicas,
@@ -71,7 +72,7 @@ const LEDGER: CircuitBreakerConfig = {
 const TRIP: CircuitBreakerConfig = { slidingWindowSize: 2, minimumNumberOfCalls: 2 };
 
 const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
-const BREAKER_SHA = createHash('sha1').update(BREAKER_LUA).digest('hex');
+const BREAKER_SHA = createHash('sha1').update(BREAKER_SCRIPT.lua).digest('hex');
 const fail = () => Promise.reject(new DownstreamError('down'));
 const ok = async () => {
   await sleep(1);

@@ -41,7 +41,7 @@ import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Cluster, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { Cluster, type ClusterOptions, Redis, type RedisOptions, ReplyError } from 'ioredis';
 
 // ---------------------------------------------------------------------------------------------
 // Constants and module-level registries
@@ -336,60 +336,14 @@ async function reserveFreePort(bus: boolean): Promise<number> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// A tiny RESP client (readiness probes, INFO, SCRIPT FLUSH, CLUSTER INFO) that needs no ioredis
+// One command over a fresh ioredis connection (readiness probes, INFO, SCRIPT FLUSH, CLUSTER INFO)
 // ---------------------------------------------------------------------------------------------
 
-/** An error reply (`-ERR ...`) from Redis. */
-export class RedisReplyError extends Error {
-  override name = 'RedisReplyError';
-}
+/** An error reply (`-ERR ...`) from Redis: ioredis's own. */
+export { ReplyError as RedisReplyError };
 
+/** A reply as ioredis gives it for `call`: text, an integer, nil, or an array of these. */
 export type RespValue = string | number | null | RespValue[];
-
-type Parsed = { value: RespValue | RedisReplyError; next: number } | undefined;
-
-function parseReply(buf: Buffer, offset: number): Parsed {
-  const lineEnd = buf.indexOf('\r\n', offset);
-  if (lineEnd < 0) return undefined;
-  const type = String.fromCharCode(buf[offset]);
-  const line = buf.toString('utf8', offset + 1, lineEnd);
-  const afterLine = lineEnd + 2;
-  switch (type) {
-    case '+':
-      return { value: line, next: afterLine };
-    case '-':
-      return { value: new RedisReplyError(line), next: afterLine };
-    case ':':
-      return { value: Number(line), next: afterLine };
-    case '$': {
-      const length = Number(line);
-      if (length < 0) return { value: null, next: afterLine };
-      if (buf.length < afterLine + length + 2) return undefined;
-      return { value: buf.toString('utf8', afterLine, afterLine + length), next: afterLine + length + 2 };
-    }
-    case '*': {
-      const count = Number(line);
-      if (count < 0) return { value: null, next: afterLine };
-      const items: RespValue[] = [];
-      let next = afterLine;
-      for (let i = 0; i < count; i++) {
-        const item = parseReply(buf, next);
-        if (item === undefined) return undefined;
-        items.push(item.value instanceof RedisReplyError ? item.value.message : item.value);
-        next = item.next;
-      }
-      return { value: items, next };
-    }
-    default:
-      throw new Error(`redis-harness: unexpected RESP type byte ${JSON.stringify(type)}`);
-  }
-}
-
-function encodeCommand(args: readonly string[]): string {
-  let out = `*${args.length}\r\n`;
-  for (const arg of args) out += `$${Buffer.byteLength(arg)}\r\n${arg}\r\n`;
-  return out;
-}
 
 export interface CommandOptions {
   host?: string;
@@ -399,47 +353,49 @@ export interface CommandOptions {
 
 /**
  * Sends one command over a fresh connection and returns its reply; an error reply rejects with
- * `RedisReplyError`. Authenticates first when `password` is given.
+ * `RedisReplyError`, a server that does not answer within `timeoutMs` with ioredis's timeout.
+ * Authenticates first when `password` is given.
+ *
+ * The connection sends nothing but AUTH and the command: no ready check (INFO) and no client info
+ * (CLIENT SETINFO), so that it works on any server a test talks to, one still loading, one paused
+ * for clients (CLIENT PAUSE ALL answers once the pause ends) or frozen (SIGSTOP: the kernel accepts
+ * the connection, the command times out), a sentinel, a cluster node; and no retries or offline
+ * queue, so that a server that is down fails at once with the connection's error (ECONNREFUSED).
  */
-export function redisCommand(
+export async function redisCommand(
   port: number,
   args: readonly string[],
   { host = HOST, password, timeoutMs = 2_000 }: CommandOptions = {},
 ): Promise<RespValue> {
-  const commands = password === undefined ? [args] : [['AUTH', password], args];
-  return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    let buf = Buffer.alloc(0);
-    const replies: (RespValue | RedisReplyError)[] = [];
-    const finish = (error: Error | undefined, value?: RespValue) => {
-      clearTimeout(timer);
-      socket.destroy();
-      if (error) reject(error);
-      else resolve(value ?? null);
-    };
-    const timer = setTimeout(
-      () => finish(new Error(`redis-harness: ${args[0]} to ${host}:${port} timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    socket.once('error', (error) => finish(error));
-    socket.once('close', () => finish(new Error(`redis-harness: ${host}:${port} closed the connection`)));
-    socket.on('data', (chunk) => {
-      buf = Buffer.concat([buf, chunk]);
-      let offset = 0;
-      for (;;) {
-        const parsed = parseReply(buf, offset);
-        if (parsed === undefined) break;
-        replies.push(parsed.value);
-        offset = parsed.next;
-      }
-      buf = buf.subarray(offset);
-      if (replies.length < commands.length) return;
-      const failed = replies.find((reply) => reply instanceof RedisReplyError);
-      if (failed instanceof RedisReplyError) finish(failed);
-      else finish(undefined, replies[replies.length - 1] as RespValue);
-    });
-    socket.write(commands.map(encodeCommand).join(''));
+  const [command, ...rest] = args;
+  if (command === undefined) throw new RangeError('redis-harness: no command');
+  const client = new Redis({
+    host,
+    port,
+    password,
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    enableReadyCheck: false,
+    disableClientInfo: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    reconnectOnError: () => false,
   });
+  // A failed connect() rejects with 'Connection is closed.'; why it closed comes as an 'error' event.
+  let connectionError: unknown;
+  client.on('error', (error: unknown) => {
+    connectionError ??= error;
+  });
+  try {
+    await client.connect().catch((error: unknown) => {
+      throw connectionError ?? error;
+    });
+    return (await client.call(command, ...rest)) as RespValue;
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** Parses `INFO` / `CLUSTER INFO` text into a `field -> value` record. */
@@ -482,9 +438,16 @@ export async function detachReplicas(master: RedisServer): Promise<void> {
   await master.command('CLIENT', 'KILL', 'TYPE', 'replica');
 }
 
-/** Undoes `detachReplicas`: the replicas resync at their next attempt (within a second). */
+/**
+ * Undoes `detachReplicas`: the replicas resync at their next attempt (within a second). PSYNC is
+ * let through first, SYNC a moment later: a refused replica retries at once, PSYNC then SYNC, and
+ * one whose PSYNC was refused just before both came back would resync with the old SYNC, which
+ * leaves it connected with no replication offset (-1) for good.
+ */
 export async function reattachReplicas(master: RedisServer): Promise<void> {
-  await master.command('ACL', 'SETUSER', 'default', '+psync', '+sync');
+  await master.command('ACL', 'SETUSER', 'default', '+psync');
+  await sleep(100);
+  await master.command('ACL', 'SETUSER', 'default', '+sync');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -543,7 +506,7 @@ export interface RedisServer {
   flushScripts(): Promise<void>;
   /** INFO [section], parsed into fields. */
   info(section?: string): Promise<Record<string, string>>;
-  /** One raw command over a fresh connection (works without ioredis, e.g. during chaos). */
+  /** One command over a fresh connection (`redisCommand`: works during chaos, e.g. on a paused or frozen server). */
   command(...args: string[]): Promise<RespValue>;
   /** The last lines the server logged. */
   logTail(): string;
@@ -639,7 +602,7 @@ class RedisServerImpl implements RedisServer {
         await redisCommand(port, ['PING'], { timeoutMs: 500 });
         return;
       } catch (error) {
-        if (error instanceof RedisReplyError && error.message.startsWith('NOAUTH')) return;
+        if (error instanceof ReplyError && (error as Error).message.startsWith('NOAUTH')) return;
       }
       if (Date.now() > deadline) {
         sigkill(child);

@@ -1,19 +1,20 @@
+import {
+  BREAKER_SCRIPT,
+  breakerKey,
+  describeBreakerConfig,
+  forcedTransitionArgs,
+  numberOr,
+  parseBreakerReply,
+  parsePolicyKey,
+  policyKeyGlob,
+  rateOf,
+  readBreakerDocument,
+  readStoredConfig,
+  windowCountsAt,
+} from '@breakwater/store-redis/wire';
 import type { Cluster, Redis } from 'ioredis';
-import type { BreakerScript } from './breaker-script.js';
 
 export type Connection = Redis | Cluster;
-
-/** Short kinds in key hash tags (`{cb:<name>}`) and what they are. */
-export const KINDS: Readonly<Record<string, string>> = {
-  cb: 'circuitbreaker',
-  rl: 'ratelimiter',
-  bh: 'bulkhead',
-};
-
-/** The key of a breaker's state: `<prefix>:{cb:<name>}:state`. */
-export function breakerKey(prefix: string, name: string): string {
-  return `${prefix}:{cb:${name}}:state`;
-}
 
 /** A policy found in Redis: its kind, its name and its keys. */
 export interface PolicyEntry {
@@ -21,22 +22,6 @@ export interface PolicyEntry {
   readonly kind: string;
   readonly name: string;
   readonly keys: string[];
-}
-
-/** Reads `<prefix>:{<kind>:<name>}:<suffix>`; undefined for any other key. */
-export function parseKey(prefix: string, key: string): { kind: string; name: string } | undefined {
-  const head = `${prefix}:{`;
-  if (!key.startsWith(head)) return undefined;
-  const rest = key.slice(head.length);
-  const colon = rest.indexOf(':');
-  const close = rest.lastIndexOf('}'); // a name may hold ':' or '}'; a suffix holds neither '}'
-  if (colon <= 0 || close <= colon || rest[close + 1] !== ':') return undefined;
-  const short = rest.slice(0, colon);
-  return { kind: KINDS[short] ?? short, name: rest.slice(colon + 1, close) };
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 function isCluster(conn: Connection): conn is Cluster {
@@ -48,7 +33,7 @@ export async function scanKeys(conn: Connection, prefix: string): Promise<string
   const nodes: Redis[] = isCluster(conn) ? conn.nodes('master') : [conn];
   const keys = new Set<string>();
   for (const node of nodes) {
-    const stream = node.scanStream({ match: `${escapeGlob(prefix)}:{*`, count: 1000 });
+    const stream = node.scanStream({ match: policyKeyGlob(prefix), count: 1000 });
     for await (const batch of stream as AsyncIterable<string[]>) for (const key of batch) keys.add(key);
   }
   return [...keys].sort();
@@ -58,7 +43,7 @@ export async function scanKeys(conn: Connection, prefix: string): Promise<string
 export async function scanPolicies(conn: Connection, prefix: string): Promise<PolicyEntry[]> {
   const byId = new Map<string, PolicyEntry>();
   for (const key of await scanKeys(conn, prefix)) {
-    const parsed = parseKey(prefix, key);
+    const parsed = parsePolicyKey(prefix, key);
     if (parsed === undefined) continue;
     const id = `${parsed.kind}\u0000${parsed.name}`;
     let entry = byId.get(id);
@@ -109,155 +94,24 @@ export interface BreakerStatus {
   readonly problem?: string;
 }
 
-interface StoredWindow {
-  type?: unknown;
-  size?: unknown;
-  calls?: unknown;
-  failures?: unknown;
-  slow?: unknown;
-  slowFailures?: unknown;
-  minimumCalls?: unknown;
-  lastSecond?: unknown;
-  bucketCalls?: unknown;
-  bucketFailures?: unknown;
-  bucketSlow?: unknown;
-  bucketSlowFailures?: unknown;
-}
-
-interface StoredState {
-  state?: unknown;
-  since?: unknown;
-  openUntil?: unknown;
-  attempts?: unknown;
-  halfOpenAvailable?: unknown;
-  consecutiveFailures?: unknown;
-  notPermitted?: unknown;
-  window?: StoredWindow;
-  cfg?: unknown;
-}
-
-const num = (v: unknown, fallback = 0): number =>
-  typeof v === 'number' && Number.isFinite(v) ? v : fallback;
-
-function rate(part: number, calls: number, minimumCalls: number): number {
-  return calls === 0 || calls < minimumCalls ? -1 : (part * 100) / calls;
-}
-
-/**
- * The window's counts at `nowMs`. A TIME_BASED window is decayed as the script would on its next
- * read (buckets older than the window drop out), without writing anything back.
- */
-function countsAt(w: StoredWindow, nowMs: number): { calls: number; failures: number; slow: number } {
-  let calls = num(w.calls);
-  let failures = num(w.failures);
-  let slow = num(w.slow);
-  if (w.type === 'TIME') {
-    const size = num(w.size, 1);
-    const elapsed = Math.floor(nowMs / 1000) - num(w.lastSecond);
-    const list = (v: unknown): number[] => (Array.isArray(v) ? v.map((x) => num(x)) : []);
-    if (elapsed >= size) {
-      calls = 0;
-      failures = 0;
-      slow = 0;
-    } else if (elapsed > 0) {
-      const bc = list(w.bucketCalls);
-      const bf = list(w.bucketFailures);
-      const bs = list(w.bucketSlow);
-      for (let s = num(w.lastSecond) + 1; s <= num(w.lastSecond) + elapsed; s++) {
-        const i = ((s % size) + size) % size;
-        calls -= bc[i] ?? 0;
-        failures -= bf[i] ?? 0;
-        slow -= bs[i] ?? 0;
-      }
-    }
-  }
-  return { calls, failures, slow };
-}
-
-const CONFIG_FIELDS: Readonly<Record<string, string>> = {
-  windowType: 'slidingWindowType',
-  windowSize: 'slidingWindowSize',
-  closedMin: 'minimumNumberOfCalls',
-  failureRateThreshold: 'failureRateThreshold',
-  slowCallRateThreshold: 'slowCallRateThreshold',
-  permitted: 'permittedNumberOfCallsInHalfOpenState',
-  maxWaitHalfOpen: 'maxWaitDurationInHalfOpenState',
-  automatic: 'automaticTransitionFromOpenToHalfOpenEnabled',
-  failureCountThreshold: 'failureCountThreshold',
-  consecutiveThreshold: 'consecutiveFailureThreshold',
-  halfOpenPolicy: 'halfOpenPolicy',
-  waits: 'waitDurationInOpenState',
-};
-
-/**
- * The stored `cfg`: the script's arguments after `now`, joined by newlines (no argument holds one:
- * policy names have no control characters), or as an array (the first stored format). Undefined
- * when it is neither, or does not fit the script.
- */
-function storedConfig(doc: StoredState, script: BreakerScript | undefined): string[] | undefined {
-  let cfg: string[];
-  if (typeof doc.cfg === 'string') {
-    cfg = doc.cfg.split('\n');
-  } else if (Array.isArray(doc.cfg) && doc.cfg.every((x) => typeof x === 'string' || typeof x === 'number')) {
-    cfg = doc.cfg.map(String);
-  } else {
-    return undefined;
-  }
-  if (script !== undefined && cfg.length !== script.args.length - 1) return undefined;
-  return cfg;
-}
-
-function describeConfig(
-  cfg: string[] | undefined,
-  script: BreakerScript | undefined,
-): Record<string, string> | null {
-  if (cfg === undefined || script === undefined) return null;
-  const out: Record<string, string> = {};
-  script.args.slice(1).forEach((arg, i) => {
-    const field = CONFIG_FIELDS[arg];
-    if (field === undefined) return;
-    let value = cfg[i];
-    if (arg === 'windowType') value = value === 'TIME' ? 'TIME_BASED' : 'COUNT_BASED';
-    if (arg === 'automatic') value = value === '1' ? 'true' : 'false';
-    out[field] = value;
-  });
-  return out;
-}
-
 /** Reads a breaker's stored state; undefined when there is no such key. */
 export async function readBreaker(
   conn: Connection,
   prefix: string,
   name: string,
   nowMs: number,
-  script: BreakerScript | undefined,
 ): Promise<BreakerStatus | undefined> {
   const key = breakerKey(prefix, name);
   const [raw, pttl] = await Promise.all([conn.get(key), conn.pttl(key)]);
   if (raw === null) return undefined;
-  return statusOf(name, key, raw, pttl, nowMs, script);
+  return statusOf(name, key, raw, pttl, nowMs);
 }
 
-export function statusOf(
-  name: string,
-  key: string,
-  raw: string,
-  pttl: number,
-  nowMs: number,
-  script: BreakerScript | undefined,
-): BreakerStatus {
+/** What the CLI shows of a stored document (`raw`), its counts decayed to `nowMs` as the script would. */
+export function statusOf(name: string, key: string, raw: string, pttl: number, nowMs: number): BreakerStatus {
   const ttlMs = pttl >= 0 ? pttl : null;
-  let doc: StoredState | undefined;
-  let problem: string | undefined;
-  try {
-    doc = JSON.parse(raw) as StoredState;
-    if (typeof doc !== 'object' || doc === null) problem = 'not a JSON object';
-    else if (typeof doc.state !== 'string') problem = 'no state';
-    else if (typeof doc.window !== 'object' || doc.window === null) problem = 'no window';
-  } catch {
-    problem = 'not JSON';
-  }
-  if (doc === undefined || problem !== undefined) {
+  const read = readBreakerDocument(raw);
+  if ('problem' in read) {
     return {
       kind: 'circuitbreaker',
       name,
@@ -278,36 +132,37 @@ export function statusOf(
       window: { type: null, size: 0, minimumCalls: 0 },
       config: null,
       ttlMs,
-      problem: `the key holds ${problem ?? 'something else'}: the next call of a service resets it`,
+      problem: `the key holds ${read.problem}: the next call of a service resets it`,
     };
   }
-  const w = doc.window as StoredWindow;
-  const { calls, failures, slow } = countsAt(w, nowMs);
-  const min = num(w.minimumCalls);
-  const state = doc.state as string;
+  const { doc } = read;
+  const w = doc.window;
+  const counts = windowCountsAt(w, nowMs);
+  const [calls, failures, slow, , minimumCalls] = counts;
+  const config = readStoredConfig(doc.cfg);
   return {
     kind: 'circuitbreaker',
     name,
     key,
-    state,
-    since: num(doc.since, Number.NaN) || null,
-    openUntil: state === 'OPEN' ? num(doc.openUntil) : null,
-    failureRate: rate(failures, calls, min),
-    slowCallRate: rate(slow, calls, min),
+    state: doc.state,
+    since: numberOr(doc.since, Number.NaN) || null,
+    openUntil: doc.state === 'OPEN' ? numberOr(doc.openUntil) : null,
+    failureRate: rateOf(failures, counts),
+    slowCallRate: rateOf(slow, counts),
     bufferedCalls: calls,
     failedCalls: failures,
     slowCalls: slow,
     successfulCalls: calls - failures,
-    notPermittedCalls: num(doc.notPermitted),
-    consecutiveFailures: num(doc.consecutiveFailures),
-    halfOpenPermitsLeft: state === 'HALF_OPEN' ? num(doc.halfOpenAvailable) : null,
-    openAttempts: num(doc.attempts),
+    notPermittedCalls: numberOr(doc.notPermitted),
+    consecutiveFailures: numberOr(doc.consecutiveFailures),
+    halfOpenPermitsLeft: doc.state === 'HALF_OPEN' ? numberOr(doc.halfOpenAvailable) : null,
+    openAttempts: numberOr(doc.attempts),
     window: {
       type: w.type === 'TIME' ? 'TIME_BASED' : w.type === 'COUNT' ? 'COUNT_BASED' : null,
-      size: num(w.size),
-      minimumCalls: min,
+      size: numberOr(w.size),
+      minimumCalls,
     },
-    config: describeConfig(storedConfig(doc, script), script),
+    config: config === undefined ? null : describeBreakerConfig(config),
     ttlMs,
   };
 }
@@ -318,9 +173,8 @@ export async function readBreakers(
   prefix: string,
   names: readonly string[],
   nowMs: number,
-  script: BreakerScript | undefined,
 ): Promise<BreakerStatus[]> {
-  const read = await Promise.all(names.map((n) => readBreaker(conn, prefix, n, nowMs, script)));
+  const read = await Promise.all(names.map((n) => readBreaker(conn, prefix, n, nowMs)));
   return read.filter((s): s is BreakerStatus => s !== undefined);
 }
 
@@ -349,17 +203,16 @@ export class UnforceableBreakerError extends Error {
   override name = 'UnforceableBreakerError';
 }
 
-const SCRIPT_COMMAND = 'breakwaterBreaker';
-type ScriptCall = (key: string, ...args: string[]) => Promise<string>;
+type ScriptCall = (key: string, ...args: string[]) => Promise<string | number>;
 
 /**
- * Makes a manual transition by running the breaker's own Lua script on its key, with the arguments
- * the services stored with the state (`cfg`): the same state machine, one atomic step, and the
- * transition is published on the fleet's channel like any other, so every process sees it.
+ * Makes a manual transition by running the breaker's own Lua script (as @breakwater/store-redis
+ * ships it) on its key, with the config the services stored with the state (`cfg`): the same state
+ * machine, one atomic step, and the transition is published on the fleet's channel like any other,
+ * so every process sees it.
  */
 export async function forceBreaker(
   conn: Connection,
-  script: BreakerScript,
   prefix: string,
   name: string,
   target: ForceTarget,
@@ -368,37 +221,29 @@ export async function forceBreaker(
   const key = breakerKey(prefix, name);
   const raw = await conn.get(key);
   if (raw === null) return { found: false, legal: false, transitions: [], before: '' };
-  let doc: StoredState;
-  try {
-    doc = JSON.parse(raw) as StoredState;
-  } catch {
-    throw new UnforceableBreakerError(`${name}: the key holds no breaker state (not JSON)`);
-  }
-  const cfg = storedConfig(doc, script);
-  if (cfg === undefined) {
+  const read = readBreakerDocument(raw);
+  if ('problem' in read)
+    throw new UnforceableBreakerError(`${name}: the key holds no breaker state (${read.problem})`);
+  const { doc } = read;
+  const config = readStoredConfig(doc.cfg);
+  if (config === undefined) {
     throw new UnforceableBreakerError(
       `${name}: the stored state carries no usable config (written by another Breakwater version?); ` +
         'make one call through the breaker with this version, then try again',
     );
   }
-  const originAt = script.args.indexOf('origin') - 1;
-  if (originAt >= 0) cfg[originAt] = origin;
   const conns = conn as Connection & Record<string, ScriptCall | undefined>;
-  if (typeof conns[SCRIPT_COMMAND] !== 'function') {
-    conn.defineCommand(SCRIPT_COMMAND, { numberOfKeys: 1, lua: script.lua });
+  if (typeof conns[BREAKER_SCRIPT.name] !== 'function') {
+    conn.defineCommand(BREAKER_SCRIPT.name, { numberOfKeys: 1, lua: BREAKER_SCRIPT.lua });
   }
-  const reply = JSON.parse(
-    await (conns[SCRIPT_COMMAND] as ScriptCall).call(conn, key, '', ...cfg, 'T', target, '0', '0'),
-  ) as {
-    r?: unknown;
-    t?: unknown;
-  };
-  const results = Array.isArray(reply.r) ? reply.r : [];
-  const transitions = (Array.isArray(reply.t) ? reply.t : []) as { from: string; to: string }[];
+  const call = conns[BREAKER_SCRIPT.name] as ScriptCall;
+  const reply = parseBreakerReply(
+    String(await call.call(conn, key, ...forcedTransitionArgs(config, target, origin))),
+  );
   return {
     found: true,
-    legal: results[0] === 1,
-    transitions: transitions.map((t) => ({ from: t.from, to: t.to })),
-    before: typeof doc.state === 'string' ? doc.state : 'INVALID',
+    legal: reply.r[0] === 1,
+    transitions: reply.t.map((t) => ({ from: t.from, to: t.to })),
+    before: doc.state,
   };
 }

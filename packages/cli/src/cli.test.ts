@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseKey, statusOf } from './breakers.js';
+import { statusOf } from './breakers.js';
 import { EXIT, main } from './cli.js';
 import { duration, percent, table } from './format.js';
 import { redact, redisTarget } from './redis-url.js';
@@ -97,66 +97,45 @@ describe('redisTarget / redact', () => {
   });
 });
 
-describe('parseKey', () => {
-  it('reads kind and name from hash-tagged keys, names with ":" and "}" included', () => {
-    expect(parseKey('breakwater', 'breakwater:{cb:pricing}:state')).toEqual({
-      kind: 'circuitbreaker',
-      name: 'pricing',
-    });
-    expect(parseKey('breakwater', 'breakwater:{cb:upbit/kr:ticker}:state')).toEqual({
-      kind: 'circuitbreaker',
-      name: 'upbit/kr:ticker',
-    });
-    expect(parseKey('breakwater', 'breakwater:{rl:a}b}:gcra')).toEqual({ kind: 'ratelimiter', name: 'a}b' });
-    expect(parseKey('breakwater', 'breakwater:{bh:pool}:slots')).toEqual({ kind: 'bulkhead', name: 'pool' });
-    expect(parseKey('breakwater', 'breakwater:{zz:x}:y')).toEqual({ kind: 'zz', name: 'x' });
-    expect(parseKey('breakwater', 'breakwater:events')).toBeUndefined();
-    expect(parseKey('breakwater', 'other:{cb:x}:state')).toBeUndefined();
-    expect(parseKey('breakwater', 'breakwater:{cb:x}')).toBeUndefined();
-  });
-});
-
 describe('statusOf', () => {
-  const timeWindow = (lastSecond: number) =>
-    JSON.stringify({
+  it("shows a time window's counts as the script will see them (the decay itself: store-redis/wire)", () => {
+    const doc = JSON.stringify({
       state: 'CLOSED',
       since: 1_000,
+      // seconds 10 and 11 in buckets 0 and 1
       window: {
         type: 'TIME',
-        size: 4,
-        lastSecond,
-        calls: 6,
-        failures: 3,
+        size: 2,
+        lastSecond: 11,
+        calls: 3,
+        failures: 2,
         slow: 1,
         slowFailures: 0,
-        minimumCalls: 2,
-        // seconds 8, 9, 10, 11 sit in buckets 0, 1, 2, 3
-        bucketCalls: [1, 1, 2, 2],
-        bucketFailures: [1, 0, 1, 1],
-        bucketSlow: [0, 0, 0, 1],
-        bucketSlowFailures: [0, 0, 0, 0],
+        minimumCalls: 1,
+        bucketCalls: [1, 2],
+        bucketFailures: [1, 1],
+        bucketSlow: [0, 1],
+        bucketSlowFailures: [0, 0],
       },
     });
-
-  it('decays a TIME_BASED window as the script would, without writing', () => {
-    const at = (second: number) => statusOf('t', 'k', timeWindow(11), -1, second * 1000 + 500, undefined);
-    expect(at(11)).toMatchObject({
-      bufferedCalls: 6,
-      failedCalls: 3,
+    // at second 12, second 10 has left the window
+    expect(statusOf('t', 'k', doc, -1, 12_500)).toMatchObject({
+      state: 'CLOSED',
+      since: 1_000,
+      bufferedCalls: 2,
+      failedCalls: 1,
+      successfulCalls: 1,
       failureRate: 50,
-      slowCallRate: 100 / 6,
+      slowCallRate: 50,
+      window: { type: 'TIME_BASED', size: 2, minimumCalls: 1 },
+      config: null,
+      ttlMs: null,
     });
-    // second 12 evicts second 8 (bucket 0: 1 call, 1 failure)
-    expect(at(12)).toMatchObject({ bufferedCalls: 5, failedCalls: 2, failureRate: 40 });
-    // seconds 12 and 13 evict seconds 8 and 9
-    expect(at(13)).toMatchObject({ bufferedCalls: 4, failedCalls: 2, failureRate: 50 });
-    expect(at(15)).toMatchObject({ bufferedCalls: 0, failureRate: -1, slowCallRate: -1 });
-    expect(at(15).ttlMs).toBeNull();
   });
 
   it('reports garbage as INVALID with the reason', () => {
-    expect(statusOf('g', 'k', 'nope', 1000, 0, undefined)).toMatchObject({ state: 'INVALID', ttlMs: 1000 });
-    expect(statusOf('g', 'k', '{"state":1}', -1, 0, undefined).problem).toMatch(/no state/);
+    expect(statusOf('g', 'k', 'nope', 1000, 0)).toMatchObject({ state: 'INVALID', ttlMs: 1000 });
+    expect(statusOf('g', 'k', '{"state":1}', -1, 0).problem).toMatch(/no state/);
   });
 });
 

@@ -1,7 +1,6 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { type BreakerScript, loadBreakerScript } from './breaker-script.js';
 import {
   type BreakerStatus,
   type Connection,
@@ -359,22 +358,10 @@ async function run(conn: Connection, o: Options, w: Output): Promise<number> {
   }
 }
 
-async function breakerScriptOrNull(): Promise<BreakerScript | undefined> {
-  try {
-    return await loadBreakerScript();
-  } catch {
-    return undefined; // reading still works; only the config names are missing
-  }
-}
-
 async function list(conn: Connection, o: Options, w: Output): Promise<number> {
-  const [entries, now, script] = await Promise.all([
-    scanPolicies(conn, o.prefix),
-    redisNow(conn),
-    breakerScriptOrNull(),
-  ]);
+  const [entries, now] = await Promise.all([scanPolicies(conn, o.prefix), redisNow(conn)]);
   const names = entries.filter((e) => e.kind === 'circuitbreaker').map((e) => e.name);
-  const breakers = new Map((await readBreakers(conn, o.prefix, names, now, script)).map((b) => [b.name, b]));
+  const breakers = new Map((await readBreakers(conn, o.prefix, names, now)).map((b) => [b.name, b]));
   if (o.json) {
     w.out(
       json(
@@ -400,8 +387,8 @@ function notFound(o: Options, name: string): CliError {
 
 async function status(conn: Connection, o: Options, w: Output): Promise<number> {
   const name = o.name!;
-  const [now, script] = await Promise.all([redisNow(conn), breakerScriptOrNull()]);
-  const breaker = await readBreaker(conn, o.prefix, name, now, script);
+  const now = await redisNow(conn);
+  const breaker = await readBreaker(conn, o.prefix, name, now);
   if (breaker === undefined) throw notFound(o, name);
   w.out(o.json ? json(breaker) : `${statusBlock(breaker, now)}\n`);
   return EXIT.OK;
@@ -424,8 +411,7 @@ function describeForce(name: string, target: ForceTarget, r: ForceResult): strin
 
 async function force(conn: Connection, o: Options, w: Output, target: ForceTarget): Promise<number> {
   const name = o.name!;
-  const script = await loadBreakerScript();
-  const result = await forceBreaker(conn, script, o.prefix, name, target, ORIGIN);
+  const result = await forceBreaker(conn, o.prefix, name, target, ORIGIN);
   if (!result.found) throw notFound(o, name);
   if (!result.legal) {
     throw new CliError(`${name}: ${result.before} cannot go to ${target}`, EXIT.FAILED);
@@ -439,7 +425,6 @@ async function force(conn: Connection, o: Options, w: Output, target: ForceTarge
 }
 
 async function resetAll(conn: Connection, o: Options, w: Output): Promise<number> {
-  const script = await loadBreakerScript();
   const names = (await scanPolicies(conn, o.prefix))
     .filter((e) => e.kind === 'circuitbreaker')
     .map((e) => e.name);
@@ -447,7 +432,7 @@ async function resetAll(conn: Connection, o: Options, w: Output): Promise<number
   const failed: { name: string; error: string }[] = [];
   for (const name of names) {
     try {
-      const r = await forceBreaker(conn, script, o.prefix, name, 'RESET', ORIGIN);
+      const r = await forceBreaker(conn, o.prefix, name, 'RESET', ORIGIN);
       if (r.found) done.push({ name, before: r.before, transitions: r.transitions });
     } catch (error) {
       const e = classify(error, o.target);
@@ -468,7 +453,6 @@ async function resetAll(conn: Connection, o: Options, w: Output): Promise<number
 }
 
 async function watch(conn: Connection, o: Options, w: Output): Promise<number> {
-  const script = await breakerScriptOrNull();
   const live = w.io.stdout.isTTY === true && !o.json;
   let stopped = false;
   let wake: () => void = () => {};
@@ -491,7 +475,7 @@ async function watch(conn: Connection, o: Options, w: Output): Promise<number> {
       }
       const [entries, now] = await Promise.all([scanPolicies(conn, o.prefix), redisNow(conn)]);
       const names = entries.filter((e) => e.kind === 'circuitbreaker').map((e) => e.name);
-      const breakers: BreakerStatus[] = await readBreakers(conn, o.prefix, names, now, script);
+      const breakers: BreakerStatus[] = await readBreakers(conn, o.prefix, names, now);
       if (o.json) {
         w.out(`${JSON.stringify({ at: new Date(now).toISOString(), breakers })}\n`);
         continue;

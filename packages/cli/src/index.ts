@@ -1,19 +1,16 @@
-export { type BreakerScript, loadBreakerScript } from './breaker-script.js';
 export {
   type BreakerStatus,
-  breakerKey,
   type Connection,
   type ForceResult,
   type ForceTarget,
   forceBreaker,
-  KINDS,
   type PolicyEntry,
-  parseKey,
   readBreaker,
   readBreakers,
   redisNow,
   scanKeys,
   scanPolicies,
+  statusOf,
   UnforceableBreakerError,
 } from './breakers.js';
 export { type CliIo, EXIT, main, USAGE } from './cli.js';

@@ -109,7 +109,7 @@ export class InFlightCalls {
   private trim(): void {
     const list = this.list;
     let i = this.head;
-    while (i < list.length && list[i].state !== 'waiting') i++;
+    for (let call = list[i]; call !== undefined && call.state !== 'waiting'; call = list[i]) i++;
     if (i === list.length) {
       list.length = 0;
       i = 0;
@@ -131,8 +131,7 @@ export class InFlightCalls {
     this.sweeping = false;
     const now = performance.now();
     const list = this.list;
-    for (let i = this.head; i < list.length; i++) {
-      const call = list[i];
+    for (let i = this.head, call = list[i]; call !== undefined; call = list[++i]) {
       if (call.state !== 'waiting') continue;
       if (call.deadline > now) break;
       call.state = 'late';
@@ -144,7 +143,8 @@ export class InFlightCalls {
       guarded(() => call.callbacks.failed(timeout, 'pending'));
     }
     this.trim();
-    if (this.head < list.length) this.sweepAt(list[this.head].deadline);
+    const oldest = list[this.head];
+    if (oldest !== undefined) this.sweepAt(oldest.deadline);
   };
 }
 

@@ -1,5 +1,3 @@
-/** The breaker's Lua script and its argument layout, for operator tools that force a breaker (the CLI). */
-export { BREAKER_ARGS, BREAKER_LUA } from './breaker-script.js';
 export type { StoreOperation } from './redis-runner.js';
 export { RedisStore } from './redis-store.js';
 export type { RedisStoreOptions, RedisStoreSettings, StoreFailurePolicy } from './redis-store-options.js';

@@ -13,73 +13,40 @@ import {
   type ManualTarget,
   type Outcome,
   type StepEffects,
-  type ThresholdExceeded,
   type TransitionReason,
   type TripReason,
 } from '@breakwater/core';
+import {
+  ALLOW_PERMIT,
+  epochOf,
+  fallbackPermitOf,
+  generationOf,
+  isSharedPermit,
+  leaseOf,
+  localPermit,
+  permitOfReply,
+  sharedPermit,
+} from './permit-codec.js';
 import type { RedisRunner, ScriptReply } from './redis-runner.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
+import { ScriptBatcher } from './script-batcher.js';
 import { type CallFate, isStoreWide, type StoreUnavailableError } from './store-errors.js';
 import type { StoreOutcomesDroppedEvent } from './store-events.js';
-import { TurnBatcher } from './turn-batcher.js';
-
-/** Tokens at or above this come from the in-process fallback engine: LOCAL_BASE + epoch * LOCAL_EPOCH + its permit. */
-const LOCAL_BASE = 2 ** 52;
-const LOCAL_EPOCH = 2 ** 32;
-/** Handed out under `onStoreFailure: 'allow'`: a permit nobody records. */
-const ALLOW_TOKEN = 2 ** 53 - 2;
-const LEASE_SPAN = 2 ** 21;
-const CURRENT = -1;
-
-export type Counts = [
-  calls: number,
-  failures: number,
-  slow: number,
-  slowFailures: number,
-  minimumCalls: number,
-];
-
-/** A transition as the script reports it (in its reply and on the events channel): counts, not rates. */
-export interface ScriptTransition {
-  from: CircuitBreakerStateName;
-  to: CircuitBreakerStateName;
-  at: number;
-  reason: TransitionReason;
-  until: number;
-  counts: Counts;
-}
-
-/** A transition with its rates, computed from the script's counts as the in-process engine does. */
-export function transitionOf(t: ScriptTransition): BreakerTransition {
-  return {
-    from: t.from,
-    to: t.to,
-    at: t.at,
-    reason: t.reason,
-    failureRate: rate(t.counts[1], t.counts),
-    slowCallRate: rate(t.counts[2], t.counts),
-    until: t.until,
-  };
-}
-
-interface Reply {
-  r: (number[] | number)[];
-  t: ScriptTransition[];
-  x: { type: ThresholdExceeded['type']; at: number; counts: Counts }[];
-  z: boolean;
-  v?: { state: CircuitBreakerStateName; counts: Counts; notPermitted: number; due: number };
-  g?: string;
-  /** The generation and state the batch left. */
-  n: number;
-  s: CircuitBreakerStateName;
-}
+import { type BreakerConfigValues, packBreakerConfig } from './wire/breaker-config.js';
+import { type Counts, rateOf } from './wire/breaker-document.js';
+import {
+  type BreakerOp,
+  type BreakerReply,
+  exceededOf,
+  packOps,
+  parseBreakerReply,
+  transitionOf,
+} from './wire/breaker-ops.js';
+import { breakerKey, eventsChannel } from './wire/keys.js';
+import { BREAKER_SCRIPT } from './wire/scripts.js';
 
 /** One operation of a batch: a caller's, or one the engine sends itself (`resolve` then does nothing). */
-interface Op {
-  readonly code: 'A' | 'R' | 'L' | 'T' | 'G' | 'O';
-  readonly a: string | number;
-  readonly b: number | string;
-  readonly c: number;
+interface Op extends BreakerOp {
   readonly now: number;
   resolve(value: unknown): void;
 }
@@ -96,15 +63,10 @@ export interface StoreHooks {
   outcomesDropped(policy: string, count: number, reason: DropReason): void;
 }
 
-/** A rate from the counts a script returns, exactly as the in-process engine computes it. */
-export function rate(part: number, c: Counts): number {
-  return c[0] === 0 || c[0] < c[4] ? -1 : (part * 100) / c[0];
-}
-
 function metricsFrom(c: Counts, notPermitted: number): CircuitBreakerMetrics {
   return {
-    failureRate: rate(c[1], c),
-    slowCallRate: rate(c[2], c),
+    failureRate: rateOf(c[1], c),
+    slowCallRate: rateOf(c[2], c),
     numberOfBufferedCalls: c[0],
     numberOfFailedCalls: c[1],
     numberOfSlowCalls: c[2],
@@ -155,15 +117,17 @@ const noop = (): void => {};
  *   counted and published as dropped (`OUTCOMES_DROPPED`).
  */
 export class RedisBreakerEngine implements BreakerEngine {
-  private readonly batches: TurnBatcher<Op>;
-  private readonly key: string;
+  private readonly batches: ScriptBatcher<Op>;
   /**
    * The config arguments packed in one (ARGV[2]), the origin left out, as the JSON string the state
    * document stores as `cfg` (the script compares the two as they are).
    */
   private readonly config: string;
+  private readonly unregisterClose: () => void;
   private closed = false;
-  /** When the next batch asks Redis to renew the key's expiry (see `send`). */
+  /** The latest clock reading a caller passed (for operations the engine sends itself). */
+  private lastNow = 0;
+  /** When the next batch asks Redis to renew the key's expiry (see `args`). */
   private renewAt = Number.NEGATIVE_INFINITY;
   private readonly renewEvery: number;
   /** The shared state as the latest reply left it. */
@@ -178,9 +142,13 @@ export class RedisBreakerEngine implements BreakerEngine {
   private readonly undeliveredReleases: Op[] = [];
   private readonly maxUndelivered: number;
   private deliveryArmed = false;
+  /** No delivery without a call of this breaker before this (Date.now()): one just failed. */
+  private deliveryNotBefore = 0;
   /** A trip the fallback decided, to be carried to the shared state. */
   private carry: { readonly generation: number; readonly reason: TripReason } | undefined;
+  /** Outcomes dropped since the last report, by reason, and the timer of the next report. */
   private readonly drops = new Map<DropReason, number>();
+  private dropTimer: ReturnType<typeof setTimeout> | undefined;
   private lastPolicyFailureAt = Number.NEGATIVE_INFINITY;
 
   constructor(
@@ -191,50 +159,38 @@ export class RedisBreakerEngine implements BreakerEngine {
     private readonly store: RedisStoreSettings,
     private readonly hooks: StoreHooks,
   ) {
-    this.key = `${store.keyPrefix}:{cb:${name}}:state`;
-    this.batches = new TurnBatcher(store.clock === 'caller', (ops, now) => this.send(ops, now));
-    const s = settings;
-    const config = [
-      String(store.keyTtlMs),
-      s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
-      String(s.slidingWindowSize),
-      String(s.closedMinimumCalls),
-      String(s.halfOpenMinimumCalls),
-      String(s.failureRateThreshold),
-      String(s.slowCallRateThreshold),
-      String(s.permittedNumberOfCallsInHalfOpenState),
-      String(s.maxWaitDurationInHalfOpenState),
-      s.transitionToStateAfterWaitDuration,
-      s.automaticTransitionFromOpenToHalfOpenEnabled ? '1' : '0',
-      String(s.failureCountThreshold),
-      String(s.consecutiveFailureThreshold),
-      s.halfOpenPolicy,
-      String(s.successThresholdInHalfOpenState),
-      String(store.halfOpenLeaseMs),
-      store.publishEvents ? `${store.keyPrefix}:events` : '',
-      name,
-      '', // origin: travels on its own (ARGV[3]), so that every process stores the same cfg
-      waitsFor(s),
-    ];
-    this.config = JSON.stringify(config.join('\n'));
+    this.config = packBreakerConfig(configValues(name, settings, store));
+    const key = breakerKey(store.keyPrefix, name);
+    this.batches = new ScriptBatcher(runner, BREAKER_SCRIPT.name, key, store.clock === 'caller', {
+      prepare: (ops) => this.withDeliveries(ops),
+      args: (ops, now) => this.args(ops, now),
+      reply: (ops, raw) => {
+        this.dropFallback();
+        if (typeof raw === 'number') this.applyShortPath(ops, raw);
+        else this.apply(ops, parseBreakerReply(raw as string), false); // a throw here fails the batch
+      },
+      failed: (ops, error, fate) => this.fail(ops, error, fate),
+      lateReply: (ops, raw) => this.applyLate(ops, raw),
+      lateFailed: (ops) => {
+        for (const op of ops) if (op.code === 'R') this.drop(1, 'unknown');
+      },
+    });
     this.renewEvery = Math.min(1_000, store.keyTtlMs / 4);
     this.unregisterClose = runner.onClose({
       // The store closes: what waits for Redis gets one last chance; what still waits after it is
       // counted as dropped.
       flush: () => {
-        if (
-          this.undelivered.length !== 0 ||
-          this.undeliveredReleases.length !== 0 ||
-          this.carry !== undefined
-        ) {
-          this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
-        }
+        if (this.hasDeliveries()) this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
       },
       closed: () => this.close(),
     });
     this.maxUndelivered =
-      s.slidingWindowType === 'COUNT_BASED'
-        ? Math.max(MIN_KEPT_FOR_COUNT_WINDOW, s.slidingWindowSize, s.consecutiveFailureThreshold)
+      settings.slidingWindowType === 'COUNT_BASED'
+        ? Math.max(
+            MIN_KEPT_FOR_COUNT_WINDOW,
+            settings.slidingWindowSize,
+            settings.consecutiveFailureThreshold,
+          )
         : MAX_KEPT_FOR_TIME_WINDOW;
   }
 
@@ -243,7 +199,7 @@ export class RedisBreakerEngine implements BreakerEngine {
   }
 
   record(permit: number, outcome: Outcome, now: number): Promise<void> | undefined {
-    if (permit >= LOCAL_BASE) {
+    if (!isSharedPermit(permit)) {
       this.recordLocal(permit, outcome, now);
       return undefined;
     }
@@ -251,9 +207,9 @@ export class RedisBreakerEngine implements BreakerEngine {
   }
 
   release(permit: number, now: number): Promise<void> | undefined {
-    if (permit >= LOCAL_BASE) {
-      const local = this.localPermit(permit);
-      if (local >= 0) this.fallbackEngine().release(local, now);
+    if (!isSharedPermit(permit)) {
+      const own = fallbackPermitOf(permit, this.localEpoch);
+      if (own !== undefined) this.fallbackEngine().release(own, now);
       return undefined;
     }
     return this.enqueue('L', generationOf(permit), leaseOf(permit), 0, now) as Promise<void>;
@@ -266,8 +222,6 @@ export class RedisBreakerEngine implements BreakerEngine {
   read(now: number): Promise<BreakerView> {
     return this.enqueue('G', '', 0, 0, now) as Promise<BreakerView>;
   }
-
-  private readonly unregisterClose: () => void;
 
   close(): void {
     this.closed = true;
@@ -288,42 +242,20 @@ export class RedisBreakerEngine implements BreakerEngine {
     return new Promise((resolve) => this.batches.push({ code, a, b, c, now, resolve }));
   }
 
-  /** The latest clock reading a caller passed (for operations the engine sends itself). */
-  private lastNow = 0;
+  /**
+   * The script's arguments. A full window of successes is not rewritten: its expiry is renewed on
+   * request (E), at most once per renewal period (each process keeps its own; any of them keeps the
+   * key alive), and at once if the clock went back past the last renewal.
+   */
+  private args(ops: readonly Op[], now: string): string[] {
+    const at = ops.at(-1)?.now ?? this.lastNow;
+    const renew = at >= this.renewAt || at < this.renewAt - this.renewEvery;
+    if (renew) this.renewAt = at + this.renewEvery;
+    return [now, this.config, this.store.processId, packOps(ops, renew)];
+  }
 
-  private send(ops: Op[], now: string): void {
-    if (this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined) {
-      ops = this.withDeliveries(ops);
-    }
-    let batch = '';
-    // Marked + when it holds only acquires and successes: on a full window of successes the script
-    // then answers without reading the operations.
-    let plain = true;
-    for (const op of ops) {
-      batch += (batch === '' ? '' : ' ') + packOp(op);
-      if (op.code !== 'A' && (op.code !== 'R' || op.c !== 0)) plain = false;
-    }
-    // A full window of successes is not rewritten: its expiry is renewed on request, at most once per
-    // renewal period (each process keeps its own; any of them keeps the key alive), and at once if
-    // the clock went back past the last renewal.
-    const at = ops[ops.length - 1].now;
-    if (at >= this.renewAt || at < this.renewAt - this.renewEvery) {
-      this.renewAt = at + this.renewEvery;
-      batch += ' E';
-    }
-    const args: (string | number)[] = [now, this.config, this.store.processId, plain ? `+${batch}` : batch];
-    this.runner.run('breakwaterBreaker', this.key, args, {
-      reply: (raw) => {
-        this.dropFallback();
-        if (typeof raw === 'number') this.applyShortPath(ops, raw);
-        else this.apply(ops, parseReply(raw as string), false); // a throw here fails the batch
-      },
-      failed: (error, fate) => this.fail(ops, error, fate),
-      lateReply: (raw) => this.applyLate(ops, raw),
-      lateFailed: () => {
-        for (const op of ops) if (op.code === 'R') this.drop(1, 'unknown');
-      },
-    });
+  private hasDeliveries(): boolean {
+    return this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined;
   }
 
   /**
@@ -331,17 +263,19 @@ export class RedisBreakerEngine implements BreakerEngine {
    * the caller's operations, then a carried trip.
    */
   private withDeliveries(ops: Op[]): Op[] {
+    if (!this.hasDeliveries()) return ops;
     const all = this.undeliveredReleases.splice(0);
     for (const op of this.undelivered.splice(0, DELIVERY_CHUNK)) all.push(op);
     if (this.undelivered.length !== 0) this.armDelivery();
     for (const op of ops) all.push(op);
     const carry = this.carry;
-    if (carry !== undefined)
-      all.push(internalOp('O', carry.generation, carry.reason, 0, all[all.length - 1].now));
+    if (carry !== undefined) {
+      all.push(internalOp('O', carry.generation, carry.reason, 0, all.at(-1)?.now ?? this.lastNow));
+    }
     return all;
   }
 
-  private fail(ops: Op[], error: StoreUnavailableError, fate: CallFate): void {
+  private fail(ops: readonly Op[], error: StoreUnavailableError, fate: CallFate): void {
     const storeWide = isStoreWide(error);
     const storeClosed = error.reason === 'closed';
     if (storeWide && fate === 'not-applied') this.deliveryNotBefore = Date.now() + this.deliverySpacing;
@@ -369,45 +303,41 @@ export class RedisBreakerEngine implements BreakerEngine {
    * The script's short path answers with the generation alone: it only takes batches of acquires
    * (each permitted in that generation, CLOSED) and results (recorded), with no effects.
    */
-  private applyShortPath(ops: Op[], generation: number): void {
+  private applyShortPath(ops: readonly Op[], generation: number): void {
     this.shared = { generation, state: 'CLOSED' };
-    for (const op of ops) op.resolve(op.code === 'A' ? generation * LEASE_SPAN : undefined);
+    for (const op of ops) op.resolve(op.code === 'A' ? sharedPermit(generation, 0) : undefined);
   }
 
-  private apply(ops: Op[], reply: Reply, late: boolean): void {
+  private apply(ops: readonly Op[], reply: BreakerReply, late: boolean): void {
     this.shared = { generation: reply.n, state: reply.s };
     if (reply.g !== undefined) this.hooks.stateReset(this.name, reply.g);
     const effects: StepEffects = {
       transitions: reply.t.map(transitionOf),
-      exceeded: reply.x.map(
-        (x): ThresholdExceeded => ({
-          type: x.type,
-          at: x.at,
-          rate: rate(x.type === 'FAILURE_RATE_EXCEEDED' ? x.counts[1] : x.counts[2], x.counts),
-        }),
-      ),
+      exceeded: reply.x.map(exceededOf),
       reset: reply.z,
     };
     if (!this.closed && (effects.transitions.length > 0 || effects.exceeded.length > 0 || effects.reset)) {
       this.listener(effects);
     }
-    for (let i = 0; i < ops.length; i++) {
-      const op = ops[i];
+    ops.forEach((op, i) => {
       const result = reply.r[i];
       switch (op.code) {
         case 'A': {
-          const r = result as number[];
-          const permit = r.length === 1 ? r[0] : r[0] * LEASE_SPAN + r[1];
+          const permit = permitOfReply(result);
           // Granted to a caller who already gave up: a half-open permit goes back at once.
-          if (late && r.length === 2 && r[1] > 0) this.batches.push(internalOp('L', r[0], r[1], 0, op.now));
-          else op.resolve(permit);
+          if (late && permit >= 0 && leaseOf(permit) > 0) {
+            this.batches.push(internalOp('L', generationOf(permit), leaseOf(permit), 0, op.now));
+          } else {
+            op.resolve(permit);
+          }
           break;
         }
         case 'T':
           op.resolve(result === 1);
           break;
         case 'G': {
-          const v = reply.v!;
+          const v = reply.v;
+          if (v === undefined) throw new Error('a read without its view');
           op.resolve({
             state: v.state,
             metrics: metricsFrom(v.counts, v.notPermitted),
@@ -421,14 +351,14 @@ export class RedisBreakerEngine implements BreakerEngine {
         default:
           op.resolve(undefined);
       }
-    }
+    });
   }
 
   /** Redis answered a batch whose callers had given up on it (their operations were decided without it). */
-  private applyLate(ops: Op[], raw: ScriptReply): void {
+  private applyLate(ops: readonly Op[], raw: ScriptReply): void {
     try {
       if (typeof raw === 'number') this.shared = { generation: raw, state: 'CLOSED' };
-      else this.apply(ops, parseReply(raw as string), true);
+      else this.apply(ops, parseBreakerReply(raw as string), true);
     } catch {
       // nothing to give back that can be read
     }
@@ -449,12 +379,12 @@ export class RedisBreakerEngine implements BreakerEngine {
   private fallbackAcquire(now: number): number {
     switch (this.store.onStoreFailure) {
       case 'allow':
-        return ALLOW_TOKEN;
+        return ALLOW_PERMIT;
       case 'deny':
         return DENIED_OPEN;
       default: {
         const permit = this.fallbackEngine().acquire(now);
-        return permit < 0 ? permit : LOCAL_BASE + this.localEpoch * LOCAL_EPOCH + permit;
+        return permit < 0 ? permit : localPermit(this.localEpoch, permit);
       }
     }
   }
@@ -467,14 +397,13 @@ export class RedisBreakerEngine implements BreakerEngine {
 
   /** An outcome of a permit the fallback (or 'allow') handed out. */
   private recordLocal(permit: number, outcome: Outcome, now: number): void {
-    if (permit === ALLOW_TOKEN) {
+    if (permit === ALLOW_PERMIT) {
       this.drop(1, 'allow');
       return;
     }
-    const local = this.localPermit(permit);
-    if (local >= 0) this.fallbackEngine().record(local, outcome, now);
-    const epoch = Math.floor((permit - LOCAL_BASE) / LOCAL_EPOCH);
-    const base = this.epochBases.get(epoch);
+    const own = fallbackPermitOf(permit, this.localEpoch);
+    if (own !== undefined) this.fallbackEngine().record(own, outcome, now);
+    const base = this.epochBases.get(epochOf(permit));
     if (base === undefined) this.drop(1, 'no-shared-window');
     else this.requeue(internalOp('R', base, 0, outcome, now));
   }
@@ -515,13 +444,10 @@ export class RedisBreakerEngine implements BreakerEngine {
       return;
     }
     this.deliveryArmed = false;
-    if (this.undelivered.length !== 0 || this.undeliveredReleases.length !== 0 || this.carry !== undefined) {
-      // Any operation will do: send() puts what waits in front of it.
-      this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
-    }
+    // Any operation will do: withDeliveries() puts what waits in front of it.
+    if (this.hasDeliveries()) this.batches.push(internalOp('G', '', 0, 0, this.lastNow));
   };
 
-  private deliveryNotBefore = 0;
   /** How long after a failed delivery the next one may be tried without a call of this breaker. */
   private get deliverySpacing(): number {
     return Math.min(this.store.guardWaitDurationMs, 1_000);
@@ -537,8 +463,6 @@ export class RedisBreakerEngine implements BreakerEngine {
     drops.set(reason, (drops.get(reason) ?? 0) + count);
   }
 
-  private dropTimer: ReturnType<typeof setTimeout> | undefined;
-
   private readonly reportDrops = (): void => {
     this.dropTimer = undefined;
     for (const [reason, count] of this.drops) this.hooks.outcomesDropped(this.name, count, reason);
@@ -551,13 +475,6 @@ export class RedisBreakerEngine implements BreakerEngine {
     if (now - this.lastPolicyFailureAt < 1_000) return;
     this.lastPolicyFailureAt = now;
     this.hooks.policyFailure(this.name, error);
-  }
-
-  /** The fallback's own permit, or -1 for a permit of an earlier outage (or an 'allow' token): nothing to record. */
-  private localPermit(token: number): number {
-    if (token === ALLOW_TOKEN) return -1;
-    const rest = token - LOCAL_BASE;
-    return Math.floor(rest / LOCAL_EPOCH) === this.localEpoch ? rest % LOCAL_EPOCH : -1;
   }
 
   /**
@@ -611,36 +528,33 @@ function internalOp(code: Op['code'], a: string | number, b: number | string, c:
   return { code, a, b, c, now, resolve: noop };
 }
 
-/** Lua's cjson writes an empty table as `{}`: read every list defensively. */
-function parseReply(raw: string): Reply {
-  const reply = JSON.parse(raw) as Reply;
-  const list = <T>(v: unknown): T[] => (Array.isArray(v) ? (v as T[]) : []);
-  return { ...reply, r: list(reply.r), t: list(reply.t), x: list(reply.x) };
-}
-
-/** One operation in the script's packed layout: its letter, then its arguments, comma-separated. */
-function packOp(op: Op): string {
-  switch (op.code) {
-    case 'A':
-    case 'G':
-      return op.code;
-    case 'T':
-      return `T${op.a}`;
-    case 'O':
-      return `O${op.a},${op.b}`;
-    case 'L':
-      return `L${op.a},${op.b}`;
-    default:
-      return `R${op.a},${op.b},${op.c}`;
-  }
-}
-
-function generationOf(permit: number): number {
-  return permit === CURRENT ? CURRENT : Math.floor(permit / LEASE_SPAN);
-}
-
-function leaseOf(permit: number): number {
-  return permit === CURRENT ? 0 : permit % LEASE_SPAN;
+/** The script's config for this breaker, by name (wire/breaker-config.ts). */
+function configValues(
+  name: string,
+  s: CircuitBreakerSettings,
+  store: RedisStoreSettings,
+): BreakerConfigValues {
+  return {
+    ttlMs: store.keyTtlMs,
+    windowType: s.slidingWindowType === 'COUNT_BASED' ? 'COUNT' : 'TIME',
+    windowSize: s.slidingWindowSize,
+    closedMin: s.closedMinimumCalls,
+    halfOpenMin: s.halfOpenMinimumCalls,
+    failureRateThreshold: s.failureRateThreshold,
+    slowCallRateThreshold: s.slowCallRateThreshold,
+    permitted: s.permittedNumberOfCallsInHalfOpenState,
+    maxWaitHalfOpen: s.maxWaitDurationInHalfOpenState,
+    afterWaitTarget: s.transitionToStateAfterWaitDuration,
+    automatic: s.automaticTransitionFromOpenToHalfOpenEnabled ? '1' : '0',
+    failureCountThreshold: s.failureCountThreshold,
+    consecutiveThreshold: s.consecutiveFailureThreshold,
+    halfOpenPolicy: s.halfOpenPolicy,
+    successThreshold: s.successThresholdInHalfOpenState,
+    leaseMs: store.halfOpenLeaseMs,
+    channel: store.publishEvents ? eventsChannel(store.keyPrefix) : '',
+    name,
+    waits: waitsFor(s),
+  };
 }
 
 /** The open waits for attempts 1..MAX_OPEN_ATTEMPT (the last one repeats): the script cannot call back into JS. */

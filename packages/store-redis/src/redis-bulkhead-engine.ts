@@ -8,17 +8,18 @@ import {
   type SlotFreedListener,
   type Unsubscribe,
 } from '@breakwater/core';
+import { type BatchedOp, PerOpBatch } from './per-op-batch.js';
+import { ALLOW_PERMIT, LOCAL_LEASE, leaseMember, nextLease } from './permit-codec.js';
 import type { RedisRunner } from './redis-runner.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
 import { ScriptBatcher } from './script-batcher.js';
 import type { SlotNotices } from './slot-notices.js';
+import { bulkheadKeys } from './wire/keys.js';
+import { argList, BULKHEAD_ARGS } from './wire/script-args.js';
+import { BULKHEAD_SCRIPT } from './wire/scripts.js';
 
-export const BULKHEAD_SCRIPT = 'breakwaterBulkhead';
-
-/** The fallback engine's slot (`'local'`): it always answers 0. */
-const LOCAL_TOKEN = 0;
-/** Handed out under `onStoreFailure: 'allow'`: a slot nobody counts. */
-const ALLOW_TOKEN = 2 ** 53 - 2;
+/** The script's `retryMs` when no acquire of the batch was refused. */
+const NO_RETRY_HINT = -1;
 /** Longest wait between retries of a refused acquire (pub/sub notices can be lost). */
 const MAX_RETRY_DELAY_MS = 1_000;
 /** Releases Redis did not take, retried with the next call (they lapse with their lease anyway). */
@@ -32,7 +33,7 @@ export interface BulkheadHooks {
 }
 
 /**
- * A bulkhead whose slots live in Redis (`bulkhead-script.ts`): a slot is a lease in a sorted set
+ * A bulkhead whose slots live in Redis (`lua/bulkhead.lua`): a slot is a lease in a sorted set
  * scored by its expiry, so a process that dies loses its slots after `bulkheadLeaseMs`. Leases of
  * running calls are renewed every third of the lease, all of an engine's in one script call.
  *
@@ -46,7 +47,7 @@ export interface BulkheadHooks {
  * in-process slots, `'allow'` grants, `'deny'` answers full (and retries after the guard's wait).
  */
 export class RedisBulkheadEngine implements BulkheadEngine {
-  private readonly batcher: ScriptBatcher;
+  private readonly batcher: ScriptBatcher<BatchedOp>;
   private readonly channel: string;
   /** Prefix of this engine's lease members: unique per engine, short to keep the set small. */
   private readonly memberPrefix = `${randomBytes(6).toString('base64url')}:`;
@@ -65,9 +66,10 @@ export class RedisBulkheadEngine implements BulkheadEngine {
   private lastNow = 0;
   private closed = false;
   /** `retryMs` of the reply being handled (set before its operations settle). */
-  private replyRetryMs = -1;
+  private replyRetryMs = NO_RETRY_HINT;
   /** 'A' marks a refusal so that releases publish a notice; 'T' (nobody ever waits here) does not. */
   private readonly acquireOp: 'A' | 'T';
+  private readonly unregisterClose: () => void;
 
   constructor(
     name: string,
@@ -81,18 +83,14 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     const callerClock = store.clock === 'caller';
     const keys = bulkheadKeys(store.keyPrefix, name);
     this.channel = keys.channel;
-    this.batcher = new ScriptBatcher({
-      runner,
-      script: BULKHEAD_SCRIPT,
-      key: keys.leases,
-      callerClock,
-      head: [
-        settings.maxConcurrentCalls,
-        store.bulkheadLeaseMs,
-        keys.channel,
+    const policy = new PerOpBatch({
+      head: argList(BULKHEAD_ARGS, {
+        max: settings.maxConcurrentCalls,
+        leaseMs: store.bulkheadLeaseMs,
+        channel: keys.channel,
         // Under the caller's clock, Redis's own expiry clock must not cut the set short.
-        callerClock ? Math.max(store.keyTtlMs, store.bulkheadLeaseMs) : '',
-      ],
+        fixedTtl: callerClock ? Math.max(store.keyTtlMs, store.bulkheadLeaseMs) : '',
+      }),
       replyHead: 2,
       onReplyHead: (head) => {
         if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
@@ -100,6 +98,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
       },
       onPolicyFailure: (error) => this.hooks.policyFailure(error),
     });
+    this.batcher = new ScriptBatcher(runner, BULKHEAD_SCRIPT.name, keys.leases, callerClock, policy);
     this.acquireOp = settings.maxWaitDuration > 0 ? 'A' : 'T';
     // The store closes: slots nobody uses go back now rather than when their lease runs out.
     this.unregisterClose = runner.onClose({
@@ -110,8 +109,9 @@ export class RedisBulkheadEngine implements BulkheadEngine {
 
   tryAcquire(now: number): Promise<number> {
     this.lastNow = now;
-    const token = this.nextToken();
-    const member = this.memberPrefix + token.toString(36);
+    this.sequence = nextLease(this.sequence);
+    const token = this.sequence;
+    const member = leaseMember(this.memberPrefix, token);
     this.flushPendingReleases(now);
     return new Promise((resolve) => {
       this.batcher.push({
@@ -143,15 +143,15 @@ export class RedisBulkheadEngine implements BulkheadEngine {
   }
 
   release(lease: number, now: number): Promise<void> | undefined {
-    if (lease === ALLOW_TOKEN) return undefined;
-    if (lease === LOCAL_TOKEN) {
+    if (lease === ALLOW_PERMIT) return undefined;
+    if (lease === LOCAL_LEASE) {
       this.local?.release(lease, now);
       return undefined;
     }
     this.lastNow = now;
     this.held.delete(lease);
     if (this.held.size === 0) this.stopMaintenance();
-    const member = this.memberPrefix + lease.toString(36);
+    const member = leaseMember(this.memberPrefix, lease);
     this.flushPendingReleases(now);
     return new Promise((resolve) => {
       this.batcher.push({
@@ -181,8 +181,6 @@ export class RedisBulkheadEngine implements BulkheadEngine {
       });
     });
   }
-
-  private readonly unregisterClose: () => void;
 
   private nowForMaintenance(): number {
     return this.store.clock === 'caller' ? this.lastNow : Date.now();
@@ -231,12 +229,6 @@ export class RedisBulkheadEngine implements BulkheadEngine {
 
   // ------------------------------------------------------------------ leases
 
-  private nextToken(): number {
-    // 1 .. 2^52: never LOCAL_TOKEN (0) nor ALLOW_TOKEN; a wrap takes longer than any lease.
-    this.sequence = this.sequence >= 2 ** 52 ? 1 : this.sequence + 1;
-    return this.sequence;
-  }
-
   private hold(token: number): void {
     this.held.add(token);
     if (this.maintenanceTimer === undefined && !this.closed) {
@@ -260,7 +252,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     this.flushPendingReleases(now);
     if (this.held.size === 0) this.stopMaintenance();
     for (const token of this.held) {
-      const member = this.memberPrefix + token.toString(36);
+      const member = leaseMember(this.memberPrefix, token);
       this.batcher.push({
         now,
         args: ['N', member],
@@ -320,7 +312,7 @@ export class RedisBulkheadEngine implements BulkheadEngine {
   private fallbackAcquire(now: number): number {
     switch (this.store.onStoreFailure) {
       case 'allow':
-        return ALLOW_TOKEN;
+        return ALLOW_PERMIT;
       case 'deny':
         // Waiters retry once the guard breaker around Redis may let a probe through.
         if (!this.closed && this.acquireOp === 'A') this.scheduleRetry(this.store.guardWaitDurationMs);
@@ -352,9 +344,4 @@ export class RedisBulkheadEngine implements BulkheadEngine {
     }
     return this.local;
   }
-}
-
-export function bulkheadKeys(prefix: string, name: string): { leases: string; channel: string } {
-  const tag = `${prefix}:{bh:${name}}`;
-  return { leases: `${tag}:leases`, channel: `${tag}:freed` };
 }

@@ -4,11 +4,14 @@ import {
   type RateLimiterEngine,
   type RateLimiterSettings,
 } from '@breakwater/core';
+import { type BatchedOp, PerOpBatch } from './per-op-batch.js';
+import { refusedFor } from './permit-codec.js';
 import type { RedisRunner } from './redis-runner.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
 import { ScriptBatcher } from './script-batcher.js';
-
-export const RATE_LIMITER_SCRIPT = 'breakwaterRateLimiter';
+import { rateLimiterKey } from './wire/keys.js';
+import { argList, RATE_LIMITER_ARGS } from './wire/script-args.js';
+import { RATE_LIMITER_SCRIPT } from './wire/scripts.js';
 
 /** Reservations granted by the fallback engine that are remembered for `release` (oldest dropped first). */
 const MAX_LOCAL_RESERVATIONS = 10_000;
@@ -23,14 +26,14 @@ export interface RateLimiterHooks {
 }
 
 /**
- * A rate limiter whose state lives in Redis (`rate-limiter-script.ts`): every process of the
+ * A rate limiter whose state lives in Redis (`lua/rate-limiter.lua`): every process of the
  * fleet takes its permits from one state, so the limit holds fleet-wide. Operations issued in
  * the same tick share one script call. When Redis cannot answer, the store's failure policy
  * decides per operation: `'local'` runs the in-process engine (its state kept for the next
  * outage), `'allow'` grants, `'deny'` rejects with a short retry-after.
  */
 export class RedisRateLimiterEngine implements RateLimiterEngine {
-  private readonly batcher: ScriptBatcher;
+  private readonly batcher: ScriptBatcher<BatchedOp>;
   private local: LocalEngine | undefined;
   /**
    * Reservations the fallback engine granted (due time -> how many), so that giving one back
@@ -46,24 +49,22 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
     private readonly hooks: RateLimiterHooks,
   ) {
     const callerClock = store.clock === 'caller';
-    this.batcher = new ScriptBatcher({
-      runner,
-      script: RATE_LIMITER_SCRIPT,
-      key: rateLimiterKey(store.keyPrefix, name),
-      callerClock,
-      head: [
-        settings.algorithm === 'gcra' ? 'G' : 'F',
-        settings.limitForPeriod,
-        settings.limitRefreshPeriod,
+    const policy = new PerOpBatch({
+      head: argList(RATE_LIMITER_ARGS, {
+        algorithm: settings.algorithm === 'gcra' ? 'G' : 'F',
+        limit: settings.limitForPeriod,
+        period: settings.limitRefreshPeriod,
         // Under the caller's clock, Redis's own expiry clock must not cut a state short.
-        callerClock ? store.keyTtlMs : '',
-      ],
+        fixedTtl: callerClock ? store.keyTtlMs : '',
+      }),
       replyHead: 1,
       onReplyHead: (head) => {
         if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
       },
       onPolicyFailure: (error) => this.hooks.policyFailure(error),
     });
+    const key = rateLimiterKey(store.keyPrefix, name);
+    this.batcher = new ScriptBatcher(runner, RATE_LIMITER_SCRIPT.name, key, callerClock, policy);
   }
 
   acquire(permits: number, now: number, timeoutMs: number): Promise<number> {
@@ -126,10 +127,7 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
         return 0;
       case 'deny':
         // Retry once the guard breaker around Redis may let a probe through.
-        return -Math.max(
-          1,
-          Math.ceil(Math.min(this.settings.limitRefreshPeriod, this.store.guardWaitDurationMs)),
-        );
+        return refusedFor(Math.min(this.settings.limitRefreshPeriod, this.store.guardWaitDurationMs));
       default: {
         const granted = this.fallbackEngine().acquire(permits, now, timeoutMs);
         if (granted > 0) this.rememberLocalReservation(now + granted, now);
@@ -191,8 +189,4 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
     }
     return this.local;
   }
-}
-
-export function rateLimiterKey(prefix: string, name: string): string {
-  return `${prefix}:{rl:${name}}:state`;
 }

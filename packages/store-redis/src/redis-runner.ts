@@ -5,6 +5,8 @@ import { type Connection, StoreConnection } from './store-connection.js';
 import { isStoreWide, StoreUnavailableError } from './store-errors.js';
 import type { StoreEvent } from './store-events.js';
 import { type GuardState, StoreGuard } from './store-guard.js';
+import { eventsChannel } from './wire/keys.js';
+import { PROBE_SCRIPT, type ScriptDefinition } from './wire/scripts.js';
 
 export type { ScriptCallbacks, ScriptReply } from './in-flight.js';
 
@@ -19,21 +21,6 @@ export interface StoreOperation {
 }
 
 type ScriptFn = (key: string, ...args: (string | number)[]) => Promise<ScriptReply>;
-
-/** Scripts the store registers on its connection (EVALSHA, with EVAL once on NOSCRIPT). */
-export interface ScriptDefinition {
-  readonly name: string;
-  readonly lua: string;
-}
-
-/**
- * The guard's probe: a write, so that it fails where the policies' writes would (a Redis out of
- * memory, or paused for writes) and passes once they can go through again.
- */
-const PROBE: ScriptDefinition = {
-  name: 'breakwaterProbe',
-  lua: "return redis.call('SET', KEYS[1], ARGV[1], 'PX', 10000)",
-};
 
 /**
  * Runs scripts on the store's own connection (`StoreConnection`), and never lets Redis trouble
@@ -70,7 +57,7 @@ export class RedisRunner {
     this.guard = new StoreGuard(settings, events, {
       opened: () => this.scheduleProbe(),
       publish: (message) => {
-        this.link.client.publish(`${settings.keyPrefix}:events`, JSON.stringify(message)).catch(() => {});
+        this.link.client.publish(eventsChannel(settings.keyPrefix), JSON.stringify(message)).catch(() => {});
       },
     });
     const observer: CallObserver = {
@@ -84,9 +71,10 @@ export class RedisRunner {
     };
     this.inflight = new InFlightCalls(settings.commandTimeout, observer);
     this.probeKey = `${settings.keyPrefix}:probe`;
-    for (const s of [...scripts, PROBE]) {
+    for (const s of [...scripts, PROBE_SCRIPT]) {
       this.link.client.defineCommand(s.name, { numberOfKeys: 1, lua: s.lua });
-      const fn = (this.link.client as unknown as Record<string, ScriptFn>)[s.name];
+      const fn = (this.link.client as unknown as Record<string, ScriptFn | undefined>)[s.name];
+      if (fn === undefined) throw new Error(`ioredis did not define the command ${s.name}`);
       this.scripts.set(s.name, fn.bind(this.link.client));
     }
   }
@@ -197,7 +185,7 @@ export class RedisRunner {
     if (this.closed || this.probing || !this.guard.isOpen) return;
     if (!this.link.ready) return; // the connection's 'ready' probes when it is back
     this.probing = true;
-    const fn = this.scripts.get(PROBE.name) as ScriptFn;
+    const fn = this.scripts.get(PROBE_SCRIPT.name) as ScriptFn;
     const done = () => {
       this.probing = false;
       if (this.guard.isOpen) this.scheduleProbe();

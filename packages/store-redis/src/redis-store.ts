@@ -15,12 +15,9 @@ import {
   type Unsubscribe,
 } from '@breakwater/core';
 import type { Cluster, Redis } from 'ioredis';
-import { BREAKER_LUA } from './breaker-script.js';
-import { BULKHEAD_LUA } from './bulkhead-script.js';
-import { RATE_LIMITER_LUA } from './rate-limiter-script.js';
-import { RedisBreakerEngine, type ScriptTransition, transitionOf } from './redis-breaker-engine.js';
-import { BULKHEAD_SCRIPT, RedisBulkheadEngine } from './redis-bulkhead-engine.js';
-import { RATE_LIMITER_SCRIPT, RedisRateLimiterEngine } from './redis-rate-limiter-engine.js';
+import { RedisBreakerEngine } from './redis-breaker-engine.js';
+import { RedisBulkheadEngine } from './redis-bulkhead-engine.js';
+import { RedisRateLimiterEngine } from './redis-rate-limiter-engine.js';
 import { RedisRunner, type StoreOperation } from './redis-runner.js';
 import {
   type RedisStoreOptions,
@@ -29,6 +26,9 @@ import {
 } from './redis-store-options.js';
 import { SlotNotices } from './slot-notices.js';
 import type { FleetStoreFailureMessage, FleetTransitionMessage, StoreEvent } from './store-events.js';
+import { type ScriptTransition, transitionOf } from './wire/breaker-ops.js';
+import { eventsChannel } from './wire/keys.js';
+import { BREAKER_SCRIPT, BULKHEAD_SCRIPT, RATE_LIMITER_SCRIPT } from './wire/scripts.js';
 
 /**
  * State in Redis: every process using the same Redis (and key prefix) shares one state per
@@ -54,11 +54,7 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
     this.runner = new RedisRunner(
       options.client,
       this.options,
-      [
-        { name: 'breakwaterBreaker', lua: BREAKER_LUA },
-        { name: RATE_LIMITER_SCRIPT, lua: RATE_LIMITER_LUA },
-        { name: BULKHEAD_SCRIPT, lua: BULKHEAD_LUA },
-      ],
+      [BREAKER_SCRIPT, RATE_LIMITER_SCRIPT, BULKHEAD_SCRIPT],
       this.events,
     );
     this.slotNotices = new SlotNotices(options.client);
@@ -166,7 +162,7 @@ export class RedisStore implements Store, RateLimiterStore, BulkheadStore {
 
   private ensureSubscribed(): void {
     if (this.subscriber !== undefined) return;
-    const channel = `${this.options.keyPrefix}:events`;
+    const channel = eventsChannel(this.options.keyPrefix);
     const sub = this.client.duplicate();
     sub.on('error', () => {});
     sub.on('message', (ch: string, payload: string) => {

@@ -1,110 +1,84 @@
-import type { RedisRunner, ScriptCallbacks, ScriptReply } from './redis-runner.js';
-import { type CallFate, isStoreWide, type StoreUnavailableError } from './store-errors.js';
-import { TurnBatcher } from './turn-batcher.js';
+import type { RedisRunner, ScriptReply } from './redis-runner.js';
+import type { CallFate, StoreUnavailableError } from './store-errors.js';
 
-/** One operation waiting for its script call. */
-export interface BatchedOp {
-  /** The caller's clock reading: batches hold operations of one instant under `clock: 'caller'`. */
-  readonly now: number;
-  /** The operation's arguments (a fixed number per script). */
-  readonly args: readonly (string | number)[];
-  /** Redis answered: this operation's slot in the reply. */
-  done(result: number): void;
-  /** Redis did not answer (or answered nonsense): the failure policy decides. Must not throw. */
-  failed(fate: CallFate): void;
-  /**
-   * After `failed('pending')`: Redis answered after all (`result`, this operation's slot), or the
-   * call failed for good (`undefined`: whether it ran is unknown).
-   */
-  late?(result: number | undefined): void;
-}
-
-export interface ScriptBatcherOptions {
-  readonly runner: RedisRunner;
-  readonly script: string;
-  readonly key: string;
-  /** `clock: 'caller'`: pass each batch's `now` to the script instead of using Redis TIME. */
-  readonly callerClock: boolean;
-  /** Arguments between `now` and the operations. */
-  readonly head: readonly (string | number)[];
-  /** Values the reply carries before the per-operation results. */
-  readonly replyHead: number;
-  /** Receives the reply's head values of every reply, on time or late, before its operations settle. */
-  readonly onReplyHead: (head: readonly unknown[]) => void;
-  /** Redis refused this policy's request (an error that is not about Redis as a whole). */
-  readonly onPolicyFailure: (error: StoreUnavailableError) => void;
+/**
+ * What one policy's engine makes of a batch: its script arguments, and what it does with each way
+ * the call can end (see `ScriptCallbacks`). Every method gets the batch as it was sent.
+ */
+export interface BatchPolicy<Op> {
+  /** The batch to send for the operations of one turn (e.g. with operations of its own in front). */
+  prepare?(ops: Op[]): Op[];
+  /** The script's arguments after the key; `now` is '' (Redis TIME) or the batch's instant. */
+  args(ops: readonly Op[], now: string): (string | number)[];
+  /** Redis answered in time; a throw fails the batch as 'applied' (the reply could not be read). */
+  reply(ops: readonly Op[], raw: ScriptReply): void;
+  failed(ops: readonly Op[], error: StoreUnavailableError, fate: CallFate): void;
+  /** After `failed(..., 'pending')`: Redis answered after all. */
+  lateReply(ops: readonly Op[], raw: ScriptReply): void;
+  /** After `failed(..., 'pending')`: the call failed for good (whether it ran is unknown). */
+  lateFailed(ops: readonly Op[], error: StoreUnavailableError): void;
 }
 
 /**
- * Micro-batching for one policy's script: operations issued in the same event-loop turn go out as one
- * EVALSHA (`<now> <head...> <op args...>`), atomically, and each gets its slot of the reply
- * (`[<reply head...>, r1, r2, ...]`). Every Redis failure becomes `failed()` on each operation:
- * nothing is ever rejected.
+ * Micro-batching, the one path every Redis engine sends by: the operations one policy issues in
+ * an event-loop turn go out as one script call (one EVALSHA grants n permits and records m
+ * outcomes atomically), so a call's outcome rides with the next call's acquire and costs no round
+ * trip of its own.
+ *
+ * The flush is a `process.nextTick` callback: Node runs it once the microtasks queued so far have
+ * all run, so a call's outcome and the next call's acquire, issued a few promise ticks apart,
+ * share a round trip, and the batch leaves in the same turn (waiting for the loop's check phase,
+ * as `setImmediate` would, cost every sequential call a few µs). Under `clock: 'caller'` a batch
+ * only holds operations of one instant (the scripts take one `now`).
  */
-export class ScriptBatcher {
-  private readonly batches: TurnBatcher<BatchedOp>;
+export class ScriptBatcher<Op extends { readonly now: number }> {
+  private queue: Op[] = [];
+  private scheduled = false;
 
-  constructor(private readonly options: ScriptBatcherOptions) {
-    this.batches = new TurnBatcher(options.callerClock, (ops, now) => this.send(ops, now));
-  }
+  constructor(
+    private readonly runner: Pick<RedisRunner, 'run'>,
+    private readonly script: string,
+    private readonly key: string,
+    private readonly callerClock: boolean,
+    private readonly policy: BatchPolicy<Op>,
+  ) {}
 
-  push(op: BatchedOp): void {
-    this.batches.push(op);
-  }
-
-  private send(ops: readonly BatchedOp[], now: string): void {
-    const o = this.options;
-    const args: (string | number)[] = [now, ...o.head];
-    for (const op of ops) for (const a of op.args) args.push(a);
-    const callbacks: ScriptCallbacks = {
-      reply: (raw) => {
-        const results = this.results(raw, ops.length);
-        if (results === undefined) throw new Error('a reply of the wrong shape');
-        for (let i = 0; i < ops.length; i++) settle(ops[i], results[i]);
-      },
-      failed: (error, fate) => {
-        if (!isStoreWide(error) && error.reason !== 'closed') o.onPolicyFailure(error);
-        for (const op of ops) guarded(() => op.failed(fate));
-      },
-      lateReply: (raw) => {
-        const results = this.results(raw, ops.length);
-        for (let i = 0; i < ops.length; i++) {
-          const op = ops[i];
-          if (op.late !== undefined) guarded(() => op.late?.(results?.[i]));
-        }
-      },
-      lateFailed: () => {
-        for (const op of ops) if (op.late !== undefined) guarded(() => op.late?.(undefined));
-      },
-    };
-    o.runner.run(o.script, o.key, args, callbacks);
-  }
-
-  /** Each operation's result, or undefined when the reply is not what the script answers. */
-  private results(raw: ScriptReply, count: number): (number | undefined)[] | undefined {
-    const o = this.options;
-    if (!Array.isArray(raw) || raw.length !== o.replyHead + count) return undefined;
-    guarded(() => o.onReplyHead(raw.slice(0, o.replyHead)));
-    const results: (number | undefined)[] = [];
-    for (let i = 0; i < count; i++) {
-      const value = Number(raw[o.replyHead + i]);
-      results.push(Number.isFinite(value) ? value : undefined);
+  push(op: Op): void {
+    this.queue.push(op);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(this.flush);
     }
-    return results;
   }
-}
 
-function settle(op: BatchedOp, value: number | undefined): void {
-  guarded(() => {
-    if (value !== undefined) op.done(value);
-    else op.failed('applied');
-  });
-}
+  private readonly flush = (): void => {
+    this.scheduled = false;
+    const ops = this.queue;
+    this.queue = [];
+    if (!this.callerClock) {
+      this.send(ops, '');
+      return;
+    }
+    // One batch per run of operations of the same instant.
+    let start = 0;
+    let instant = ops[0]?.now;
+    ops.forEach((op, i) => {
+      if (op.now === instant) return;
+      this.send(ops.slice(start, i), String(instant));
+      start = i;
+      instant = op.now;
+    });
+    if (start < ops.length) this.send(ops.slice(start), String(instant));
+  };
 
-function guarded(fn: () => void): void {
-  try {
-    fn();
-  } catch {
-    // operations settle their own promises; a throw here must not become an unhandled rejection
+  private send(ops: Op[], now: string): void {
+    const policy = this.policy;
+    const batch = policy.prepare === undefined ? ops : policy.prepare(ops);
+    this.runner.run(this.script, this.key, policy.args(batch, now), {
+      reply: (raw) => policy.reply(batch, raw),
+      failed: (error, fate) => policy.failed(batch, error, fate),
+      lateReply: (raw) => policy.lateReply(batch, raw),
+      lateFailed: (error) => policy.lateFailed(batch, error),
+    });
   }
 }

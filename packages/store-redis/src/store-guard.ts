@@ -89,8 +89,8 @@ export class StoreGuard {
       this.nextFailure = (this.nextFailure + 1) % threshold;
     }
     // ring[nextFailure] is the oldest of the last `threshold` failures once the ring is full.
-    const crowded =
-      ring.length === threshold && now - ring[this.nextFailure] <= this.settings.guardWaitDurationMs;
+    const oldest = ring.length === threshold ? ring[this.nextFailure] : undefined;
+    const crowded = oldest !== undefined && now - oldest <= this.settings.guardWaitDurationMs;
     if (this.consecutive >= threshold || crowded) {
       this.state = 'OPEN';
       this.openedAt = performance.now();

@@ -1,32 +1,27 @@
-import { LUA_NOW } from './lua-clock.js';
+--[[
+  The rate limiter: a line-by-line port of the in-process engines in `local-rate-limiter-engine.ts`
+  (@breakwater/core; keep them in step, `test/conformance` runs both on the same operation
+  sequences). Lua numbers are doubles, like JS numbers, and every expression keeps the reference's
+  order of operations, so both give the same answers to the bit.
 
-/**
- * The rate limiter in Lua: a line-by-line port of the in-process engines in
- * `local-rate-limiter-engine.ts` (@breakwater/core; keep them in step, `test/conformance` runs
- * both on the same operation sequences). Lua numbers are doubles, like JS numbers, and every
- * expression keeps the reference's order of operations, so both give the same answers to the bit.
- *
- * One call runs a batch of operations atomically on one limiter's state, a short string:
- *   fixed window  `F <cycle> <permissions>`
- *   GCRA          `G <tat>`            (tat printed with 17 significant digits: exact round trip)
- * The key is deleted as soon as its state behaves like a fresh one (`freshAt` of the reference),
- * so idle limiters cost no memory; otherwise it expires at that moment (Redis clock) or after
- * `ttlMs` (caller clock, tests: Redis's expiry clock is not the caller's).
- *
- * KEYS[1]  the state key
- * ARGV     now ('' = Redis TIME), algorithm ('F' | 'G'), limitForPeriod, limitRefreshPeriod,
- *          ttlMs ('' = expire when fresh, by the Redis clock); then the operations, three
- *          arguments each: A permits timeoutMs | L permits remainingMs | D 0 0 | G 0 0
- * Returns  { reason, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in it);
- *          one integer per operation (acquire: wait or -retryAfter; drain: permits taken;
- *          read: permits available; release: 0).
- */
-export const RATE_LIMITER_LUA = `${LUA_NOW}
-local algorithm = A[2]
-local limit = tonumber(A[3])
-local period = tonumber(A[4])
-local fixedTtl = A[5]
-local FIRST_OP = 6
+  One call runs a batch of operations atomically on one limiter's state, a short string:
+    fixed window  `F <cycle> <permissions>`
+    GCRA          `G <tat>`            (tat printed with 17 significant digits: exact round trip)
+  The key is deleted as soon as its state behaves like a fresh one (`freshAt` of the reference),
+  so idle limiters cost no memory; otherwise it expires at that moment (Redis clock) or after
+  `fixedTtl` (caller clock, tests: Redis's expiry clock is not the caller's).
+
+  KEYS[1]  the state key
+  ARGV     now ('' = Redis TIME), then the arguments RATE_LIMITER_ARGS names (wire/script-args.ts:
+           algorithm 'F' | 'G', limit, period, fixedTtl ('' = expire when fresh, by the Redis
+           clock)); then the operations, three arguments each:
+           A permits timeoutMs | L permits remainingMs | D 0 0 | G 0 0
+  Returns  { reason, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in it);
+           one integer per operation (acquire: wait or -retryAfter; drain: permits taken;
+           read: permits available; release: 0).
+]]
+--- @include "clock"
+--- @generated "rate-limiter-args"
 local EPS = 1e-6
 local key = KEYS[1]
 
@@ -212,4 +207,3 @@ if dirty then
   end
 end
 return results
-`;

@@ -1,204 +1,51 @@
-import { LUA_NOW } from './lua-clock.js';
+--[[
+  The circuit breaker's state machine: a line-by-line port of `circuit-breaker-machine.ts` in
+  @breakwater/core (keep them in step; `test/conformance` runs both on the same command sequences).
+  One call runs a batch of operations atomically on one breaker's state, a JSON document in the
+  shape of `BreakerState`, plus the probe leases Redis needs because processes die: a half-open
+  permit is a lease that is reclaimed when it expires.
 
-/**
- * The circuit breaker's state machine in Lua: a line-by-line port of `circuit-breaker-machine.ts`
- * in @breakwater/core (keep them in step; `test/conformance` runs both on the same command
- * sequences). One call runs a batch of operations atomically on one breaker's state, a JSON
- * document in the shape of `BreakerState`, plus the probe leases Redis needs because processes
- * die: a half-open permit is a lease that is reclaimed when it expires.
- *
- * KEYS[1]  the state key
- * ARGV     either spread: the arguments BREAKER_ARGS names, one each (what tools such as the CLI
- *          send), then the operations, four arguments each:
- *          A (acquire) | R gen lease outcome (record) | L gen lease (release) | T target | G (read)
- *          | O gen reason (carry a trip decided in-process while Redis was away);
- *          or packed (what RedisStore sends, four arguments in all): ARGV[1] now, ARGV[2] the
- *          config arguments (BREAKER_ARGS after \`now\`) joined by newlines with \`origin\` left
- *          empty, as a JSON string, ARGV[3] the origin, ARGV[4] the operations in one string,
- *          space-separated, each its letter and its arguments comma-separated (\`A\`,
- *          \`R<gen>,<lease>,<outcome>\`, \`L<gen>,<lease>\`, \`T<target>\`, \`G\`, \`O<gen>,<reason>\`), plus \`E\`, always
- *          last: renew the key's expiry even if nothing is written (RedisStore sends it at most once a
- *          second). A leading \`+\` says the batch holds only acquires, successes (outcome 0) and E.
- * Stored   one JSON document (\`BreakerState\` plus leases), always written in one key order,
- *          hot fields first (see \`writeDoc\`), so that the fast path can read and rewrite it with
- *          string operations; any other order (older versions wrote cjson's) is read as before.
- *          It keeps the config arguments as \`cfg\` (joined by newlines, origin left empty) for
- *          tools that force a breaker. A count window's ring is a string of outcome digits.
- * Returns  a JSON reply (numbers in JSON, so counts come back and rates are computed by the caller
- *          exactly as the in-process engine does), ending with the state and generation the batch
- *          left (\`s\`, \`n\`), or from the fast path the generation alone (the state is CLOSED).
- */
-export const BREAKER_ARGS = [
-  'now', // '' = Redis TIME; a number = the caller's clock (tests)
-  'ttlMs',
-  'windowType',
-  'windowSize',
-  'closedMin',
-  'halfOpenMin',
-  'failureRateThreshold',
-  'slowCallRateThreshold',
-  'permitted',
-  'maxWaitHalfOpen',
-  'afterWaitTarget',
-  'automatic',
-  'failureCountThreshold',
-  'consecutiveThreshold',
-  'halfOpenPolicy',
-  'successThreshold',
-  'leaseMs',
-  'channel',
-  'name',
-  'origin',
-  'waits',
-] as const;
+  KEYS[1]  the state key
+  ARGV[1]  now: '' = Redis TIME; a number = the caller's clock (tests)
+  ARGV[2]  the config: the arguments BREAKER_CONFIG names (wire/breaker-config.ts), in its order,
+           joined by newlines with `origin` left empty, as a JSON string (the document stores it
+           as it is, as `cfg`)
+  ARGV[3]  the origin (the process, for the events channel)
+  ARGV[4]  the operations in one string, space-separated, each its letter and its arguments
+           comma-separated: `A` (acquire) | `R<gen>,<lease>,<outcome>` (record) | `L<gen>,<lease>`
+           (release) | `T<target>` (transition) | `G` (read) | `O<gen>,<reason>` (carry a trip
+           decided in-process while Redis was away); plus `E`, always last: renew the key's expiry
+           even if nothing is written (RedisStore sends it at most once a second). A leading `+`
+           says the batch holds only acquires, successes (outcome 0) and E. (wire/breaker-ops.ts
+           packs them.)
+  Stored   one JSON document (`BreakerState` plus leases), always written in one key order, hot
+           fields first (DOCUMENT_FIELDS, wire/breaker-document.ts), so that the fast path can
+           read and rewrite it with string operations; any other order (older versions wrote
+           cjson's) is read as before. A count window's ring is a string of outcome digits.
+  Returns  a JSON reply (numbers in JSON, so counts come back and rates are computed by the caller
+           exactly as the in-process engine does), ending with the state and generation the batch
+           left (`s`, `n`), or from the fast path the generation alone (the state is CLOSED).
+]]
+--- @include "breaker-fast-path"
+--- @include "clock"
+--- @generated "breaker-permits"
 
-/**
- * The hot case, before any of the machine is set up: a batch of acquires and success records on a
- * CLOSED breaker with a COUNT window of the configured size, where the reference evaluates nothing
- * (a success only needs evaluating when it brings the window to its minimum). It reads and writes
- * the document with string operations only, and checks it against the exact shape the machine
- * writes (\`writeDoc\` below): anything else (another state, a failure, a stale or unknown permit,
- * the call that reaches the minimum, another config, a document written by an older version,
- * garbage, the spread layout) falls through to the full machine, untouched. It answers with the
- * generation alone (an integer): every acquire of the batch is granted in it, every result is
- * recorded, nothing else happened. A full window of successes is not rewritten at all: that batch
- * only reads (GET), unless it asks for its expiry to be renewed (E: PEXPIRE), and its document is
- * checked only as far as its config, since nothing past it bears on the answer; a spoiled rest is
- * found by the next write, which goes through a check of the whole document. Pattern matching
- * costs about 10 ns a character on the server: the patterns skip what a plain find can check (the
- * config) and capture only what the case needs.
- */
-const FAST_PATH_LUA = `
-do
-  local A = ARGV
-  local conf, ops = A[2], A[4]
-  local key = KEYS[1]
-  local raw = #A == 4 and redis.pcall('GET', key)
-  if type(raw) == 'string' then
-    -- Steady: a full window of fast successes, no failure streak, this config. A success changes
-    -- nothing in it (as in recordOutcome: only where the ring starts would move, which nothing can
-    -- observe), so the batch only reads: the document is checked up to its config, which fixes the
-    -- window's size; the rest (timestamps and leases, which a CLOSED breaker does not read) is
-    -- checked by whatever writes the document next.
-    local gen, size, calls, ringAt, ringEnd, cfgAt = string.match(raw,
-      '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":0,"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":0,"slow":0,"slowFailures":0,"head":%d+,"minimumCalls":%d+,"ring":"()0*()"},"cfg":()')
-    if gen ~= nil and calls == size and ringEnd - ringAt == size + 0 and string.find(raw, conf, cfgAt, true) == cfgAt then
-      -- A batch marked + holds only acquires (A, granted in this generation), successes (a success
-      -- of any generation leaves this window as it is, recorded or not) and E, last: no operation
-      -- needs reading. (Every call into C counts here, hence the arithmetic instead of tonumber.)
-      if string.byte(ops, 1) == 43 then
-        if string.byte(ops, -1) == 69 then redis.call('PEXPIRE', key, string.match(conf, '^"(%d+)')) end
-        return gen + 0
-      end
-    else
-      -- Any other CLOSED count window of this config: checked whole, as the machine writes it.
-      local ttl, csize, minimum = string.match(conf, '^"(%d+)\\\\nCOUNT\\\\n(%d+)\\\\n(%d+)\\\\n')
-      local consecutive, fl, sl, sf, head, ring
-      gen, consecutive, size, calls, fl, sl, sf, head, ring, cfgAt = string.match(raw,
-        '^{"v":1,"state":"CLOSED","generation":(%d+),"consecutiveFailures":(%d+),"window":{"type":"COUNT","size":(%d+),"calls":(%d+),"failures":(%d+),"slow":(%d+),"slowFailures":(%d+),"head":(%d+),"minimumCalls":%d+,"ring":"([0-3]*)"},"cfg":()')
-      local w, c, h = tonumber(size), tonumber(calls), tonumber(head)
-      minimum = tonumber(minimum)
-      if gen and ttl and size == csize and #ring == w and c <= w and h < w and
-        string.find(raw, conf, cfgAt, true) == cfgAt and
-        string.find(raw, '^,"since":%d+,"openUntil":%d+,"attempts":%d+,"halfOpenAvailable":%d+,"notPermitted":%d+,"exceededReported":false,"leaseSeq":%d+,"leases":{}}$', cfgAt + #conf) then
-        local recorded, renew = false, false
-        local n, pos = #ops, string.byte(ops, 1) == 43 and 2 or 1
-        while pos <= n do
-          local code, nxt = string.byte(ops, pos), pos + 1
-          if code == 82 then
-            -- R<gen>,<lease>,0: a success of this generation (or of the current one, -1)
-            local g, e = string.match(ops, '^(%-?%d+),%d+,0()', nxt)
-            if g ~= gen and g ~= '-1' then break end
-            if c < w then
-              if c < minimum and c + 1 >= minimum then break end -- the reference evaluates here
-              c = c + 1
-            else
-              local old = string.byte(ring, h + 1) - 48
-              if old ~= 0 then
-                local oldFailure = old % 2
-                local oldSlow = math.floor(old / 2)
-                fl = fl - oldFailure
-                sl = sl - oldSlow
-                sf = sf - oldFailure * oldSlow
-              end
-            end
-            if string.byte(ring, h + 1) ~= 48 then ring = string.sub(ring, 1, h) .. '0' .. string.sub(ring, h + 2) end
-            if h + 1 == w then h = 0 else h = h + 1 end
-            recorded = true
-            nxt = e
-          elseif code == 69 then
-            renew = true -- E: renew the expiry
-          elseif code ~= 65 then
-            break -- not an acquire (A: granted; the reply, the generation, says so)
-          end
-          local sep = string.byte(ops, nxt)
-          if sep ~= 32 and sep ~= nil then break end
-          pos = nxt + 1
-        end
-        if pos > n then
-          if recorded then
-            redis.call('SET', key, '{"v":1,"state":"CLOSED","generation":' .. gen ..
-              ',"consecutiveFailures":0,"window":{"type":"COUNT","size":' .. size .. ',"calls":' .. c ..
-              ',"failures":' .. fl .. ',"slow":' .. sl .. ',"slowFailures":' .. sf .. ',"head":' .. h ..
-              ',"minimumCalls":' .. minimum .. ',"ring":"' .. ring .. '"},"cfg":' .. string.sub(raw, cfgAt), 'PX', ttl)
-          elseif renew then
-            redis.call('PEXPIRE', key, ttl)
-          end
-          return tonumber(gen)
-        end
-      end
-    end
-  end
-end`;
+-- ARGV[2]: the config arguments, each in a local of its name (BREAKER_CONFIG); `origin` from ARGV[3]
+--- @generated "breaker-config"
 
-export const BREAKER_LUA = `${FAST_PATH_LUA}
-${LUA_NOW}
-local packedCfg = nil
+-- ARGV[4]: the operations, four entries each in OPS (letter, then its arguments, '0' when absent),
+-- after an optional + (the batch's summary, for the fast path); E sets `renew`
+local OPS = {}
 local renew = false
-if string.byte(A[2], 1) == 34 then
-  -- the packed layout: ARGV[2] holds the config as the document stores it (a JSON string), ARGV[3] the origin
-  local ok, conf = pcall(cjson.decode, A[2])
-  if not ok or type(conf) ~= 'string' then return redis.error_reply('breakwater: bad config argument') end
-  local t = { A[1] }
-  for part in string.gmatch(conf .. '\\n', '([^\\n]*)\\n') do t[#t + 1] = part end
-  if #t ~= 21 then return redis.error_reply('breakwater: bad config argument') end
-  t[20] = A[3]
-  -- ARGV[4]: the operations, space-separated, each its letter then its arguments, comma-separated,
-  -- after an optional + (the batch's summary, for the fast path)
-  for op in string.gmatch(string.match(A[4] or '', '^%+?(.*)'), '%S+') do
-    local code, a, b, c = string.match(op, '^(%u)([^,]*),?([^,]*),?([^,]*)$')
-    if not code then return redis.error_reply('breakwater: bad operation ' .. op) end
-    if code == 'E' then
-      renew = true
-    else
-      t[#t + 1] = code; t[#t + 1] = a; t[#t + 1] = b ~= '' and b or '0'; t[#t + 1] = c ~= '' and c or '0'
-    end
+for op in string.gmatch(string.match(A[4] or '', '^%+?(.*)'), '%S+') do
+  local code, a, b, c = string.match(op, '^(%u)([^,]*),?([^,]*),?([^,]*)$')
+  if not code then return redis.error_reply('breakwater: bad operation ' .. op) end
+  if code == 'E' then
+    renew = true
+  else
+    OPS[#OPS + 1] = code; OPS[#OPS + 1] = a; OPS[#OPS + 1] = b ~= '' and b or '0'; OPS[#OPS + 1] = c ~= '' and c or '0'
   end
-  A = t
-  packedCfg = ARGV[2]
 end
-local ttl = tonumber(A[2])
-local wtype = A[3]
-local wsize = tonumber(A[4])
-local closedMin = tonumber(A[5])
-local halfOpenMin = tonumber(A[6])
-local frThreshold = tonumber(A[7])
-local srThreshold = tonumber(A[8])
-local permitted = tonumber(A[9])
-local maxWait = tonumber(A[10])
-local afterWait = A[11]
-local automatic = A[12] == '1'
-local countThreshold = tonumber(A[13])
-local consecutiveThreshold = tonumber(A[14])
-local policy = A[15]
-local successThreshold = tonumber(A[16])
-local leaseMs = tonumber(A[17])
-local channel = A[18]
-local name = A[19]
-local origin = A[20]
-local waits = {}
-for w in string.gmatch(A[21], '[^,]+') do waits[#waits + 1] = tonumber(w) end
-local FIRST_OP = 22
 
 local function waitFor(attempt)
   return waits[attempt] or waits[#waits]
@@ -219,8 +66,8 @@ local function timeWindow(size, min, at)
 end
 
 local function closedWindow(at)
-  if wtype == 'COUNT' then return countWindow(wsize, closedMin) end
-  return timeWindow(wsize, closedMin, at)
+  if windowType == 'COUNT' then return countWindow(windowSize, closedMin) end
+  return timeWindow(windowSize, closedMin, at)
 end
 
 local function advance(w, at)
@@ -295,8 +142,8 @@ local function countsOf(w)
   return { w.calls, w.failures, w.slow, w.slowFailures, w.minimumCalls }
 end
 
-local function failureExceeded(w) return w.failures * 100 >= frThreshold * w.calls end
-local function slowExceeded(w) return w.slow * 100 >= srThreshold * w.calls end
+local function failureExceeded(w) return w.failures * 100 >= failureRateThreshold * w.calls end
+local function slowExceeded(w) return w.slow * 100 >= slowCallRateThreshold * w.calls end
 
 -- state -------------------------------------------------------------------
 
@@ -379,9 +226,9 @@ local function fitWindow()
     if w.type == 'COUNT' then s.window = resizedCount(w, permitted, halfOpenMin) else s.window = countWindow(permitted, halfOpenMin) end
     s.halfOpenAvailable = math.max(0, math.min(s.halfOpenAvailable, permitted - s.window.calls))
   elseif s.state ~= 'OPEN' then
-    if (wtype == 'COUNT') == (w.type == 'COUNT') and w.size == wsize then return end
-    if wtype == 'COUNT' and w.type == 'COUNT' then s.window = resizedCount(w, wsize, closedMin)
-    elseif wtype == 'TIME' and w.type == 'TIME' then s.window = resizedTime(w, wsize, closedMin)
+    if (windowType == 'COUNT') == (w.type == 'COUNT') and w.size == windowSize then return end
+    if windowType == 'COUNT' and w.type == 'COUNT' then s.window = resizedCount(w, windowSize, closedMin)
+    elseif windowType == 'TIME' and w.type == 'TIME' then s.window = resizedTime(w, windowSize, closedMin)
     else s.window = closedWindow(now) end
   else
     return
@@ -411,7 +258,7 @@ else
       s = decoded
       fitWindow()
       -- the minimum lives in the window; the config is the truth
-      if s.state == 'HALF_OPEN' or (s.state == 'OPEN' and s.window.type == 'COUNT' and s.window.size == permitted and not (wtype == 'COUNT' and wsize == permitted)) then
+      if s.state == 'HALF_OPEN' or (s.state == 'OPEN' and s.window.type == 'COUNT' and s.window.size == permitted and not (windowType == 'COUNT' and windowSize == permitted)) then
         s.window.minimumCalls = halfOpenMin
       else
         s.window.minimumCalls = closedMin
@@ -456,7 +303,7 @@ local function enterHalfOpen(at, reason)
   s.leases = {}
   s.leaseSeq = 0
   local untilAt = 0
-  if maxWait > 0 then untilAt = at + maxWait end
+  if maxWaitHalfOpen > 0 then untilAt = at + maxWaitHalfOpen end
   push(from, at, reason, untilAt, decided)
 end
 
@@ -505,9 +352,9 @@ local function tick(at)
       enterHalfOpen(s.openUntil, 'WAIT_ELAPSED')
       dirty = true
     elseif s.state == 'HALF_OPEN' then
-      if maxWait <= 0 or at < s.since + maxWait then return end
-      local due = s.since + maxWait
-      if afterWait == 'OPEN' then enterOpen(due, 'HALF_OPEN_TIMEOUT') else enterClosed(due, 'HALF_OPEN_TIMEOUT') end
+      if maxWaitHalfOpen <= 0 or at < s.since + maxWaitHalfOpen then return end
+      local due = s.since + maxWaitHalfOpen
+      if afterWaitTarget == 'OPEN' then enterOpen(due, 'HALF_OPEN_TIMEOUT') else enterClosed(due, 'HALF_OPEN_TIMEOUT') end
       dirty = true
     else
       return
@@ -531,7 +378,7 @@ local function evaluateClosed(at)
     if failureExceeded(w) then enterOpen(at, 'FAILURE_RATE') else enterOpen(at, 'SLOW_CALL_RATE') end
     return
   end
-  if countThreshold > 0 and w.failures >= countThreshold then
+  if failureCountThreshold > 0 and w.failures >= failureCountThreshold then
     enterOpen(at, 'FAILURE_COUNT')
   elseif consecutiveThreshold > 0 and s.consecutiveFailures >= consecutiveThreshold then
     enterOpen(at, 'CONSECUTIVE_FAILURES')
@@ -540,7 +387,7 @@ end
 
 local function evaluateHalfOpen(outcome, at)
   local w = s.window
-  if policy == 'successes' then
+  if halfOpenPolicy == 'successes' then
     if outcome % 2 == 1 then enterOpen(at, 'HALF_OPEN_FAILURE')
     elseif w.calls - w.failures >= successThreshold then enterClosed(at, 'HALF_OPEN_PASSED') end
     return
@@ -582,17 +429,15 @@ local function takeProbe(at)
   reclaimLeases(at)
   if s.halfOpenAvailable > 0 then
     s.halfOpenAvailable = s.halfOpenAvailable - 1
-    local id = (nowMicros % 2097151) + 1
-    while s.leases[tostring(id)] ~= nil do id = (id % 2097151) + 1 end
+    local id = (nowMicros % MAX_LEASE) + 1
+    while s.leases[tostring(id)] ~= nil do id = (id % MAX_LEASE) + 1 end
     s.leaseSeq = id
     s.leases[tostring(id)] = at + leaseMs
     return { s.generation, id }
   end
   s.notPermitted = s.notPermitted + 1
-  return { -2 }
+  return { DENIED_HALF_OPEN }
 end
-
-local CURRENT = -1
 
 local function acquire(at)
   if s.state == 'CLOSED' or s.state == 'DISABLED' or s.state == 'METRICS_ONLY' then return { s.generation, 0 } end
@@ -601,7 +446,7 @@ local function acquire(at)
   if s.state == 'OPEN' then
     if at < s.openUntil then
       s.notPermitted = s.notPermitted + 1
-      return { -1 }
+      return { DENIED_OPEN }
     end
     enterHalfOpen(at, 'WAIT_ELAPSED')
     return takeProbe(at)
@@ -609,7 +454,7 @@ local function acquire(at)
     return takeProbe(at)
   elseif s.state == 'FORCED_OPEN' then
     s.notPermitted = s.notPermitted + 1
-    return { -3 }
+    return { DENIED_FORCED_OPEN }
   end
   return { s.generation, 0 }
 end
@@ -702,59 +547,35 @@ local function nextDue()
     if automatic then return s.openUntil end
     return 0
   end
-  if s.state == 'HALF_OPEN' and maxWait > 0 then return s.since + maxWait end
+  if s.state == 'HALF_OPEN' and maxWaitHalfOpen > 0 then return s.since + maxWaitHalfOpen end
   return 0
 end
 
--- The document, always in this key order (the fast path at the top reads it with patterns); to
--- cjson it is the same document as ever, so a version that decodes it whole reads it unchanged.
--- The arguments that shaped the state travel with it (\`cfg\`, the origin left out, so that every
--- process with the same config writes the same one), so that operators' tools (the CLI) can run
--- the same script on a breaker whose config they do not know.
-local function writeDoc()
-  local cfgJson = packedCfg
-  if not cfgJson then
-    local cfg = {}
-    for j = 2, FIRST_OP - 1 do cfg[#cfg + 1] = A[j] end
-    cfg[19] = ''
-    cfgJson = cjson.encode(table.concat(cfg, '\\n'))
-  end
-  local w = s.window
-  local window
-  if w.type == 'COUNT' then
-    window = '{"type":"COUNT","size":' .. tostring(w.size) .. ',"calls":' .. tostring(w.calls) .. ',"failures":' ..
-      tostring(w.failures) .. ',"slow":' .. tostring(w.slow) .. ',"slowFailures":' .. tostring(w.slowFailures) ..
-      ',"head":' .. tostring(w.head) .. ',"minimumCalls":' .. tostring(w.minimumCalls) .. ',"ring":' .. cjson.encode(w.ring) .. '}'
-  else
-    window = cjson.encode(w)
-  end
-  return '{"v":1,"state":' .. cjson.encode(s.state) .. ',"generation":' .. tostring(s.generation) ..
-    ',"consecutiveFailures":' .. tostring(s.consecutiveFailures) .. ',"window":' .. window ..
-    ',"cfg":' .. cfgJson .. ',"since":' .. tostring(s.since) ..
-    ',"openUntil":' .. tostring(s.openUntil) .. ',"attempts":' .. tostring(s.attempts) ..
-    ',"halfOpenAvailable":' .. tostring(s.halfOpenAvailable) .. ',"notPermitted":' .. tostring(s.notPermitted) ..
-    ',"exceededReported":' .. tostring(s.exceededReported) .. ',"leaseSeq":' .. tostring(s.leaseSeq) ..
-    ',"leases":' .. cjson.encode(s.leases) .. '}'
-end
+-- The document, always in the key order of DOCUMENT_FIELDS (the fast path at the top reads it with
+-- patterns generated from the same list); to cjson it is the same document as ever, so a version
+-- that decodes it whole reads it unchanged. The arguments that shaped the state travel with it
+-- (`cfg`, ARGV[2] as sent: the origin left out, so that every process with the same config writes
+-- the same one), so that operators' tools (the CLI) can run the same script on a breaker whose
+-- config they do not know. Defines `encodeDocument(s, cfgJson)`.
+--- @generated "breaker-document"
 
 -- run the batch --------------------------------------------------------------
 
 local results = {}
 local view = nil
-local i = FIRST_OP
-while i <= #A do
-  local op = A[i]
+for i = 1, #OPS, 4 do
+  local op = OPS[i]
   if op == 'A' then
     results[#results + 1] = acquire(now)
   elseif op == 'R' then
-    results[#results + 1] = record(tonumber(A[i + 1]), tonumber(A[i + 2]), tonumber(A[i + 3]), now)
+    results[#results + 1] = record(tonumber(OPS[i + 1]), tonumber(OPS[i + 2]), tonumber(OPS[i + 3]), now)
   elseif op == 'L' then
-    release(tonumber(A[i + 1]), tonumber(A[i + 2]), now)
+    release(tonumber(OPS[i + 1]), tonumber(OPS[i + 2]), now)
     results[#results + 1] = 0
   elseif op == 'T' then
-    results[#results + 1] = transition(A[i + 1], now)
+    results[#results + 1] = transition(OPS[i + 1], now)
   elseif op == 'O' then
-    results[#results + 1] = carryTrip(tonumber(A[i + 1]), A[i + 2], now)
+    results[#results + 1] = carryTrip(tonumber(OPS[i + 1]), OPS[i + 2], now)
   else
     tick(now)
     if s.window.type == 'TIME' then
@@ -766,16 +587,14 @@ while i <= #A do
     view = { state = s.state, counts = countsOf(s.window), notPermitted = s.notPermitted, due = nextDue() }
     results[#results + 1] = 0
   end
-  i = i + 4
 end
 
 if dirty then
-  redis.call('SET', key, writeDoc(), 'PX', ttl)
+  redis.call('SET', key, encodeDocument(s, A[2]), 'PX', ttlMs)
 elseif renew then
-  redis.call('PEXPIRE', key, ttl)
+  redis.call('PEXPIRE', key, ttlMs)
 end
 if #fx.t > 0 and channel ~= '' then
   redis.call('PUBLISH', channel, cjson.encode({ kind = 'circuitbreaker', name = name, origin = origin, transitions = fx.t }))
 end
 return cjson.encode({ r = results, t = fx.t, x = fx.x, z = fx.z, v = view, g = garbage, now = now, n = s.generation, s = s.state })
-`;

@@ -1,31 +1,27 @@
-import { LUA_NOW } from './lua-clock.js';
+--[[
+  The bulkhead. A slot is a lease: a member of one sorted set scored by its expiry (epoch ms).
+  Leases of running calls are renewed by their process; a process that dies stops renewing, and
+  its leases are reclaimed once they expire. One call runs a batch of operations atomically; the
+  count in use is the set's size, so no process can take a slot another holds.
 
-/**
- * The bulkhead in Lua. A slot is a lease: a member of one sorted set scored by its expiry
- * (epoch ms). Leases of running calls are renewed by their process; a process that dies stops
- * renewing, and its leases are reclaimed once they expire. One call runs a batch of operations
- * atomically; the count in use is the set's size, so no process can take a slot another holds.
- *
- * Someone refused since the last notice is marked by the member `~` (scored like a lease, so a
- * stale mark lapses by itself). When a batch ends with slots free and the mark present, the script
- * publishes a notice on the bulkhead's channel and removes the mark: waiting processes then retry.
- * Releases nobody waits for publish nothing.
- *
- * KEYS[1]  the lease set
- * ARGV     now ('' = Redis TIME), maxConcurrentCalls, leaseMs, channel, ttlMs ('' = the set
- *          lives as long as its latest lease, by the Redis clock); then the operations, two
- *          arguments each: A member (take a slot) | T member (take a slot; nobody will wait if
-          refused) | L member (give it back) | N member (renew) | G 0 (read)
- * Returns  { reason, retryMs, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in it);
- *          `retryMs` is how long until the earliest lease expires when an acquire was refused (else -1);
- *          per operation: A, T 1 granted / 0 full; L 1 released / 0 not held; N 1 renewed / 0 lost; G slots in use.
- */
-export const BULKHEAD_LUA = `${LUA_NOW}
-local max = tonumber(A[2])
-local leaseMs = tonumber(A[3])
-local channel = A[4]
-local fixedTtl = A[5]
-local FIRST_OP = 6
+  Someone refused since the last notice is marked by the member `~` (scored like a lease, so a
+  stale mark lapses by itself). When a batch ends with slots free and the mark present, the script
+  publishes a notice on the bulkhead's channel and removes the mark: waiting processes then retry.
+  Releases nobody waits for publish nothing.
+
+  KEYS[1]  the lease set
+  ARGV     now ('' = Redis TIME), then the arguments BULKHEAD_ARGS names (wire/script-args.ts:
+           max, leaseMs, channel, fixedTtl ('' = the set lives as long as its latest lease, by the
+           Redis clock)); then the operations, two arguments each:
+           A member (take a slot) | T member (take a slot; nobody will wait if refused)
+           | L member (give it back) | N member (renew) | G 0 (read)
+  Returns  { reason, retryMs, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in it);
+           `retryMs` is how long until the earliest lease expires when an acquire was refused (else -1);
+           per operation: A, T 1 granted / 0 full; L 1 released / 0 not held; N 1 renewed / 0 lost;
+           G slots in use.
+]]
+--- @include "clock"
+--- @generated "bulkhead-args"
 local MARK = '~'
 local key = KEYS[1]
 
@@ -107,4 +103,3 @@ if written then
   end
 end
 return results
-`;
