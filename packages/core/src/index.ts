@@ -1,24 +1,33 @@
 // circuit breaker
 
 // bulkhead
-export { Bulkhead, type BulkheadMetrics, type BulkheadOptions } from './bulkhead.js';
+export { Bulkhead, type BulkheadMetrics, type BulkheadOptions } from './bulkhead/bulkhead.js';
 export {
   BULKHEAD_DEFAULTS,
   type BulkheadConfig,
   type BulkheadSettings,
   resolveBulkheadConfig,
-} from './bulkhead-config.js';
-export type * from './bulkhead-events.js';
-export { BulkheadRegistry, type BulkheadRegistryOptions } from './bulkhead-registry.js';
+} from './bulkhead/bulkhead-config.js';
+export type * from './bulkhead/bulkhead-events.js';
+export { BulkheadRegistry, type BulkheadRegistryOptions } from './bulkhead/bulkhead-registry.js';
 export {
   BULKHEAD_FULL,
   type BulkheadEngine,
   type BulkheadState,
   type BulkheadStore,
   type SlotFreedListener,
-} from './bulkhead-store.js';
-export { markUsed, type UsedCell, type UseOrder } from './cell-use.js';
-export { CircuitBreaker, type CircuitBreakerOptions, type Supplier } from './circuit-breaker.js';
+} from './bulkhead/bulkhead-store.js';
+export {
+  type BulkheadCell,
+  type BulkheadListeners,
+  createBulkheadCell,
+  LocalBulkheadEngine,
+} from './bulkhead/local-bulkhead-engine.js';
+export {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type Supplier,
+} from './circuit-breaker/circuit-breaker.js';
 export {
   CIRCUIT_BREAKER_DEFAULTS,
   type CircuitBreakerConfig,
@@ -29,8 +38,8 @@ export {
   mergeCircuitBreakerConfigs,
   resolveCircuitBreakerConfig,
   type SlidingWindowType,
-} from './circuit-breaker-config.js';
-export type * from './circuit-breaker-events.js';
+} from './circuit-breaker/circuit-breaker-config.js';
+export type * from './circuit-breaker/circuit-breaker-events.js';
 export {
   acquireIn,
   type BreakerTransition,
@@ -59,8 +68,11 @@ export {
   type TripReason,
   tickIn,
   transitionIn,
-} from './circuit-breaker-machine.js';
-export { CircuitBreakerRegistry, type CircuitBreakerRegistryOptions } from './circuit-breaker-registry.js';
+} from './circuit-breaker/circuit-breaker-machine.js';
+export {
+  CircuitBreakerRegistry,
+  type CircuitBreakerRegistryOptions,
+} from './circuit-breaker/circuit-breaker-registry.js';
 export {
   alignBreakerState,
   type BreakerState,
@@ -69,19 +81,37 @@ export {
   cloneBreakerState,
   initialBreakerState,
   STATES,
-} from './circuit-breaker-state.js';
-export { type Clock, ManualClock, systemClock } from './clock.js';
-export { ConfigReader, type ErrorClass, type ErrorMatcher, toErrorPredicate } from './config-validation.js';
-// decorator chain
+} from './circuit-breaker/circuit-breaker-state.js';
+export type {
+  BreakerEffectsListener,
+  BreakerEngine,
+  BreakerView,
+  MaybePromise,
+  Store,
+} from './circuit-breaker/circuit-breaker-store.js';
 export {
-  type DecoratedFunctionWithSignal,
-  type DecoratedSupplier,
-  Decorators,
-  type FallbackHandler,
-  FunctionDecorator,
-  type ResultFallback,
-  SupplierDecorator,
-} from './decorators.js';
+  type BreakerCell,
+  type BreakerListeners,
+  createBreakerCell,
+  LocalBreakerEngine,
+} from './circuit-breaker/local-circuit-breaker-engine.js';
+export {
+  type CountWindow,
+  OUTCOME_FAILURE,
+  OUTCOME_SLOW,
+  OUTCOME_SUCCESS,
+  type Outcome,
+  type SlidingWindow,
+  type TimeWindow,
+} from './circuit-breaker/sliding-window.js';
+export { markUsed, type UsedCell, type UseOrder } from './common/cell-use.js';
+export { type Clock, ManualClock, systemClock } from './common/clock.js';
+export {
+  ConfigReader,
+  type ErrorClass,
+  type ErrorMatcher,
+  toErrorPredicate,
+} from './common/config-reader.js';
 export {
   BreakwaterError,
   BulkheadFullError,
@@ -96,8 +126,23 @@ export {
   type RetriedFailure,
   RetryIntervalError,
   TimeoutError,
-} from './errors.js';
-export { EventPublisher, type Unsubscribe } from './event-publisher.js';
+} from './common/errors.js';
+export { EventPublisher, type Unsubscribe } from './common/event-publisher.js';
+export { MAX_POLICY_NAME_LENGTH, validatePolicyName } from './common/policy-name.js';
+export { type NamedConfigs, PolicyRegistry } from './common/policy-registry.js';
+export { onEveryPolicyEvent } from './common/registry-events.js';
+export { NEVER_ABORTED } from './common/signal.js';
+export { WeakListenerSet } from './common/weak-listener-set.js';
+// decorator chain
+export {
+  type DecoratedFunctionWithSignal,
+  type DecoratedSupplier,
+  Decorators,
+  type FallbackHandler,
+  FunctionDecorator,
+  type ResultFallback,
+  SupplierDecorator,
+} from './decorators/decorators.js';
 // retry, time limiter, fallback
 export {
   Fallback,
@@ -105,40 +150,32 @@ export {
   type FallbackOnErrors,
   type FallbackWhen,
   type FallbackWhenResult,
-} from './fallback.js';
-export { IntervalFunction, type RandomSource } from './interval-function.js';
-export {
-  type BreakerCell,
-  type BreakerListeners,
-  createBreakerCell,
-  LocalBreakerEngine,
-} from './local-breaker-engine.js';
-export {
-  type BulkheadCell,
-  type BulkheadListeners,
-  createBulkheadCell,
-  LocalBulkheadEngine,
-} from './local-bulkhead-engine.js';
+} from './fallback/fallback.js';
 export {
   createLocalRateLimiterEngine,
   createRateLimiterCell,
   LocalFixedWindowEngine,
   LocalGcraEngine,
   type RateLimiterCell,
-} from './local-rate-limiter-engine.js';
-export { MAX_POLICY_NAME_LENGTH, validatePolicyName } from './policy-name.js';
-export { type NamedConfigs, PolicyRegistry } from './policy-registry.js';
+} from './rate-limiter/local-rate-limiter-engine.js';
 // rate limiter
-export { RateLimiter, type RateLimiterMetrics, type RateLimiterOptions } from './rate-limiter.js';
+export {
+  RateLimiter,
+  type RateLimiterMetrics,
+  type RateLimiterOptions,
+} from './rate-limiter/rate-limiter.js';
 export {
   RATE_LIMITER_DEFAULTS,
   type RateLimiterAlgorithm,
   type RateLimiterConfig,
   type RateLimiterSettings,
   resolveRateLimiterConfig,
-} from './rate-limiter-config.js';
-export type * from './rate-limiter-events.js';
-export { RateLimiterRegistry, type RateLimiterRegistryOptions } from './rate-limiter-registry.js';
+} from './rate-limiter/rate-limiter-config.js';
+export type * from './rate-limiter/rate-limiter-events.js';
+export {
+  RateLimiterRegistry,
+  type RateLimiterRegistryOptions,
+} from './rate-limiter/rate-limiter-registry.js';
 export {
   cloneRateLimiterState,
   type FixedWindowState,
@@ -148,9 +185,9 @@ export {
   type RateLimiterState,
   type RateLimiterStore,
   rateLimiterStateProblem,
-} from './rate-limiter-store.js';
-export { onEveryPolicyEvent } from './registry-events.js';
-export { Retry, type RetryMetrics, type RetryOptions } from './retry.js';
+} from './rate-limiter/rate-limiter-store.js';
+export { IntervalFunction, type RandomSource } from './retry/interval-function.js';
+export { Retry, type RetryMetrics, type RetryOptions } from './retry/retry.js';
 export {
   mergeRetryConfig,
   RETRY_DEFAULTS,
@@ -158,28 +195,23 @@ export {
   type RetrySettings,
   RetryVerdict,
   resolveRetryConfig,
-} from './retry-config.js';
-export type * from './retry-events.js';
-export { RetryRegistry, type RetryRegistryOptions } from './retry-registry.js';
-export { NEVER_ABORTED } from './signal.js';
-export type { Sleep } from './sleep.js';
+} from './retry/retry-config.js';
+export type * from './retry/retry-events.js';
+export { RetryRegistry, type RetryRegistryOptions } from './retry/retry-registry.js';
+export type { Sleep } from './retry/sleep.js';
 export {
-  type CountWindow,
-  OUTCOME_FAILURE,
-  OUTCOME_SLOW,
-  OUTCOME_SUCCESS,
-  type Outcome,
-  type SlidingWindow,
-  type TimeWindow,
-} from './sliding-window.js';
-export type { BreakerEffectsListener, BreakerEngine, BreakerView, MaybePromise, Store } from './store.js';
-export { TimeLimiter, type TimeLimiterMetrics, type TimeLimiterOptions } from './time-limiter.js';
+  TimeLimiter,
+  type TimeLimiterMetrics,
+  type TimeLimiterOptions,
+} from './time-limiter/time-limiter.js';
 export {
   resolveTimeLimiterConfig,
   TIME_LIMITER_DEFAULTS,
   type TimeLimiterConfig,
   type TimeLimiterSettings,
-} from './time-limiter-config.js';
-export type * from './time-limiter-events.js';
-export { TimeLimiterRegistry, type TimeLimiterRegistryOptions } from './time-limiter-registry.js';
-export { WeakListenerSet } from './weak-listener-set.js';
+} from './time-limiter/time-limiter-config.js';
+export type * from './time-limiter/time-limiter-events.js';
+export {
+  TimeLimiterRegistry,
+  type TimeLimiterRegistryOptions,
+} from './time-limiter/time-limiter-registry.js';

@@ -1,0 +1,133 @@
+import { markUsed, type UsedCell } from '../common/cell-use.js';
+import { WeakListenerSet } from '../common/weak-listener-set.js';
+import type { CircuitBreakerSettings } from './circuit-breaker-config.js';
+import {
+  acquireIn,
+  clearEffects,
+  createEffects,
+  hasEffects,
+  type ManualTarget,
+  metricsOf,
+  nextDueAt,
+  recordIn,
+  refreshIn,
+  releaseIn,
+  type StepEffects,
+  transitionIn,
+} from './circuit-breaker-machine.js';
+import { type BreakerState, initialBreakerState } from './circuit-breaker-state.js';
+import type { BreakerEffectsListener, BreakerEngine, BreakerView } from './circuit-breaker-store.js';
+import type { Outcome } from './sliding-window.js';
+
+/** The listeners of a breaker's shared state: held weakly, see `WeakListenerSet`. */
+export type BreakerListeners = WeakListenerSet<Parameters<BreakerEffectsListener>>;
+
+/** One breaker's in-process state and everyone listening to it. */
+export interface BreakerCell extends UsedCell {
+  state: BreakerState;
+  readonly listeners: BreakerListeners;
+}
+
+export function createBreakerCell(
+  settings: CircuitBreakerSettings,
+  now: number,
+  state?: BreakerState,
+): BreakerCell {
+  return {
+    state: state ?? initialBreakerState(settings, now),
+    lastUsed: now,
+    evicted: false,
+    order: undefined,
+    listeners: new WeakListenerSet(),
+  };
+}
+
+/**
+ * Runs the reference state machine in place on an in-process cell: the engine behind
+ * `MemoryStore` and behind a breaker created without a store. Synchronous throughout.
+ */
+export class LocalBreakerEngine implements BreakerEngine {
+  private cell: BreakerCell | undefined;
+  private readonly fx: StepEffects = createEffects();
+  private closed = false;
+  /** How the cell's listeners hold `listener`: weakly, while this engine holds it strongly. */
+  private readonly ref: WeakRef<BreakerEffectsListener>;
+
+  constructor(
+    private readonly settings: CircuitBreakerSettings,
+    // Held so that the listener, which the cell's listeners hold only weakly, lives as long as this engine.
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: kept for its reference, see above
+    private readonly listener: BreakerEffectsListener,
+    /** Finds (or creates) the cell this engine works on. */
+    private readonly attach: (now: number) => BreakerCell,
+  ) {
+    this.ref = new WeakRef(listener);
+  }
+
+  acquire(now: number): number {
+    const cell = this.cellAt(now);
+    const s = cell.state;
+    // The hot path: CLOSED permits every call and changes nothing.
+    if (s.state === 'CLOSED') return s.generation;
+    const permit = acquireIn(s, this.settings, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+    return permit;
+  }
+
+  record(permit: number, outcome: Outcome, now: number): void {
+    const cell = this.cellAt(now);
+    recordIn(cell.state, this.settings, permit, outcome, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+  }
+
+  release(permit: number, now: number): void {
+    const cell = this.cellAt(now);
+    releaseIn(cell.state, this.settings, permit, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+  }
+
+  transition(target: ManualTarget, now: number): boolean {
+    const cell = this.cellAt(now);
+    const legal = transitionIn(cell.state, this.settings, target, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+    return legal;
+  }
+
+  read(now: number): BreakerView {
+    const cell = this.cellAt(now);
+    refreshIn(cell.state, this.settings, now, this.fx);
+    if (hasEffects(this.fx)) this.flush(cell);
+    return {
+      state: cell.state.state,
+      metrics: metricsOf(cell.state),
+      nextTransitionAt: nextDueAt(cell.state, this.settings),
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.cell?.listeners.delete(this.ref);
+  }
+
+  private cellAt(now: number): BreakerCell {
+    let cell = this.cell;
+    if (cell === undefined || cell.evicted) {
+      cell?.listeners.delete(this.ref);
+      cell = this.attach(now);
+      if (!this.closed) cell.listeners.add(this.ref);
+      this.cell = cell;
+    }
+    markUsed(cell, now);
+    return cell;
+  }
+
+  private flush(cell: BreakerCell): void {
+    const effects: StepEffects = {
+      transitions: this.fx.transitions,
+      exceeded: this.fx.exceeded,
+      reset: this.fx.reset,
+    };
+    clearEffects(this.fx);
+    cell.listeners.emit(effects);
+  }
+}
