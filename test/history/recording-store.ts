@@ -53,9 +53,9 @@ export class WorkerLog {
   }
 }
 
-function settle<T, R>(value: MaybePromise<T>, then: (v: T) => R): MaybePromise<R> {
-  return typeof (value as Promise<T>)?.then === 'function'
-    ? (value as Promise<T>).then(then)
+function settle<T, R>(value: MaybePromise<T>, then: (v: NoInfer<T>) => R): MaybePromise<R> {
+  return typeof (value as PromiseLike<T>)?.then === 'function'
+    ? (value as PromiseLike<T>).then(then)
     : then(value as T);
 }
 

@@ -26,7 +26,6 @@ export {
 export {
   CircuitBreaker,
   type CircuitBreakerOptions,
-  type Supplier,
 } from './circuit-breaker/circuit-breaker.js';
 export {
   CIRCUIT_BREAKER_DEFAULTS,
@@ -86,7 +85,6 @@ export type {
   BreakerEffectsListener,
   BreakerEngine,
   BreakerView,
-  MaybePromise,
   Store,
 } from './circuit-breaker/circuit-breaker-store.js';
 export {
@@ -132,6 +130,7 @@ export { MAX_POLICY_NAME_LENGTH, validatePolicyName } from './common/policy-name
 export { type NamedConfigs, PolicyRegistry } from './common/policy-registry.js';
 export { onEveryPolicyEvent } from './common/registry-events.js';
 export { NEVER_ABORTED } from './common/signal.js';
+export type { MaybePromise, PolicyKind, Supplier } from './common/types.js';
 export { WeakListenerSet } from './common/weak-listener-set.js';
 // decorator chain
 export {

@@ -10,7 +10,7 @@
  * from a FULL answer) into calls of its `SlotFreedListener`.
  */
 
-import type { MaybePromise } from '../circuit-breaker/circuit-breaker-store.js';
+import type { MaybePromise } from '../common/types.js';
 import type { BulkheadSettings } from './bulkhead-config.js';
 
 /** Returned by `tryAcquire` when every slot is taken. */

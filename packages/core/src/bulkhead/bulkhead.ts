@@ -1,10 +1,10 @@
-import type { Supplier } from '../circuit-breaker/circuit-breaker.js';
-import type { MaybePromise, Store } from '../circuit-breaker/circuit-breaker-store.js';
+import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import { type Clock, systemClock } from '../common/clock.js';
 import { BulkheadFullError, ConfigError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { isPromiseLike, type MaybePromise, type Supplier } from '../common/types.js';
 import { type BulkheadConfig, type BulkheadSettings, resolveBulkheadConfig } from './bulkhead-config.js';
 import type { BulkheadEvent } from './bulkhead-events.js';
 import type { BulkheadEngine, BulkheadStore } from './bulkhead-store.js';
@@ -158,7 +158,7 @@ export class Bulkhead {
       this.finish(lease);
       return Promise.reject(error);
     }
-    if (!isThenable(result)) {
+    if (!isPromiseLike(result)) {
       this.finish(lease);
       return Promise.resolve(result);
     }
@@ -204,7 +204,7 @@ export class Bulkhead {
 
   private afterAcquire(lease: MaybePromise<number>, signal: AbortSignal | undefined): Promise<number> {
     if (typeof lease === 'number') return lease >= 0 ? Promise.resolve(lease) : this.waitOrReject(signal);
-    return lease.then((l) => {
+    return Promise.resolve(lease).then((l) => {
       if (l < 0) return this.waitOrReject(signal);
       if (this.queue.size === 0) return l;
       // Callers queued while the store answered: the slot is theirs, this caller goes behind them.
@@ -304,12 +304,4 @@ export class Bulkhead {
     }
     return reason === 'ABORTED' ? abortReason : new BulkheadFullError(this.name);
   }
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as PromiseLike<T>).then === 'function'
-  );
 }

@@ -4,12 +4,12 @@
  * a shared store). Engines answer synchronously when they can (in-process) and with a promise
  * when the truth is remote (Redis); callers keep the synchronous path free of awaits.
  */
+
+import type { MaybePromise } from '../common/types.js';
 import type { CircuitBreakerSettings } from './circuit-breaker-config.js';
 import type { CircuitBreakerMetrics, ManualTarget, StepEffects } from './circuit-breaker-machine.js';
 import type { CircuitBreakerStateName } from './circuit-breaker-state.js';
 import type { Outcome } from './sliding-window.js';
-
-export type MaybePromise<T> = T | Promise<T>;
 
 export interface BreakerView {
   readonly state: CircuitBreakerStateName;

@@ -8,6 +8,7 @@ import {
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { isPromiseLike, type Supplier } from '../common/types.js';
 import {
   type CircuitBreakerConfig,
   type CircuitBreakerSettings,
@@ -35,9 +36,6 @@ export interface CircuitBreakerOptions {
   /** Time source for waits, windows and call durations. Default: the system clock. */
   readonly clock?: Clock;
 }
-
-/** A function protected by a policy: it receives an AbortSignal that fires when the caller aborts. */
-export type Supplier<T> = (signal: AbortSignal) => T | PromiseLike<T>;
 
 const noop = () => {};
 
@@ -99,7 +97,7 @@ export class CircuitBreaker {
     const permit = this.engine.acquire(start);
     if (typeof permit !== 'number') {
       return signal === undefined
-        ? permit.then((p) => this.admit(fn, p, start, undefined))
+        ? Promise.resolve(permit).then((p) => this.admit(fn, p, start, undefined))
         : this.admitWhenAcquired(fn, permit, start, signal);
     }
     if (permit < 0) return Promise.reject(this.notPermitted(permit, start));
@@ -128,7 +126,7 @@ export class CircuitBreaker {
   /** A permit still on its way from a remote store: an abort meanwhile rejects at once, and the permit goes back when it arrives. */
   private admitWhenAcquired<T>(
     fn: Supplier<T>,
-    pending: Promise<number>,
+    pending: PromiseLike<number>,
     start: number,
     signal: AbortSignal,
   ): Promise<T> {
@@ -472,7 +470,7 @@ export class CircuitBreaker {
   /** Reads the state (applying what fell due) and arms the timer for the next due transition. */
   private refreshKnownState(): void {
     const view = this.engine.read(this.clock.now());
-    if (view instanceof Promise) {
+    if (isPromiseLike(view)) {
       view.then((v) => this.learn(v), noop);
     } else {
       this.learn(view);

@@ -18,16 +18,15 @@
  * call through policies that take suppliers (and reach its fallbacks' handlers).
  */
 import type { Bulkhead } from '../bulkhead/bulkhead.js';
-import type { CircuitBreaker, Supplier } from '../circuit-breaker/circuit-breaker.js';
+import type { CircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
 import { type ErrorClass, toErrorPredicate } from '../common/config-reader.js';
 import { ConfigError } from '../common/errors.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import type { MaybePromise, Supplier } from '../common/types.js';
 import { Fallback } from '../fallback/fallback.js';
 import type { RateLimiter } from '../rate-limiter/rate-limiter.js';
 import type { Retry } from '../retry/retry.js';
 import type { TimeLimiter } from '../time-limiter/time-limiter.js';
-
-type MaybePromise<T> = T | PromiseLike<T>;
 
 /** A decorated supplier: pass `signal` to abort the call (every layer and the supplier see it). */
 export type DecoratedSupplier<T> = (signal?: AbortSignal) => Promise<T>;

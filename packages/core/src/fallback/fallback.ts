@@ -1,8 +1,6 @@
-import type { Supplier } from '../circuit-breaker/circuit-breaker.js';
 import { ConfigReader, type ErrorClass, toErrorPredicate } from '../common/config-reader.js';
 import { NEVER_ABORTED } from '../common/signal.js';
-
-type MaybePromise<T> = T | PromiseLike<T>;
+import type { MaybePromise, Supplier } from '../common/types.js';
 
 /** Falls back when the error is an instance of one of `on`'s classes; `fallback` gets that instance. */
 export interface FallbackOnClasses<C extends ErrorClass, R> {

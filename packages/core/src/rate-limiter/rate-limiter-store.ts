@@ -7,7 +7,7 @@
  * engine is one Lua script per operation with the same arithmetic, its clock taken from Redis.
  */
 
-import type { MaybePromise } from '../circuit-breaker/circuit-breaker-store.js';
+import type { MaybePromise } from '../common/types.js';
 import type { RateLimiterAlgorithm, RateLimiterSettings } from './rate-limiter-config.js';
 
 /**

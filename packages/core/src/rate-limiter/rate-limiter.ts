@@ -1,10 +1,10 @@
-import type { Supplier } from '../circuit-breaker/circuit-breaker.js';
-import type { MaybePromise, Store } from '../circuit-breaker/circuit-breaker-store.js';
+import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import { type Clock, systemClock } from '../common/clock.js';
 import { ConfigError, RequestNotPermittedError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import type { MaybePromise, Supplier } from '../common/types.js';
 import {
   createLocalRateLimiterEngine,
   createRateLimiterCell,
@@ -172,7 +172,8 @@ export class RateLimiter {
     now: number,
     signal: AbortSignal | undefined,
   ): Promise<void> {
-    if (typeof granted !== 'number') return granted.then((g) => this.permit(permits, g, now, signal));
+    if (typeof granted !== 'number')
+      return Promise.resolve(granted).then((g) => this.permit(permits, g, now, signal));
     if (granted === 0) {
       if (this.publisher.hasListeners) this.emitAcquired(permits, now, 0);
       return RESOLVED;

@@ -1,4 +1,3 @@
-import type { Supplier } from '../circuit-breaker/circuit-breaker.js';
 import { type Clock, systemClock } from '../common/clock.js';
 import {
   ConfigError,
@@ -9,6 +8,7 @@ import {
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import type { Supplier } from '../common/types.js';
 import { type RetryConfig, type RetrySettings, RetryVerdict, resolveRetryConfig } from './retry-config.js';
 import type { RetryEvent } from './retry-events.js';
 import { MAX_TIMER_DELAY_MS, type Sleep, sleep } from './sleep.js';

@@ -1,10 +1,10 @@
-import type { Supplier } from '../circuit-breaker/circuit-breaker.js';
 import { type Clock, systemClock } from '../common/clock.js';
 import { ConfigError, TimeoutError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import { holdAlive, releaseAlive } from '../common/keep-alive.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { isPromiseLike, type Supplier } from '../common/types.js';
 import { returnAbortController, takeAbortController } from './abort-controller-pool.js';
 import {
   resolveTimeLimiterConfig,
@@ -79,7 +79,7 @@ export class TimeLimiter {
       outcomes.error(error);
       return Promise.reject(error);
     }
-    if (!isThenable(pending)) {
+    if (!isPromiseLike(pending)) {
       if (controller !== undefined) returnAbortController(controller);
       outcomes.success();
       return Promise.resolve(pending);
@@ -237,8 +237,4 @@ class TimedCall<T> {
 
 function expire<T>(call: TimedCall<T>): void {
   call.expire();
-}
-
-function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
-  return typeof (value as { then?: unknown } | null)?.then === 'function';
 }
