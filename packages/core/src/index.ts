@@ -126,9 +126,9 @@ export {
   TimeoutError,
 } from './common/errors.js';
 export { EventPublisher, type Unsubscribe } from './common/event-publisher.js';
+export type { Policy, Registry } from './common/policy.js';
 export { MAX_POLICY_NAME_LENGTH, validatePolicyName } from './common/policy-name.js';
 export { type NamedConfigs, PolicyRegistry } from './common/policy-registry.js';
-export { onEveryPolicyEvent } from './common/registry-events.js';
 export { NEVER_ABORTED } from './common/signal.js';
 export type { MaybePromise, PolicyKind, Supplier } from './common/types.js';
 export { WeakListenerSet } from './common/weak-listener-set.js';

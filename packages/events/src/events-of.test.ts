@@ -40,10 +40,9 @@ function listenerCount(policy: CircuitBreaker | Retry | Bulkhead): number {
   return (policy as unknown as { publisher: EventPublisher<{ type: string }> }).publisher.listenerCount;
 }
 
-/** The registry's own listeners (onAdded/onRemoved), through its private PolicyRegistry. */
+/** The registry's own listeners (onAdded/onRemoved), in the private `changes` of its PolicyRegistry base. */
 function registryListenerCount(registry: CircuitBreakerRegistry | RetryRegistry): number {
-  const inner = (registry as unknown as { registry: { changes: EventPublisher<{ type: string }> } }).registry;
-  return inner.changes.listenerCount;
+  return (registry as unknown as { changes: EventPublisher<{ type: string }> }).changes.listenerCount;
 }
 
 describe('eventsOf(policy)', () => {

@@ -332,7 +332,7 @@ describe('toWebhook', () => {
     await lastValueFrom(from([open('a')]).pipe(toWebhook(r.url, { retry, onError })));
     expect(r.received).toHaveLength(4);
     expect(onError).not.toHaveBeenCalled();
-    expect(retry.getMetrics().numberOfSuccessfulCallsWithRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfSuccessfulCallsWithRetryAttempt).toBe(1);
   });
 
   it('validates its arguments', () => {

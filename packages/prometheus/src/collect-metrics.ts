@@ -1,26 +1,9 @@
-import {
-  Bulkhead,
-  BulkheadRegistry,
-  CircuitBreaker,
-  CircuitBreakerRegistry,
-  RateLimiter,
-  RateLimiterRegistry,
-  Retry,
-  RetryRegistry,
-  TimeLimiter,
-  TimeLimiterRegistry,
-  type Unsubscribe,
-} from '@breakwater/core';
+import type { Registry as BreakwaterRegistry, PolicyKind, Unsubscribe } from '@breakwater/core';
 import { register as defaultRegister, type Registry } from 'prom-client';
 import { type Policy, PolicyMetrics } from './policy-metrics.js';
 
-/** A registry of policies: its policies are reported, including those created later. */
-export type PolicyRegistrySource =
-  | CircuitBreakerRegistry
-  | RetryRegistry
-  | RateLimiterRegistry
-  | TimeLimiterRegistry
-  | BulkheadRegistry;
+/** A registry of policies (any of the five): its policies are reported, including those created later. */
+export type PolicyRegistrySource = BreakwaterRegistry<Policy>;
 
 /** What `collectMetrics` reports on: a policy, a registry, or a list of them. */
 export type MetricsSource = Policy | PolicyRegistrySource;
@@ -46,12 +29,6 @@ export interface MetricsHandle {
   close(): void;
 }
 
-interface RegistryView {
-  all(): Policy[];
-  onAdded(listener: (policy: Policy) => void): Unsubscribe;
-  onRemoved(listener: (policy: Policy) => void): Unsubscribe;
-}
-
 /**
  * Reports the metrics of policies on a prom-client registry, with Resilience4j's Micrometer names
  * and labels (`resilience4j_circuitbreaker_state{name,state}`, ...).
@@ -72,7 +49,7 @@ export function collectMetrics(
   options: CollectMetricsOptions = {},
 ): MetricsHandle {
   const sources: readonly MetricsSource[] = Array.isArray(source) ? source : [source as MetricsSource];
-  const views = sources.map((s, i) => viewOf(s, i));
+  const checkedSources = sources.map((s, i) => checked(s, i));
   const register = options.register ?? defaultRegister;
   const exporter = PolicyMetrics.acquire(register, options.callBuckets);
 
@@ -88,13 +65,13 @@ export function collectMetrics(
     exporter.untrack(policy);
   };
   const stops: Unsubscribe[] = [];
-  for (const view of views) {
-    if (isPolicy(view)) {
-      follow(view);
+  for (const s of checkedSources) {
+    if (isPolicy(s)) {
+      follow(s);
       continue;
     }
-    stops.push(view.onAdded(follow), view.onRemoved(unfollow));
-    for (const policy of view.all()) follow(policy);
+    stops.push(s.onAdded(follow), s.onRemoved(unfollow));
+    for (const policy of s.all()) follow(policy);
   }
 
   let closed = false;
@@ -111,60 +88,34 @@ export function collectMetrics(
   };
 }
 
-function isPolicy(x: Policy | RegistryView): x is Policy {
+const POLICY_KINDS: ReadonlySet<PolicyKind> = new Set<PolicyKind>([
+  'circuitbreaker',
+  'retry',
+  'ratelimiter',
+  'timelimiter',
+  'bulkhead',
+]);
+
+/** A policy says which it is in `kind`; a registry says which policies it keeps in `policyKind`. */
+function isPolicy(x: MetricsSource): x is Policy {
+  return POLICY_KINDS.has((x as { kind?: PolicyKind }).kind as PolicyKind);
+}
+
+function isRegistry(x: MetricsSource): x is PolicyRegistrySource {
+  const r = x as Partial<PolicyRegistrySource>;
   return (
-    x instanceof CircuitBreaker ||
-    x instanceof Retry ||
-    x instanceof RateLimiter ||
-    x instanceof TimeLimiter ||
-    x instanceof Bulkhead
+    POLICY_KINDS.has(r.policyKind as PolicyKind) &&
+    typeof r.all === 'function' &&
+    typeof r.onAdded === 'function' &&
+    typeof r.onRemoved === 'function'
   );
 }
 
-function viewOf(source: MetricsSource, index: number): Policy | RegistryView {
-  if (isPolicy(source as Policy | RegistryView)) return source as Policy;
-  const adapt = <P extends Policy>(
-    all: () => P[],
-    onAdded: (l: (p: P) => void) => Unsubscribe,
-    onRemoved: (l: (p: P) => void) => Unsubscribe,
-  ): RegistryView => ({
-    all,
-    onAdded: onAdded as RegistryView['onAdded'],
-    onRemoved: onRemoved as RegistryView['onRemoved'],
-  });
-  if (source instanceof CircuitBreakerRegistry)
-    return adapt(
-      () => source.getAllCircuitBreakers(),
-      (l) => source.onAdded(l),
-      (l) => source.onRemoved(l),
-    );
-  if (source instanceof RetryRegistry)
-    return adapt(
-      () => source.getAllRetries(),
-      (l) => source.onAdded(l),
-      (l) => source.onRemoved(l),
-    );
-  if (source instanceof RateLimiterRegistry)
-    return adapt(
-      () => source.getAllRateLimiters(),
-      (l) => source.onAdded(l),
-      (l) => source.onRemoved(l),
-    );
-  if (source instanceof TimeLimiterRegistry)
-    return adapt(
-      () => source.getAllTimeLimiters(),
-      (l) => source.onAdded(l),
-      (l) => source.onRemoved(l),
-    );
-  if (source instanceof BulkheadRegistry)
-    return adapt(
-      () => source.getAllBulkheads(),
-      (l) => source.onAdded(l),
-      (l) => source.onRemoved(l),
-    );
+function checked(source: MetricsSource, index: number): MetricsSource {
+  if (typeof source === 'object' && source !== null && (isPolicy(source) || isRegistry(source)))
+    return source;
   throw new TypeError(
     `collectMetrics: source${index === 0 ? '' : ` #${index}`} is not a Breakwater policy or registry ` +
-      '(CircuitBreaker, Retry, RateLimiter, TimeLimiter, Bulkhead or one of their registries). ' +
-      'Is @breakwater/core installed twice?',
+      '(CircuitBreaker, Retry, RateLimiter, TimeLimiter, Bulkhead or one of their registries).',
   );
 }

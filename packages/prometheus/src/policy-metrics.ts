@@ -1,15 +1,18 @@
 import {
-  Bulkhead,
+  type Bulkhead,
   type BulkheadMetrics,
-  CircuitBreaker,
+  type CircuitBreaker,
   type CircuitBreakerEvent,
   type CircuitBreakerMetrics,
   type CircuitBreakerStateName,
-  RateLimiter,
+  type PolicyKind,
+  type RateLimiter,
   type RateLimiterMetrics,
-  Retry,
+  type Retry,
+  type RetryMetrics,
   STATES,
-  TimeLimiter,
+  type TimeLimiter,
+  type TimeLimiterMetrics,
   type Unsubscribe,
 } from '@breakwater/core';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -18,6 +21,13 @@ import { BREAKER_STATE_LABELS, DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './name
 
 /** A policy whose metrics can be collected. */
 export type Policy = CircuitBreaker | Retry | RateLimiter | TimeLimiter | Bulkhead;
+
+type PolicyOf<K extends PolicyKind> = Extract<Policy, { readonly kind: K }>;
+
+interface Named<M> {
+  readonly name: string;
+  readonly metrics: M;
+}
 
 interface BreakerReading {
   readonly name: string;
@@ -28,8 +38,10 @@ interface BreakerReading {
 /** What one scrape reads from the (possibly shared) state of every policy, once for all gauges. */
 interface Reading {
   readonly breakers: readonly BreakerReading[];
-  readonly limiters: readonly { readonly name: string; readonly metrics: RateLimiterMetrics }[];
-  readonly bulkheads: readonly { readonly name: string; readonly metrics: BulkheadMetrics }[];
+  readonly limiters: readonly Named<RateLimiterMetrics>[];
+  readonly bulkheads: readonly Named<BulkheadMetrics>[];
+  readonly retries: readonly Named<RetryMetrics>[];
+  readonly timeLimiters: readonly Named<TimeLimiterMetrics>[];
 }
 
 interface Tracked {
@@ -157,20 +169,13 @@ export class PolicyMetrics {
       help: 'Calls through the retry, by outcome and whether a retry was needed (this process)',
       labelNames: ['name', 'kind'] as const,
       registers,
-      collect() {
+      async collect() {
         this.reset();
-        for (const r of self.policies(Retry)) {
-          const m = r.getMetrics();
-          this.inc(
-            { name: r.name, kind: 'successful_without_retry' },
-            m.numberOfSuccessfulCallsWithoutRetryAttempt,
-          );
-          this.inc(
-            { name: r.name, kind: 'successful_with_retry' },
-            m.numberOfSuccessfulCallsWithRetryAttempt,
-          );
-          this.inc({ name: r.name, kind: 'failed_without_retry' }, m.numberOfFailedCallsWithoutRetryAttempt);
-          this.inc({ name: r.name, kind: 'failed_with_retry' }, m.numberOfFailedCallsWithRetryAttempt);
+        for (const { name, metrics: m } of (await self.read()).retries) {
+          this.inc({ name, kind: 'successful_without_retry' }, m.numberOfSuccessfulCallsWithoutRetryAttempt);
+          this.inc({ name, kind: 'successful_with_retry' }, m.numberOfSuccessfulCallsWithRetryAttempt);
+          this.inc({ name, kind: 'failed_without_retry' }, m.numberOfFailedCallsWithoutRetryAttempt);
+          this.inc({ name, kind: 'failed_with_retry' }, m.numberOfFailedCallsWithRetryAttempt);
         }
       },
     });
@@ -179,13 +184,12 @@ export class PolicyMetrics {
       help: 'Calls through the time limiter, by outcome (this process)',
       labelNames: ['name', 'kind'] as const,
       registers,
-      collect() {
+      async collect() {
         this.reset();
-        for (const t of self.policies(TimeLimiter)) {
-          const m = t.getMetrics();
-          this.inc({ name: t.name, kind: 'successful' }, m.numberOfSuccessfulCalls);
-          this.inc({ name: t.name, kind: 'failed' }, m.numberOfFailedCalls);
-          this.inc({ name: t.name, kind: 'timeout' }, m.numberOfTimedOutCalls);
+        for (const { name, metrics: m } of (await self.read()).timeLimiters) {
+          this.inc({ name, kind: 'successful' }, m.numberOfSuccessfulCalls);
+          this.inc({ name, kind: 'failed' }, m.numberOfFailedCalls);
+          this.inc({ name, kind: 'timeout' }, m.numberOfTimedOutCalls);
         }
       },
     });
@@ -243,7 +247,7 @@ export class PolicyMetrics {
       return;
     }
     let off: Unsubscribe | undefined;
-    if (policy instanceof CircuitBreaker) off = policy.onEvent(this.breakerListener(policy.name));
+    if (policy.kind === 'circuitbreaker') off = policy.onEvent(this.breakerListener(policy.name));
     this.tracked.set(policy, { refs: 1, off });
   }
 
@@ -253,7 +257,7 @@ export class PolicyMetrics {
     if (entry === undefined || --entry.refs > 0) return;
     this.tracked.delete(policy);
     entry.off?.();
-    const refused = policy instanceof CircuitBreaker ? this.refused.get(policy.name) : undefined;
+    const refused = policy.kind === 'circuitbreaker' ? this.refused.get(policy.name) : undefined;
     if (refused !== undefined && --refused.refs === 0) {
       // the last breaker of that name: its series go
       this.refused.delete(policy.name);
@@ -305,9 +309,9 @@ export class PolicyMetrics {
     };
   }
 
-  private policies<P extends Policy>(kind: abstract new (...args: never[]) => P): P[] {
-    const out: P[] = [];
-    for (const p of this.tracked.keys()) if (p instanceof kind) out.push(p);
+  private policies<K extends PolicyKind>(kind: K): PolicyOf<K>[] {
+    const out: PolicyOf<K>[] = [];
+    for (const p of this.tracked.keys()) if (p.kind === kind) out.push(p as PolicyOf<K>);
     return out;
   }
 
@@ -331,29 +335,30 @@ export class PolicyMetrics {
   private async readAll(): Promise<Reading> {
     const settle = <T>(p: Promise<T>): Promise<T | undefined> => p.then(undefined, () => undefined);
     const breakers = Promise.all(
-      this.policies(CircuitBreaker).map(async (cb) => {
+      this.policies('circuitbreaker').map(async (cb) => {
         // Both reads go out in the same tick: a Redis store answers them in one round trip.
         const [state, metrics] = await Promise.all([settle(cb.getState()), settle(cb.getMetrics())]);
         return state === undefined || metrics === undefined ? undefined : { name: cb.name, state, metrics };
       }),
     );
-    const limiters = Promise.all(
-      this.policies(RateLimiter).map(async (l) => {
-        const metrics = await settle(l.getMetrics());
-        return metrics === undefined ? undefined : { name: l.name, metrics };
-      }),
-    );
-    const bulkheads = Promise.all(
-      this.policies(Bulkhead).map(async (b) => {
-        const metrics = await settle(b.getMetrics());
-        return metrics === undefined ? undefined : { name: b.name, metrics };
-      }),
-    );
+    const metricsOf = <M>(policies: readonly { readonly name: string; getMetrics(): Promise<M> }[]) =>
+      Promise.all(
+        policies.map(async (p) => {
+          const metrics = await settle(p.getMetrics());
+          return metrics === undefined ? undefined : { name: p.name, metrics };
+        }),
+      );
+    const limiters = metricsOf(this.policies('ratelimiter'));
+    const bulkheads = metricsOf(this.policies('bulkhead'));
+    const retries = metricsOf(this.policies('retry'));
+    const timeLimiters = metricsOf(this.policies('timelimiter'));
     const defined = <T>(list: (T | undefined)[]): T[] => list.filter((x): x is T => x !== undefined);
     return {
       breakers: defined(await breakers),
       limiters: defined(await limiters),
       bulkheads: defined(await bulkheads),
+      retries: defined(await retries),
+      timeLimiters: defined(await timeLimiters),
     };
   }
 }

@@ -1,4 +1,5 @@
 import { ConfigReader } from '../common/config-reader.js';
+import { policySubject } from '../common/policy-name.js';
 import { MAX_TIMER_DELAY_MS } from '../retry/sleep.js';
 
 /** What a user passes; every field is optional. Durations in ms. */
@@ -35,8 +36,11 @@ const KNOWN_KEYS: readonly (keyof BulkheadConfig)[] = [
 ];
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
-export function resolveBulkheadConfig(config: unknown, name = '(unnamed)'): BulkheadSettings {
-  const r = new ConfigReader(`Bulkhead '${name}' config`, config, KNOWN_KEYS);
+export function resolveBulkheadConfig(config: unknown, name?: string): BulkheadSettings {
+  const r = new ConfigReader(`${policySubject('bulkhead', name)} config`, config, KNOWN_KEYS, {
+    kind: 'bulkhead',
+    name,
+  });
   const d = BULKHEAD_DEFAULTS;
   return Object.freeze({
     maxConcurrentCalls: r.integer('maxConcurrentCalls', d.maxConcurrentCalls, 0, 1_000_000_000),

@@ -1,7 +1,8 @@
 import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
-import { type Clock, systemClock } from '../common/clock.js';
-import { BulkheadFullError, ConfigError } from '../common/errors.js';
+import { type Clock, clockOption } from '../common/clock.js';
+import { BulkheadFullError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
+import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { isPromiseLike, type MaybePromise, type Supplier } from '../common/types.js';
@@ -41,7 +42,8 @@ const noop = () => {};
  * when it aborts or times out), else gets `BulkheadFullError`. A finished call hands its slot
  * straight to the oldest waiter, so newcomers cannot jump the queue.
  */
-export class Bulkhead {
+export class Bulkhead implements Policy<BulkheadEvent, BulkheadMetrics> {
+  readonly kind = 'bulkhead' as const;
   readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: BulkheadSettings;
@@ -67,16 +69,9 @@ export class Bulkhead {
   }
 
   constructor(name: string, config?: BulkheadConfig, options: BulkheadOptions = {}) {
-    this.name = validatePolicyName('Bulkhead', name);
+    this.name = validatePolicyName('bulkhead', name);
     this.config = resolveBulkheadConfig(config, name);
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new ConfigError(`Bulkhead '${name}' options`, {
-        field: 'clock',
-        value: options.clock,
-        allowed: 'an object with a now() method returning epoch milliseconds',
-      });
-    }
-    this.clock = options.clock ?? systemClock;
+    this.clock = clockOption(options.clock, this.kind, name);
     const store = options.store as Partial<BulkheadStore> | undefined;
     const settings = this.config;
     this.engine =

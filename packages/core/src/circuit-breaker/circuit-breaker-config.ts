@@ -5,6 +5,7 @@ import {
   CallNotPermittedError,
   RequestNotPermittedError,
 } from '../common/errors.js';
+import { policySubject } from '../common/policy-name.js';
 
 export type SlidingWindowType = 'COUNT_BASED' | 'TIME_BASED';
 export type HalfOpenPolicy = 'rate' | 'successes';
@@ -128,8 +129,11 @@ const MAX_TIME_WINDOW_SECONDS = 86_400;
 const MAX_COUNT_WINDOW = 1_000_000;
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
-export function resolveCircuitBreakerConfig(config: unknown, name = '(unnamed)'): CircuitBreakerSettings {
-  const r = new ConfigReader(`CircuitBreaker '${name}' config`, config, KNOWN_KEYS);
+export function resolveCircuitBreakerConfig(config: unknown, name?: string): CircuitBreakerSettings {
+  const r = new ConfigReader(`${policySubject('circuitbreaker', name)} config`, config, KNOWN_KEYS, {
+    kind: 'circuitbreaker',
+    name,
+  });
   const d = CIRCUIT_BREAKER_DEFAULTS;
   const slidingWindowType = r.oneOf('slidingWindowType', d.slidingWindowType, ['COUNT_BASED', 'TIME_BASED']);
   const maxSize = slidingWindowType === 'TIME_BASED' ? MAX_TIME_WINDOW_SECONDS : MAX_COUNT_WINDOW;

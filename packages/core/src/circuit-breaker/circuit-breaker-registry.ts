@@ -1,7 +1,5 @@
 import type { Clock } from '../common/clock.js';
-import type { Unsubscribe } from '../common/event-publisher.js';
 import { type NamedConfigs, PolicyRegistry } from '../common/policy-registry.js';
-import { onEveryPolicyEvent } from '../common/registry-events.js';
 import { CircuitBreaker } from './circuit-breaker.js';
 import { type CircuitBreakerConfig, mergeCircuitBreakerConfigs } from './circuit-breaker-config.js';
 import type { CircuitBreakerEvent } from './circuit-breaker-events.js';
@@ -16,8 +14,11 @@ export interface CircuitBreakerRegistryOptions {
 }
 
 /** Creates and keeps circuit breakers by name, all on one store. */
-export class CircuitBreakerRegistry {
-  private readonly registry: PolicyRegistry<CircuitBreaker, CircuitBreakerConfig>;
+export class CircuitBreakerRegistry extends PolicyRegistry<
+  CircuitBreaker,
+  CircuitBreakerConfig,
+  CircuitBreakerEvent
+> {
   readonly store: Store | undefined;
 
   static of(options: CircuitBreakerRegistryOptions = {}): CircuitBreakerRegistry {
@@ -30,45 +31,22 @@ export class CircuitBreakerRegistry {
 
   constructor(options: CircuitBreakerRegistryOptions = {}) {
     const { store, clock } = options;
-    this.store = store;
-    this.registry = new PolicyRegistry(
-      'CircuitBreaker',
+    super(
+      'circuitbreaker',
       options.configs ?? {},
       (name, config) => CircuitBreaker.of(name, config, { store, clock }),
       mergeCircuitBreakerConfigs,
     );
+    this.store = store;
   }
 
   /** The breaker called `name`, created on first use from a config name or a config object. */
   circuitBreaker(name: string, config?: string | CircuitBreakerConfig): CircuitBreaker {
-    return this.registry.get(name, config);
+    return this.policy(name, config);
   }
 
-  find(name: string): CircuitBreaker | undefined {
-    return this.registry.find(name);
-  }
-
+  /** Every breaker of the registry: the same as `all()`. */
   getAllCircuitBreakers(): CircuitBreaker[] {
-    return this.registry.all();
-  }
-
-  /** Forgets and closes the breaker called `name`. */
-  remove(name: string): CircuitBreaker | undefined {
-    const cb = this.registry.remove(name);
-    cb?.close();
-    return cb;
-  }
-
-  onAdded(listener: (cb: CircuitBreaker) => void): Unsubscribe {
-    return this.registry.onAdded(listener);
-  }
-
-  onRemoved(listener: (cb: CircuitBreaker) => void): Unsubscribe {
-    return this.registry.onRemoved(listener);
-  }
-
-  /** Every event of every breaker in the registry, including breakers created later. */
-  onEvent(listener: (event: CircuitBreakerEvent) => void): Unsubscribe {
-    return onEveryPolicyEvent(this.registry, listener);
+    return this.all();
   }
 }

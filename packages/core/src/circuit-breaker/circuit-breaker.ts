@@ -1,11 +1,11 @@
-import { type Clock, systemClock } from '../common/clock.js';
+import { type Clock, clockOption } from '../common/clock.js';
 import {
   CallNotPermittedError,
-  ConfigError,
   IllegalStateTransitionError,
   ResultRecordedAsFailureError,
 } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
+import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { isPromiseLike, type Supplier } from '../common/types.js';
@@ -43,7 +43,8 @@ const noop = () => {};
  * A circuit breaker with Resilience4j's semantics. Decisions are made by the store's engine;
  * this class measures calls, classifies their outcomes and publishes events.
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements Policy<CircuitBreakerEvent, CircuitBreakerMetrics> {
+  readonly kind = 'circuitbreaker' as const;
   readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: CircuitBreakerSettings;
@@ -63,16 +64,9 @@ export class CircuitBreaker {
   }
 
   constructor(name: string, config?: CircuitBreakerConfig, options: CircuitBreakerOptions = {}) {
-    this.name = validatePolicyName('CircuitBreaker', name);
+    this.name = validatePolicyName('circuitbreaker', name);
     this.config = resolveCircuitBreakerConfig(config, name);
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new ConfigError(`CircuitBreaker '${name}' options`, {
-        field: 'clock',
-        value: options.clock,
-        allowed: 'an object with a now() method returning epoch milliseconds',
-      });
-    }
-    this.clock = options.clock ?? systemClock;
+    this.clock = clockOption(options.clock, this.kind, name);
     const settings = this.config;
     this.engine = options.store
       ? options.store.circuitBreaker(this.name, settings, this.onEffects)

@@ -1,4 +1,4 @@
-import { ConfigError } from './errors.js';
+import { ConfigError, type PolicyRef } from './errors.js';
 
 /** Anything that can tell whether an error (or a result) matches: error classes or one predicate. */
 // biome-ignore lint/suspicious/noExplicitAny: constructors of any error class are accepted.
@@ -17,13 +17,15 @@ export class ConfigReader {
     readonly subject: string,
     input: unknown,
     knownKeys: readonly string[],
+    /** The policy the options belong to, named on every error. */
+    private readonly policy?: PolicyRef,
   ) {
     if (input === undefined || input === null) {
       this.input = {};
       return;
     }
     if (typeof input !== 'object' || Array.isArray(input)) {
-      throw new ConfigError(subject, { field: '(config)', value: input, allowed: 'an object' });
+      throw new ConfigError(subject, { field: '(config)', value: input, allowed: 'an object', policy });
     }
     const known = new Set(knownKeys);
     for (const key of Object.keys(input)) {
@@ -32,6 +34,7 @@ export class ConfigReader {
           field: key,
           value: (input as Record<string, unknown>)[key],
           allowed: `one of the known options (${[...knownKeys].sort().join(', ')}); '${key}' is not an option`,
+          policy,
         });
       }
     }
@@ -43,7 +46,7 @@ export class ConfigReader {
   }
 
   fail(field: string, allowed: string, value: unknown = this.input[field]): never {
-    throw new ConfigError(this.subject, { field, value, allowed });
+    throw new ConfigError(this.subject, { field, value, allowed, policy: this.policy });
   }
 
   integer(field: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {

@@ -1,6 +1,29 @@
-/** Base class of every error Breakwater throws on purpose; `name` is stable across versions. */
+import type { PolicyKind } from './types.js';
+
+/** The policy an error is about. */
+export interface PolicyRef {
+  readonly kind: PolicyKind;
+  /** Undefined when the name itself was rejected. */
+  readonly name: string | undefined;
+}
+
+/**
+ * Base class of every error Breakwater throws on purpose; `name` is stable across versions. Every
+ * one says which policy it is about in `policyKind` and `policyName` (undefined for an error about
+ * no one policy, such as a store's options).
+ */
 export class BreakwaterError extends Error {
   override name = 'BreakwaterError';
+  /** The policy's name, e.g. `'payments'`. */
+  readonly policyName: string | undefined;
+  /** Which policy: `'circuitbreaker'`, `'retry'`, `'ratelimiter'`, `'timelimiter'` or `'bulkhead'`. */
+  readonly policyKind: PolicyKind | undefined;
+
+  constructor(message: string, policy?: PolicyRef, options?: ErrorOptions) {
+    super(message, options);
+    this.policyName = policy?.name;
+    this.policyKind = policy?.kind;
+  }
 }
 
 export interface ConfigErrorDetails {
@@ -10,6 +33,8 @@ export interface ConfigErrorDetails {
   readonly value: unknown;
   /** What is allowed, in words, e.g. `an integer >= 1`. */
   readonly allowed: string;
+  /** The policy whose config or options were rejected, when there is one. */
+  readonly policy?: PolicyRef;
 }
 
 /** A configuration was rejected at construction. */
@@ -20,7 +45,10 @@ export class ConfigError extends BreakwaterError {
   readonly allowed: string;
 
   constructor(subject: string, details: ConfigErrorDetails) {
-    super(`${subject}: '${details.field}' must be ${details.allowed}, got ${describeValue(details.value)}`);
+    super(
+      `${subject}: '${details.field}' must be ${details.allowed}, got ${describeValue(details.value)}`,
+      details.policy,
+    );
     this.field = details.field;
     this.value = details.value;
     this.allowed = details.allowed;
@@ -30,48 +58,70 @@ export class ConfigError extends BreakwaterError {
 /** A circuit breaker refused the call (OPEN, FORCED_OPEN, or HALF_OPEN with no probe permit left). */
 export class CallNotPermittedError extends BreakwaterError {
   override name = 'CallNotPermittedError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'circuitbreaker';
   constructor(
     readonly circuitBreakerName: string,
     readonly state: string,
   ) {
-    super(`CircuitBreaker '${circuitBreakerName}' is ${state} and does not permit further calls`);
+    super(`CircuitBreaker '${circuitBreakerName}' is ${state} and does not permit further calls`, {
+      kind: 'circuitbreaker',
+      name: circuitBreakerName,
+    });
   }
 }
 
 /** Stands for a result that `recordResult` classified as a failure, in ERROR events. */
 export class ResultRecordedAsFailureError extends BreakwaterError {
   override name = 'ResultRecordedAsFailureError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'circuitbreaker';
   constructor(
     readonly circuitBreakerName: string,
     readonly result: unknown,
   ) {
-    super(`CircuitBreaker '${circuitBreakerName}' recorded a result as a failure`);
+    super(`CircuitBreaker '${circuitBreakerName}' recorded a result as a failure`, {
+      kind: 'circuitbreaker',
+      name: circuitBreakerName,
+    });
   }
 }
 
 /** A manual transition that Resilience4j does not allow, e.g. METRICS_ONLY -> OPEN. */
 export class IllegalStateTransitionError extends BreakwaterError {
   override name = 'IllegalStateTransitionError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'circuitbreaker';
   constructor(
     readonly circuitBreakerName: string,
     readonly from: string,
     readonly to: string,
   ) {
-    super(`CircuitBreaker '${circuitBreakerName}' cannot go from ${from} to ${to}`);
+    super(`CircuitBreaker '${circuitBreakerName}' cannot go from ${from} to ${to}`, {
+      kind: 'circuitbreaker',
+      name: circuitBreakerName,
+    });
   }
 }
 
 /** A bulkhead had no free slot, and none came free within `maxWaitDuration`. */
 export class BulkheadFullError extends BreakwaterError {
   override name = 'BulkheadFullError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'bulkhead';
   constructor(readonly bulkheadName: string) {
-    super(`Bulkhead '${bulkheadName}' is full and does not permit further calls`);
+    super(`Bulkhead '${bulkheadName}' is full and does not permit further calls`, {
+      kind: 'bulkhead',
+      name: bulkheadName,
+    });
   }
 }
 
 /** A rate limiter had no permit, and none would come free within `timeoutDuration`. */
 export class RequestNotPermittedError extends BreakwaterError {
   override name = 'RequestNotPermittedError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'ratelimiter';
   constructor(
     readonly rateLimiterName: string,
     /** Milliseconds until the next permit is expected to be free. */
@@ -79,6 +129,7 @@ export class RequestNotPermittedError extends BreakwaterError {
   ) {
     super(
       `RateLimiter '${rateLimiterName}' does not permit further calls (next permit in ${retryAfterMs} ms)`,
+      { kind: 'ratelimiter', name: rateLimiterName },
     );
   }
 }
@@ -86,24 +137,31 @@ export class RequestNotPermittedError extends BreakwaterError {
 /** A time limiter's `timeoutDuration` elapsed before the call settled. */
 export class TimeoutError extends BreakwaterError {
   override name = 'TimeoutError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'timelimiter';
   constructor(
     readonly timeLimiterName: string,
     readonly timeoutMs: number,
   ) {
-    super(`TimeLimiter '${timeLimiterName}' recorded a timeout after ${timeoutMs} ms`);
+    super(`TimeLimiter '${timeLimiterName}' recorded a timeout after ${timeoutMs} ms`, {
+      kind: 'timelimiter',
+      name: timeLimiterName,
+    });
   }
 }
 
 /** Retry gave up after `maxAttempts` because the result kept asking for a retry. */
 export class MaxRetriesExceededError extends BreakwaterError {
   override name = 'MaxRetriesExceededError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'retry';
   constructor(
     readonly retryName: string,
     readonly attempts: number,
     /** The last result that `retryOnResult` rejected. */
     readonly lastResult?: unknown,
   ) {
-    super(`Retry '${retryName}' gave up after ${attempts} attempts`);
+    super(`Retry '${retryName}' gave up after ${attempts} attempts`, { kind: 'retry', name: retryName });
   }
 }
 
@@ -120,6 +178,8 @@ export type IntervalOutcome = { readonly returned: unknown } | { readonly threw:
  */
 export class RetryIntervalError extends BreakwaterError {
   override name = 'RetryIntervalError';
+  declare readonly policyName: string;
+  declare readonly policyKind: 'retry';
   /** What `intervalFunction(attempt)` returned; undefined when it threw. */
   readonly interval: unknown;
   /** True when the interval function threw. */
@@ -142,6 +202,7 @@ export class RetryIntervalError extends BreakwaterError {
         : `returned ${describeValue(outcome.returned)}, not a number of milliseconds >= 0`;
     super(
       `Retry '${retryName}': intervalFunction(${attempt}) ${what}; no further attempt`,
+      { kind: 'retry', name: retryName },
       'error' in failure ? { cause: failure.error } : undefined,
     );
     this.threw = 'threw' in outcome;

@@ -52,7 +52,7 @@ function configErrorOf(create: () => unknown): ConfigError {
 
 describe('validatePolicyName', () => {
   it.each(ILL_FORMED)('rejects %s, naming the field, the value and what is allowed', (_, name) => {
-    const e = configErrorOf(() => validatePolicyName('RateLimiter', name));
+    const e = configErrorOf(() => validatePolicyName('ratelimiter', name));
     expect(e.field).toBe('name');
     expect(e.value).toBe(name);
     expect(e.allowed).toMatch(/well-formed Unicode/);
@@ -72,7 +72,7 @@ describe('validatePolicyName', () => {
       fc.property(fc.string({ unit, minLength: 1, maxLength: 8 }), (name) => {
         let accepted = true;
         try {
-          validatePolicyName('Retry', name);
+          validatePolicyName('retry', name);
         } catch {
           accepted = false;
         }
@@ -84,7 +84,7 @@ describe('validatePolicyName', () => {
 
   it('accepts well-formed names outside the BMP and beyond ASCII', () => {
     for (const name of [wave, `orders-${wave}`, '업비트/kr/ticker', 'a\u00e9b']) {
-      expect(validatePolicyName('Retry', name)).toBe(name);
+      expect(validatePolicyName('retry', name)).toBe(name);
     }
   });
 });

@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import type { PolicyKind } from './types.js';
 
 /** Longest policy name accepted; names end up in Redis keys and metric labels. */
 export const MAX_POLICY_NAME_LENGTH = 256;
@@ -17,7 +18,7 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  * cjson refuses the script argument, and two names differing only in their lone surrogates
  * would become the same key once replaced by U+FFFD.
  */
-export function validatePolicyName(policy: string, name: unknown): string {
+export function validatePolicyName(kind: PolicyKind, name: unknown): string {
   if (
     typeof name !== 'string' ||
     name.length === 0 ||
@@ -26,7 +27,30 @@ export function validatePolicyName(policy: string, name: unknown): string {
     /[\u0000-\u001f\u007f]/.test(name) ||
     LONE_SURROGATE.test(name)
   ) {
-    throw new ConfigError(`${policy} name`, { field: 'name', value: name, allowed: ALLOWED });
+    throw new ConfigError(`${policyLabel(kind)} name`, {
+      field: 'name',
+      value: name,
+      allowed: ALLOWED,
+      policy: { kind, name: undefined },
+    });
   }
   return name;
+}
+
+const LABELS: Readonly<Record<PolicyKind, string>> = {
+  circuitbreaker: 'CircuitBreaker',
+  retry: 'Retry',
+  ratelimiter: 'RateLimiter',
+  timelimiter: 'TimeLimiter',
+  bulkhead: 'Bulkhead',
+};
+
+/** The class name of a policy of `kind`, as messages name it: `'CircuitBreaker'` for `'circuitbreaker'`. */
+export function policyLabel(kind: PolicyKind): string {
+  return LABELS[kind];
+}
+
+/** How messages name the policy `name` of `kind`, e.g. `CircuitBreaker 'payments'`. */
+export function policySubject(kind: PolicyKind, name: string | undefined): string {
+  return `${LABELS[kind]} '${name ?? '(unnamed)'}'`;
 }

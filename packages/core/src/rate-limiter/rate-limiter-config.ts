@@ -1,4 +1,5 @@
 import { ConfigReader } from '../common/config-reader.js';
+import { policySubject } from '../common/policy-name.js';
 import { MAX_TIMER_DELAY_MS } from '../retry/sleep.js';
 
 /**
@@ -46,8 +47,11 @@ const KNOWN_KEYS: readonly (keyof RateLimiterConfig)[] = [
 ];
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
-export function resolveRateLimiterConfig(config: unknown, name = '(unnamed)'): RateLimiterSettings {
-  const r = new ConfigReader(`RateLimiter '${name}' config`, config, KNOWN_KEYS);
+export function resolveRateLimiterConfig(config: unknown, name?: string): RateLimiterSettings {
+  const r = new ConfigReader(`${policySubject('ratelimiter', name)} config`, config, KNOWN_KEYS, {
+    kind: 'ratelimiter',
+    name,
+  });
   const d = RATE_LIMITER_DEFAULTS;
   return Object.freeze({
     algorithm: r.oneOf('algorithm', d.algorithm, ['fixed-window', 'gcra']),

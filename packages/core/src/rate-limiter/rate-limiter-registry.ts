@@ -1,8 +1,6 @@
 import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import type { Clock } from '../common/clock.js';
-import type { Unsubscribe } from '../common/event-publisher.js';
 import { type NamedConfigs, PolicyRegistry } from '../common/policy-registry.js';
-import { onEveryPolicyEvent } from '../common/registry-events.js';
 import { RateLimiter } from './rate-limiter.js';
 import type { RateLimiterConfig } from './rate-limiter-config.js';
 import type { RateLimiterEvent } from './rate-limiter-events.js';
@@ -17,8 +15,7 @@ export interface RateLimiterRegistryOptions {
 }
 
 /** Creates and keeps rate limiters by name, all on one store. */
-export class RateLimiterRegistry {
-  private readonly registry: PolicyRegistry<RateLimiter, RateLimiterConfig>;
+export class RateLimiterRegistry extends PolicyRegistry<RateLimiter, RateLimiterConfig, RateLimiterEvent> {
   readonly store: Store | RateLimiterStore | undefined;
 
   static of(options: RateLimiterRegistryOptions = {}): RateLimiterRegistry {
@@ -31,42 +28,19 @@ export class RateLimiterRegistry {
 
   constructor(options: RateLimiterRegistryOptions = {}) {
     const { store, clock } = options;
-    this.store = store;
-    this.registry = new PolicyRegistry('RateLimiter', options.configs ?? {}, (name, config) =>
+    super('ratelimiter', options.configs ?? {}, (name, config) =>
       RateLimiter.of(name, config, { store, clock }),
     );
+    this.store = store;
   }
 
   /** The limiter called `name`, created on first use from a config name or a config object. */
   rateLimiter(name: string, config?: string | RateLimiterConfig): RateLimiter {
-    return this.registry.get(name, config);
+    return this.policy(name, config);
   }
 
-  find(name: string): RateLimiter | undefined {
-    return this.registry.find(name);
-  }
-
+  /** Every limiter of the registry: the same as `all()`. */
   getAllRateLimiters(): RateLimiter[] {
-    return this.registry.all();
-  }
-
-  /** Forgets and closes the limiter called `name`. */
-  remove(name: string): RateLimiter | undefined {
-    const limiter = this.registry.remove(name);
-    limiter?.close();
-    return limiter;
-  }
-
-  onAdded(listener: (limiter: RateLimiter) => void): Unsubscribe {
-    return this.registry.onAdded(listener);
-  }
-
-  onRemoved(listener: (limiter: RateLimiter) => void): Unsubscribe {
-    return this.registry.onRemoved(listener);
-  }
-
-  /** Every event of every limiter in the registry, including limiters created later. */
-  onEvent(listener: (event: RateLimiterEvent) => void): Unsubscribe {
-    return onEveryPolicyEvent(this.registry, listener);
+    return this.all();
   }
 }

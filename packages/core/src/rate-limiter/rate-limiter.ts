@@ -1,7 +1,8 @@
 import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
-import { type Clock, systemClock } from '../common/clock.js';
-import { ConfigError, RequestNotPermittedError } from '../common/errors.js';
+import { type Clock, clockOption } from '../common/clock.js';
+import { RequestNotPermittedError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
+import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import type { MaybePromise, Supplier } from '../common/types.js';
@@ -42,7 +43,8 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * reservation, so later callers queue behind it; if it aborts, the reservation is handed back
  * when that cannot over-admit.
  */
-export class RateLimiter {
+export class RateLimiter implements Policy<RateLimiterEvent, RateLimiterMetrics> {
+  readonly kind = 'ratelimiter' as const;
   readonly name: string;
   private settings: RateLimiterSettings;
   private engine: RateLimiterEngine;
@@ -62,17 +64,10 @@ export class RateLimiter {
   }
 
   constructor(name: string, config?: RateLimiterConfig, options: RateLimiterOptions = {}) {
-    this.name = validatePolicyName('RateLimiter', name);
+    this.name = validatePolicyName('ratelimiter', name);
     this.settings = resolveRateLimiterConfig(config, name);
     this.timeoutMs = this.settings.timeoutDuration;
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new ConfigError(`RateLimiter '${name}' options`, {
-        field: 'clock',
-        value: options.clock,
-        allowed: 'an object with a now() method returning epoch milliseconds',
-      });
-    }
-    this.clock = options.clock ?? systemClock;
+    this.clock = clockOption(options.clock, this.kind, name);
     const store = options.store as Partial<RateLimiterStore> | undefined;
     this.store = typeof store?.rateLimiter === 'function' ? (store as RateLimiterStore) : undefined;
     this.engine = this.createEngine(this.settings);

@@ -1,4 +1,5 @@
 import { ConfigReader, type ErrorMatcher } from '../common/config-reader.js';
+import { policySubject } from '../common/policy-name.js';
 import { IntervalFunction } from './interval-function.js';
 
 /** What a user passes; every field is optional and defaults as in Resilience4j. Durations in ms. */
@@ -55,8 +56,11 @@ const KNOWN_KEYS: readonly (keyof RetryConfig)[] = [
 ];
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
-export function resolveRetryConfig(config: unknown, name = '(unnamed)'): RetrySettings {
-  const r = new ConfigReader(`Retry '${name}' config`, config, KNOWN_KEYS);
+export function resolveRetryConfig(config: unknown, name?: string): RetrySettings {
+  const r = new ConfigReader(`${policySubject('retry', name)} config`, config, KNOWN_KEYS, {
+    kind: 'retry',
+    name,
+  });
   const d = RETRY_DEFAULTS;
   if (r.has('waitDuration') && r.has('intervalFunction')) {
     r.fail('intervalFunction', 'absent when waitDuration is given (give one of the two)');

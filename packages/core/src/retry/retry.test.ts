@@ -100,7 +100,7 @@ describe('Retry.execute', () => {
     await expect(retry.execute(fn)).resolves.toBe('ok');
     expect(fn).toHaveBeenCalledTimes(1);
     expect(events).toEqual([]); // as in Resilience4j: a first-try success publishes nothing
-    expect(retry.getMetrics()).toEqual({
+    expect(await retry.getMetrics()).toEqual({
       numberOfSuccessfulCallsWithoutRetryAttempt: 1,
       numberOfSuccessfulCallsWithRetryAttempt: 0,
       numberOfFailedCallsWithoutRetryAttempt: 0,
@@ -141,7 +141,7 @@ describe('Retry.execute', () => {
       },
       { kind: 'retry', type: 'SUCCESS', name: 'r', at: 1000, attempts: 3 },
     ]);
-    expect(retry.getMetrics().numberOfSuccessfulCallsWithRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfSuccessfulCallsWithRetryAttempt).toBe(1);
   });
 
   it('gives up after maxAttempts with the last error', async () => {
@@ -154,7 +154,7 @@ describe('Retry.execute', () => {
     expect(fn).toHaveBeenCalledTimes(4);
     expect(waits).toHaveLength(3);
     expect(events.at(-1)).toMatchObject({ type: 'ERROR', attempts: 4, error: last });
-    expect(retry.getMetrics().numberOfFailedCallsWithRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfFailedCallsWithRetryAttempt).toBe(1);
   });
 
   it('maxAttempts 1 never retries', async () => {
@@ -166,7 +166,7 @@ describe('Retry.execute', () => {
     expect(fn).toHaveBeenCalledTimes(1);
     expect(waits).toEqual([]);
     expect(events.map((e) => e.type)).toEqual(['ERROR']);
-    expect(retry.getMetrics().numberOfFailedCallsWithoutRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfFailedCallsWithoutRetryAttempt).toBe(1);
   });
 
   it('waits what the interval function says for each attempt', async () => {
@@ -249,7 +249,7 @@ describe('Retry with an interval function that gives no usable wait', () => {
       () => expect.fail('the call should have failed'),
       (e: unknown) => e as RetryIntervalError,
     );
-    return { error, errors, fn, waits, events, metrics: retry.getMetrics() };
+    return { error, errors, fn, waits, events, metrics: await retry.getMetrics() };
   }
 
   it.each([
@@ -349,7 +349,7 @@ describe('Retry error classification', () => {
     expect(events).toEqual([
       expect.objectContaining({ kind: 'retry', type: 'IGNORED_ERROR', name: 'r', attempts: 1, error: fatal }),
     ]);
-    expect(retry.getMetrics().numberOfFailedCallsWithoutRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfFailedCallsWithoutRetryAttempt).toBe(1);
 
     const transient = scripted(new TransientError('t'), 'ok');
     await expect(retry.execute(transient)).resolves.toBe('ok');
@@ -371,7 +371,7 @@ describe('Retry error classification', () => {
     await expect(retry.execute(fn)).rejects.toBeInstanceOf(FatalError);
     expect(fn).toHaveBeenCalledTimes(2);
     // It had retried once before the ignored error: a failure with a retry attempt.
-    expect(retry.getMetrics().numberOfFailedCallsWithRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfFailedCallsWithRetryAttempt).toBe(1);
   });
 
   it('does not retry when a predicate throws', async () => {
@@ -395,7 +395,7 @@ describe('Retry on result', () => {
     await expect(retry.execute(fn)).resolves.toBe('done');
     expect(events.map((e) => e.type)).toEqual(['RETRY', 'SUCCESS']);
     expect(events[0]).toMatchObject({ reason: 'result', result: 'busy', attempt: 1 });
-    expect(retry.getMetrics().numberOfSuccessfulCallsWithRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfSuccessfulCallsWithRetryAttempt).toBe(1);
   });
 
   it('returns the last result when attempts run out (failAfterMaxAttempts false)', async () => {
@@ -408,7 +408,7 @@ describe('Retry on result', () => {
     const error = events.at(-1);
     expect(error).toMatchObject({ type: 'ERROR', attempts: 3 });
     expect((error as { error: unknown }).error).toBeInstanceOf(MaxRetriesExceededError);
-    expect(retry.getMetrics().numberOfFailedCallsWithRetryAttempt).toBe(1);
+    expect((await retry.getMetrics()).numberOfFailedCallsWithRetryAttempt).toBe(1);
   });
 
   it('rejects with MaxRetriesExceededError when failAfterMaxAttempts is true', async () => {
@@ -464,7 +464,7 @@ describe('Retry and the caller signal', () => {
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(20_000);
     expect(fn).toHaveBeenCalledTimes(1);
-    expect(retry.getMetrics()).toEqual({
+    expect(await retry.getMetrics()).toEqual({
       numberOfSuccessfulCallsWithoutRetryAttempt: 0,
       numberOfSuccessfulCallsWithRetryAttempt: 0,
       numberOfFailedCallsWithoutRetryAttempt: 0,
@@ -648,7 +648,7 @@ describe('Retry properties', () => {
             expect(outcome.ok).toBe(false);
             expect((outcome as { e: unknown }).e).toBeInstanceOf(MaxRetriesExceededError);
           }
-          const m = retry.getMetrics();
+          const m = await retry.getMetrics();
           const counted =
             m.numberOfSuccessfulCallsWithoutRetryAttempt +
             m.numberOfSuccessfulCallsWithRetryAttempt +

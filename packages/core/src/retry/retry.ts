@@ -1,4 +1,4 @@
-import { type Clock, systemClock } from '../common/clock.js';
+import { type Clock, clockOption } from '../common/clock.js';
 import {
   ConfigError,
   MaxRetriesExceededError,
@@ -6,6 +6,7 @@ import {
   RetryIntervalError,
 } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
+import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import type { Supplier } from '../common/types.js';
@@ -43,7 +44,8 @@ const noop = () => {};
  * after attempt n. Errors are retried unless `ignoreExceptions` (or a `retryExceptions` that does not
  * match) says otherwise; results are retried when `retryOnResult` says so.
  */
-export class Retry {
+export class Retry implements Policy<RetryEvent, RetryMetrics> {
+  readonly kind = 'retry' as const;
   readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: RetrySettings;
@@ -64,24 +66,17 @@ export class Retry {
   }
 
   constructor(name: string, config?: RetryConfig, options: RetryOptions = {}) {
-    this.name = validatePolicyName('Retry', name);
+    this.name = validatePolicyName('retry', name);
     this.config = resolveRetryConfig(config, name);
-    const subject = `Retry '${name}' options`;
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new ConfigError(subject, {
-        field: 'clock',
-        value: options.clock,
-        allowed: 'an object with a now() method returning epoch milliseconds',
-      });
-    }
+    this.clock = clockOption(options.clock, this.kind, name);
     if (options.sleep !== undefined && typeof options.sleep !== 'function') {
-      throw new ConfigError(subject, {
+      throw new ConfigError(`Retry '${name}' options`, {
         field: 'sleep',
         value: options.sleep,
         allowed: 'a function (ms, signal) => Promise<void>',
+        policy: { kind: this.kind, name },
       });
     }
-    this.clock = options.clock ?? systemClock;
     this.sleep = options.sleep ?? sleep;
   }
 
@@ -107,13 +102,14 @@ export class Retry {
     return (...args: A) => this.execute(() => fn(...args));
   }
 
-  getMetrics(): RetryMetrics {
-    return {
+  /** The counters so far, as a promise like every policy's metrics (see `Policy`); read in process. */
+  getMetrics(): Promise<RetryMetrics> {
+    return Promise.resolve({
       numberOfSuccessfulCallsWithoutRetryAttempt: this.successWithoutRetry,
       numberOfSuccessfulCallsWithRetryAttempt: this.successWithRetry,
       numberOfFailedCallsWithoutRetryAttempt: this.failedWithoutRetry,
       numberOfFailedCallsWithRetryAttempt: this.failedWithRetry,
-    };
+    });
   }
 
   /** Listens to one event type; returns the function that stops listening. */
@@ -128,6 +124,9 @@ export class Retry {
   onEvent(listener: (event: RetryEvent) => void): Unsubscribe {
     return this.publisher.onEvent(listener);
   }
+
+  /** Does nothing: a retry holds no store and no timer between calls (every policy has `close()`, see `Policy`). */
+  close(): void {}
 
   private async run<T>(fn: Supplier<T>, signal: AbortSignal, race: AbortRace | undefined): Promise<T> {
     const c = this.config;

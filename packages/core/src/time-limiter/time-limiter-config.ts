@@ -1,4 +1,5 @@
 import { ConfigReader } from '../common/config-reader.js';
+import { policySubject } from '../common/policy-name.js';
 import { MAX_TIMER_DELAY_MS } from '../retry/sleep.js';
 
 /** What a user passes; every field is optional and defaults as in Resilience4j. Durations in ms. */
@@ -23,8 +24,11 @@ export const TIME_LIMITER_DEFAULTS = Object.freeze({
 const KNOWN_KEYS: readonly (keyof TimeLimiterConfig)[] = ['timeoutDuration', 'cancelRunningFuture'];
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
-export function resolveTimeLimiterConfig(config: unknown, name = '(unnamed)'): TimeLimiterSettings {
-  const r = new ConfigReader(`TimeLimiter '${name}' config`, config, KNOWN_KEYS);
+export function resolveTimeLimiterConfig(config: unknown, name?: string): TimeLimiterSettings {
+  const r = new ConfigReader(`${policySubject('timelimiter', name)} config`, config, KNOWN_KEYS, {
+    kind: 'timelimiter',
+    name,
+  });
   const d = TIME_LIMITER_DEFAULTS;
   return Object.freeze({
     // A timer cannot hold more than ~24.8 days; Node would fire a longer one after 1 ms.

@@ -62,7 +62,7 @@ describe('TimeLimiter.execute', () => {
     await expect(result).resolves.toBe('v');
     expect(vi.getTimerCount()).toBe(0);
     expect(events).toEqual([{ kind: 'timelimiter', type: 'SUCCESS', name: 't', at: 42 }]);
-    expect(tl.getMetrics()).toEqual({
+    expect(await tl.getMetrics()).toEqual({
       numberOfSuccessfulCalls: 1,
       numberOfFailedCalls: 0,
       numberOfTimedOutCalls: 0,
@@ -80,7 +80,7 @@ describe('TimeLimiter.execute', () => {
     await settled;
     expect(vi.getTimerCount()).toBe(0);
     expect(events).toEqual([expect.objectContaining({ type: 'ERROR', error: boom })]);
-    expect(tl.getMetrics().numberOfFailedCalls).toBe(1);
+    expect((await tl.getMetrics()).numberOfFailedCalls).toBe(1);
   });
 
   it('rejects with TimeoutError on expiry and aborts the signal handed to fn with it', async () => {
@@ -104,7 +104,7 @@ describe('TimeLimiter.execute', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'TIMEOUT', timeoutMs: 100 })]);
     // The late value changes nothing.
     await vi.advanceTimersByTimeAsync(400);
-    expect(tl.getMetrics()).toEqual({
+    expect(await tl.getMetrics()).toEqual({
       numberOfSuccessfulCalls: 0,
       numberOfFailedCalls: 0,
       numberOfTimedOutCalls: 1,
@@ -148,7 +148,7 @@ describe('TimeLimiter.execute', () => {
     expect(seen!.reason).toBe('caller left');
     expect(vi.getTimerCount()).toBe(0);
     expect(events).toEqual([]);
-    expect(tl.getMetrics()).toEqual({
+    expect(await tl.getMetrics()).toEqual({
       numberOfSuccessfulCalls: 0,
       numberOfFailedCalls: 0,
       numberOfTimedOutCalls: 0,
@@ -189,7 +189,7 @@ describe('TimeLimiter.execute', () => {
     ).rejects.toBe(boom);
     await expect(tl.execute(() => 5)).resolves.toBe(5);
     expect(spy).not.toHaveBeenCalled();
-    expect(tl.getMetrics()).toEqual({
+    expect(await tl.getMetrics()).toEqual({
       numberOfSuccessfulCalls: 1,
       numberOfFailedCalls: 1,
       numberOfTimedOutCalls: 0,
@@ -375,7 +375,7 @@ describe('TimeLimiter properties', () => {
               (abortAt !== undefined && abortAt > elapsed ? 1 : 0);
             expect(timersLeft).toBe(othersPending);
             expect(vi.getTimerCount()).toBe(0);
-            const m = tl.getMetrics();
+            const m = await tl.getMetrics();
             const counted = m.numberOfSuccessfulCalls + m.numberOfFailedCalls + m.numberOfTimedOutCalls;
             expect(counted).toBe(expected === 'abort' ? 0 : 1);
           } finally {

@@ -1,7 +1,8 @@
-import { type Clock, systemClock } from '../common/clock.js';
-import { ConfigError, TimeoutError } from '../common/errors.js';
+import { type Clock, clockOption } from '../common/clock.js';
+import { TimeoutError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import { holdAlive, releaseAlive } from '../common/keep-alive.js';
+import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { isPromiseLike, type Supplier } from '../common/types.js';
@@ -32,7 +33,8 @@ export interface TimeLimiterMetrics {
  * while it runs, the process stays alive like the call it bounds (a hung call still ends in
  * TimeoutError; see keep-alive.ts for how that is done cheaply).
  */
-export class TimeLimiter {
+export class TimeLimiter implements Policy<TimeLimiterEvent, TimeLimiterMetrics> {
+  readonly kind = 'timelimiter' as const;
   readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: TimeLimiterSettings;
@@ -47,16 +49,13 @@ export class TimeLimiter {
   }
 
   constructor(name: string, config?: TimeLimiterConfig, options: TimeLimiterOptions = {}) {
-    this.name = validatePolicyName('TimeLimiter', name);
+    this.name = validatePolicyName('timelimiter', name);
     this.config = resolveTimeLimiterConfig(config, name);
-    if (options.clock !== undefined && typeof options.clock?.now !== 'function') {
-      throw new ConfigError(`TimeLimiter '${name}' options`, {
-        field: 'clock',
-        value: options.clock,
-        allowed: 'an object with a now() method returning epoch milliseconds',
-      });
-    }
-    this.outcomes = new Outcomes(this.name, this.config.timeoutDuration, options.clock ?? systemClock);
+    this.outcomes = new Outcomes(
+      this.name,
+      this.config.timeoutDuration,
+      clockOption(options.clock, this.kind, name),
+    );
   }
 
   /**
@@ -99,13 +98,14 @@ export class TimeLimiter {
     return (...args: A) => this.execute(() => fn(...args));
   }
 
-  getMetrics(): TimeLimiterMetrics {
+  /** The counters so far, as a promise like every policy's metrics (see `Policy`); read in process. */
+  getMetrics(): Promise<TimeLimiterMetrics> {
     const o = this.outcomes;
-    return {
+    return Promise.resolve({
       numberOfSuccessfulCalls: o.successful,
       numberOfFailedCalls: o.failed,
       numberOfTimedOutCalls: o.timedOut,
-    };
+    });
   }
 
   /** Listens to one event type; returns the function that stops listening. */
@@ -120,6 +120,12 @@ export class TimeLimiter {
   onEvent(listener: (event: TimeLimiterEvent) => void): Unsubscribe {
     return this.outcomes.publisher.onEvent(listener);
   }
+
+  /**
+   * Does nothing: a time limiter holds no store, and each call's timer is cleared as the call
+   * settles (every policy has `close()`, see `Policy`). Calls in flight keep their deadline.
+   */
+  close(): void {}
 }
 
 /** Counts and publishes how calls end; shared by a limiter and its calls in flight. */

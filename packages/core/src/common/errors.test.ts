@@ -1,0 +1,183 @@
+/**
+ * Every error a policy throws names the policy the same way (`policyKind`, `policyName`), beside
+ * the per-policy field it always had (`circuitBreakerName`, `bulkheadName`, ...). Each error here
+ * is produced by the policy itself, as a user would meet it.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Bulkhead } from '../bulkhead/bulkhead.js';
+import { BulkheadRegistry } from '../bulkhead/bulkhead-registry.js';
+import { CircuitBreaker } from '../circuit-breaker/circuit-breaker.js';
+import type { CircuitBreakerEvent } from '../circuit-breaker/circuit-breaker-events.js';
+import { CircuitBreakerRegistry } from '../circuit-breaker/circuit-breaker-registry.js';
+import { RateLimiter } from '../rate-limiter/rate-limiter.js';
+import { Retry } from '../retry/retry.js';
+import { TimeLimiter } from '../time-limiter/time-limiter.js';
+import { ConfigReader } from './config-reader.js';
+import {
+  BreakwaterError,
+  BulkheadFullError,
+  CallNotPermittedError,
+  ConfigError,
+  IllegalStateTransitionError,
+  MaxRetriesExceededError,
+  RequestNotPermittedError,
+  ResultRecordedAsFailureError,
+  RetryIntervalError,
+  TimeoutError,
+} from './errors.js';
+
+/** The rejection of `pending`, which must reject. */
+async function rejectionOf(pending: Promise<unknown>): Promise<unknown> {
+  return pending.then(
+    () => expect.fail('expected a rejection'),
+    (error: unknown) => error,
+  );
+}
+
+/** What `create` throws, which it must. */
+function thrownBy(create: () => unknown): unknown {
+  try {
+    create();
+  } catch (error) {
+    return error;
+  }
+  return expect.fail('expected a throw');
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('policyKind and policyName on the errors policies throw', () => {
+  it('CallNotPermittedError (and circuitBreakerName, as before)', async () => {
+    const cb = CircuitBreaker.of('payments');
+    await cb.transitionToForcedOpenState();
+    const error = await rejectionOf(cb.execute(() => 'never'));
+    expect(error).toBeInstanceOf(CallNotPermittedError);
+    expect(error).toBeInstanceOf(BreakwaterError);
+    expect(error).toMatchObject({
+      policyKind: 'circuitbreaker',
+      policyName: 'payments',
+      circuitBreakerName: 'payments',
+    });
+  });
+
+  it('IllegalStateTransitionError', async () => {
+    const cb = CircuitBreaker.of('payments');
+    await cb.transitionToMetricsOnlyState();
+    const error = await rejectionOf(cb.transitionToOpenState());
+    expect(error).toBeInstanceOf(IllegalStateTransitionError);
+    expect(error).toMatchObject({ policyKind: 'circuitbreaker', policyName: 'payments' });
+  });
+
+  it('ResultRecordedAsFailureError, in the ERROR event', async () => {
+    const cb = CircuitBreaker.of('payments', { recordResult: (r) => r === 503 });
+    const errors: unknown[] = [];
+    cb.on('ERROR', (e: Extract<CircuitBreakerEvent, { type: 'ERROR' }>) => errors.push(e.error));
+    await cb.execute(() => 503);
+    expect(errors[0]).toBeInstanceOf(ResultRecordedAsFailureError);
+    expect(errors[0]).toMatchObject({ policyKind: 'circuitbreaker', policyName: 'payments' });
+  });
+
+  it('BulkheadFullError', async () => {
+    const bulkhead = Bulkhead.of('reports', { maxConcurrentCalls: 1 });
+    let finish = () => {};
+    const running = bulkhead.execute(() => new Promise<void>((resolve) => (finish = resolve)));
+    const error = await rejectionOf(bulkhead.execute(() => 'never'));
+    finish();
+    await running;
+    expect(error).toBeInstanceOf(BulkheadFullError);
+    expect(error).toMatchObject({ policyKind: 'bulkhead', policyName: 'reports', bulkheadName: 'reports' });
+  });
+
+  it('RequestNotPermittedError', async () => {
+    const limiter = RateLimiter.of('exchange', { limitForPeriod: 1, timeoutDuration: 0 });
+    await limiter.execute(() => 'first');
+    const error = await rejectionOf(limiter.execute(() => 'never'));
+    expect(error).toBeInstanceOf(RequestNotPermittedError);
+    expect(error).toMatchObject({
+      policyKind: 'ratelimiter',
+      policyName: 'exchange',
+      rateLimiterName: 'exchange',
+    });
+  });
+
+  it('TimeoutError', async () => {
+    vi.useFakeTimers();
+    const tl = TimeLimiter.of('search', { timeoutDuration: 100 });
+    const pending = rejectionOf(tl.execute(() => new Promise(() => {})));
+    await vi.advanceTimersByTimeAsync(100);
+    const error = await pending;
+    expect(error).toBeInstanceOf(TimeoutError);
+    expect(error).toMatchObject({
+      policyKind: 'timelimiter',
+      policyName: 'search',
+      timeLimiterName: 'search',
+    });
+  });
+
+  it('MaxRetriesExceededError', async () => {
+    const retry = Retry.of('upbit', {
+      maxAttempts: 2,
+      waitDuration: 0,
+      retryOnResult: () => true,
+      failAfterMaxAttempts: true,
+    });
+    const error = await rejectionOf(retry.execute(() => 'bad'));
+    expect(error).toBeInstanceOf(MaxRetriesExceededError);
+    expect(error).toMatchObject({ policyKind: 'retry', policyName: 'upbit', retryName: 'upbit' });
+  });
+
+  it('RetryIntervalError', async () => {
+    const retry = Retry.of('upbit', { maxAttempts: 2, intervalFunction: () => Number.NaN });
+    const error = await rejectionOf(
+      retry.execute(() => {
+        throw new Error('down');
+      }),
+    );
+    expect(error).toBeInstanceOf(RetryIntervalError);
+    expect(error).toMatchObject({ policyKind: 'retry', policyName: 'upbit', retryName: 'upbit' });
+  });
+});
+
+describe('policyKind and policyName on ConfigError', () => {
+  it.each([
+    [
+      'a CircuitBreaker config',
+      () => CircuitBreaker.of('cb', { slidingWindowSize: 0 }),
+      'circuitbreaker',
+      'cb',
+    ],
+    ['a Retry config', () => Retry.of('r', { maxAttempts: 0 }), 'retry', 'r'],
+    ['a RateLimiter config', () => RateLimiter.of('rl', { limitForPeriod: 0 }), 'ratelimiter', 'rl'],
+    ['a TimeLimiter config', () => TimeLimiter.of('tl', { timeoutDuration: -1 }), 'timelimiter', 'tl'],
+    ['a Bulkhead config', () => Bulkhead.of('b', { maxConcurrentCalls: -1 }), 'bulkhead', 'b'],
+    ['a clock option', () => Retry.of('r', {}, { clock: {} as never }), 'retry', 'r'],
+    [
+      'a config name a registry does not know',
+      () => BulkheadRegistry.of().bulkhead('b', 'nope'),
+      'bulkhead',
+      'b',
+    ],
+  ] as const)('%s names its policy', (_what, create, kind, name) => {
+    const error = thrownBy(create);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ policyKind: kind, policyName: name });
+  });
+
+  it('a rejected name names the kind only', () => {
+    const error = thrownBy(() => CircuitBreaker.of(''));
+    expect(error).toMatchObject({ field: 'name', policyKind: 'circuitbreaker', policyName: undefined });
+  });
+
+  it("a registry's own configs name the kind only", () => {
+    const error = thrownBy(() => CircuitBreakerRegistry.of({ configs: 'strict' as never }));
+    expect(error).toMatchObject({ field: 'configs', policyKind: 'circuitbreaker', policyName: undefined });
+  });
+
+  it('options of something that is not a policy (a store, a sink) name none', () => {
+    const error = thrownBy(() => new ConfigReader('MemoryStore options', { maxSize: 1 }, []));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error).toMatchObject({ policyKind: undefined, policyName: undefined });
+  });
+});
