@@ -1,4 +1,3 @@
-import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import type { Clock } from '../common/clock.js';
 import { type NamedConfigs, PolicyRegistry } from '../common/policy-registry.js';
 import { Bulkhead } from './bulkhead.js';
@@ -8,7 +7,7 @@ import type { BulkheadStore } from './bulkhead-store.js';
 
 export interface BulkheadRegistryOptions {
   /** Where every bulkhead of this registry keeps its slots. Default: in-process. */
-  readonly store?: Store | BulkheadStore;
+  readonly store?: BulkheadStore;
   readonly clock?: Clock;
   /** Named configs; `default` replaces the built-in defaults for every bulkhead. */
   readonly configs?: NamedConfigs<BulkheadConfig>;
@@ -16,7 +15,7 @@ export interface BulkheadRegistryOptions {
 
 /** Creates and keeps bulkheads by name, all on one store. */
 export class BulkheadRegistry extends PolicyRegistry<Bulkhead, BulkheadConfig, BulkheadEvent> {
-  readonly store: Store | BulkheadStore | undefined;
+  readonly store: BulkheadStore | undefined;
 
   static of(options: BulkheadRegistryOptions = {}): BulkheadRegistry {
     return new BulkheadRegistry(options);

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import type { Clock } from '../common/clock.js';
 import { BulkheadFullError, ConfigError } from '../common/errors.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { Bulkhead } from './bulkhead.js';
 import { BULKHEAD_DEFAULTS, type BulkheadConfig } from './bulkhead-config.js';
 import type { BulkheadEvent } from './bulkhead-events.js';
+import { BulkheadRegistry } from './bulkhead-registry.js';
 import {
   BULKHEAD_FULL,
   type BulkheadEngine,
@@ -340,10 +342,34 @@ describe('Bulkhead with a store', () => {
     expect(log).toEqual(['lease 1', 'release 101', 'lease 1', 'release 101']);
   });
 
-  it('falls back to in-process slots when the store cannot hold bulkheads', async () => {
-    const b = Bulkhead.of('x', { maxConcurrentCalls: 1 }, { store: { kind: 'other' } as never });
-    b.execute(() => deferred().promise);
-    await expect(b.execute(() => 1)).rejects.toThrow(BulkheadFullError);
+  it('refuses a store that cannot hold bulkheads, naming the store and what it lacks', () => {
+    // A store of breakers only: quietly counting slots per process would break a fleet-wide cap.
+    const store: Store = {
+      kind: 'breakers-only',
+      circuitBreaker: () => expect.fail('not asked for a breaker'),
+    };
+    const attempts = [
+      // @ts-expect-error: a store without bulkhead() is not a BulkheadStore
+      () => Bulkhead.of('x', { maxConcurrentCalls: 1 }, { store }),
+      // @ts-expect-error: the same through a registry
+      () => BulkheadRegistry.of({ store }).bulkhead('x'),
+    ];
+    for (const attempt of attempts) {
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(
+        /'store' must be a store that holds bulkheads \(it has a bulkhead\(\) method\), which the 'breakers-only' store does not/,
+      );
+      try {
+        attempt();
+      } catch (error) {
+        expect(error).toMatchObject({
+          field: 'store',
+          value: store,
+          policyKind: 'bulkhead',
+          policyName: 'x',
+        });
+      }
+    }
   });
 });
 

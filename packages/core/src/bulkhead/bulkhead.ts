@@ -1,10 +1,10 @@
-import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import { type Clock, clockOption } from '../common/clock.js';
 import { BulkheadFullError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { storeOption } from '../common/store-option.js';
 import { isPromiseLike, type MaybePromise, type Supplier } from '../common/types.js';
 import { type BulkheadConfig, type BulkheadSettings, resolveBulkheadConfig } from './bulkhead-config.js';
 import type { BulkheadEvent } from './bulkhead-events.js';
@@ -13,8 +13,11 @@ import { createBulkheadCell, LocalBulkheadEngine } from './local-bulkhead-engine
 import { WaitQueue, type WaitQueueNode } from './wait-queue.js';
 
 export interface BulkheadOptions {
-  /** Where the slots live; a store without `bulkhead()` is ignored. Default: in-process, private to this bulkhead. */
-  readonly store?: Store | BulkheadStore;
+  /**
+   * Where the slots live: a store that holds bulkheads (a ConfigError for one that does not).
+   * Default: in-process, private to this bulkhead.
+   */
+  readonly store?: BulkheadStore;
   /** Time source (epoch ms). Default: the system clock. */
   readonly clock?: Clock;
 }
@@ -72,10 +75,10 @@ export class Bulkhead implements Policy<BulkheadEvent, BulkheadMetrics> {
     this.name = validatePolicyName('bulkhead', name);
     this.config = resolveBulkheadConfig(config, name);
     this.clock = clockOption(options.clock, this.kind, name);
-    const store = options.store as Partial<BulkheadStore> | undefined;
+    const store = storeOption<BulkheadStore>(options.store, 'bulkhead', this.kind, name);
     const settings = this.config;
     this.engine =
-      typeof store?.bulkhead === 'function'
+      store !== undefined
         ? store.bulkhead(this.name, settings, this.onSlotFreed)
         : new LocalBulkheadEngine(settings, this.onSlotFreed, createBulkheadCell);
   }

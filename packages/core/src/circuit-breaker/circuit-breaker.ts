@@ -8,6 +8,7 @@ import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { storeOption } from '../common/store-option.js';
 import { isPromiseLike, type Supplier } from '../common/types.js';
 import {
   type CircuitBreakerConfig,
@@ -68,8 +69,9 @@ export class CircuitBreaker implements Policy<CircuitBreakerEvent, CircuitBreake
     this.config = resolveCircuitBreakerConfig(config, name);
     this.clock = clockOption(options.clock, this.kind, name);
     const settings = this.config;
-    this.engine = options.store
-      ? options.store.circuitBreaker(this.name, settings, this.onEffects)
+    const store = storeOption<Store>(options.store, 'circuitBreaker', this.kind, name);
+    this.engine = store
+      ? store.circuitBreaker(this.name, settings, this.onEffects)
       : new LocalBreakerEngine(settings, this.onEffects, (now) => createBreakerCell(settings, now));
     // Learn the state we start from (a shared store may hold an OPEN breaker already).
     this.refreshKnownState();

@@ -1,4 +1,3 @@
-import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import type { Clock } from '../common/clock.js';
 import { type NamedConfigs, PolicyRegistry } from '../common/policy-registry.js';
 import { RateLimiter } from './rate-limiter.js';
@@ -8,7 +7,7 @@ import type { RateLimiterStore } from './rate-limiter-store.js';
 
 export interface RateLimiterRegistryOptions {
   /** Where every limiter of this registry keeps its state. Default: in-process. */
-  readonly store?: Store | RateLimiterStore;
+  readonly store?: RateLimiterStore;
   readonly clock?: Clock;
   /** Named configs; `default` replaces the built-in defaults for every limiter. */
   readonly configs?: NamedConfigs<RateLimiterConfig>;
@@ -16,7 +15,7 @@ export interface RateLimiterRegistryOptions {
 
 /** Creates and keeps rate limiters by name, all on one store. */
 export class RateLimiterRegistry extends PolicyRegistry<RateLimiter, RateLimiterConfig, RateLimiterEvent> {
-  readonly store: Store | RateLimiterStore | undefined;
+  readonly store: RateLimiterStore | undefined;
 
   static of(options: RateLimiterRegistryOptions = {}): RateLimiterRegistry {
     return new RateLimiterRegistry(options);

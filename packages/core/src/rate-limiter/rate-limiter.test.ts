@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import { type Clock, ManualClock } from '../common/clock.js';
 import { ConfigError, RequestNotPermittedError } from '../common/errors.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RATE_LIMITER_DEFAULTS } from './rate-limiter-config.js';
 import type { RateLimiterEvent } from './rate-limiter-events.js';
+import { RateLimiterRegistry } from './rate-limiter-registry.js';
 import type { RateLimiterEngine, RateLimiterStore } from './rate-limiter-store.js';
 
 /** Under vi.useFakeTimers, Date.now() moves with the timers: the limiter's clock and its waits agree. */
@@ -418,15 +420,34 @@ describe('RateLimiter with a store', () => {
     expect(fn).not.toHaveBeenCalled();
   });
 
-  it('falls back to an in-process engine when the store cannot hold rate limiters', async () => {
-    const store = { kind: 'breakers-only' } as never;
-    const rl = RateLimiter.of(
-      'x',
-      { limitForPeriod: 1, timeoutDuration: 0 },
-      { store, clock: fakeTimersClock },
-    );
-    await rl.execute(() => 1);
-    await expect(rl.execute(() => 1)).rejects.toThrow(RequestNotPermittedError);
+  it('refuses a store that cannot hold rate limiters, naming the store and what it lacks', () => {
+    // A store of breakers only: quietly limiting per process instead would break a fleet-wide limit.
+    const store: Store = {
+      kind: 'breakers-only',
+      circuitBreaker: () => expect.fail('not asked for a breaker'),
+    };
+    const attempts = [
+      // @ts-expect-error: a store without rateLimiter() is not a RateLimiterStore
+      () => RateLimiter.of('x', { limitForPeriod: 1 }, { store }),
+      // @ts-expect-error: the same through a registry
+      () => RateLimiterRegistry.of({ store }).rateLimiter('x'),
+    ];
+    for (const attempt of attempts) {
+      expect(attempt).toThrow(ConfigError);
+      expect(attempt).toThrow(
+        /'store' must be a store that holds rate limiters \(it has a rateLimiter\(\) method\), which the 'breakers-only' store does not/,
+      );
+      try {
+        attempt();
+      } catch (error) {
+        expect(error).toMatchObject({
+          field: 'store',
+          value: store,
+          policyKind: 'ratelimiter',
+          policyName: 'x',
+        });
+      }
+    }
   });
 });
 

@@ -1,10 +1,10 @@
-import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import { type Clock, clockOption } from '../common/clock.js';
 import { RequestNotPermittedError } from '../common/errors.js';
 import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { storeOption } from '../common/store-option.js';
 import type { MaybePromise, Supplier } from '../common/types.js';
 import {
   createLocalRateLimiterEngine,
@@ -20,8 +20,11 @@ import type { RateLimiterEvent } from './rate-limiter-events.js';
 import type { RateLimiterEngine, RateLimiterStore } from './rate-limiter-store.js';
 
 export interface RateLimiterOptions {
-  /** Where the state lives; a store without `rateLimiter()` is ignored. Default: in-process, private to this limiter. */
-  readonly store?: Store | RateLimiterStore;
+  /**
+   * Where the state lives: a store that holds rate limiters (a ConfigError for one that does not).
+   * Default: in-process, private to this limiter.
+   */
+  readonly store?: RateLimiterStore;
   /** Time source (epoch ms). Default: the system clock. */
   readonly clock?: Clock;
 }
@@ -68,8 +71,7 @@ export class RateLimiter implements Policy<RateLimiterEvent, RateLimiterMetrics>
     this.settings = resolveRateLimiterConfig(config, name);
     this.timeoutMs = this.settings.timeoutDuration;
     this.clock = clockOption(options.clock, this.kind, name);
-    const store = options.store as Partial<RateLimiterStore> | undefined;
-    this.store = typeof store?.rateLimiter === 'function' ? (store as RateLimiterStore) : undefined;
+    this.store = storeOption<RateLimiterStore>(options.store, 'rateLimiter', this.kind, name);
     this.engine = this.createEngine(this.settings);
   }
 
