@@ -236,12 +236,23 @@ describe('TimeLimiter.execute', () => {
 });
 
 describe('TimeLimiter signals', () => {
-  it('reuses a settled call signal that nobody listens to', async () => {
-    const tl = TimeLimiter.of('t');
-    const first = await tl.execute(async (s) => s);
-    const second = await tl.execute(async (s) => s);
-    expect(second).toBe(first);
-    expect(second.aborted).toBe(false);
+  it('hands every call its own signal, which no later call can abort', async () => {
+    vi.useFakeTimers();
+    const tl = TimeLimiter.of('t', { timeoutDuration: 10 });
+    // Settled in time, and nobody listened to its signal; the caller keeps it and polls it later.
+    const kept = await tl.execute(async (s) => s);
+    let later: AbortSignal | undefined;
+    const timingOut = tl
+      .execute((s) => {
+        later = s;
+        return after(20, 1);
+      })
+      .catch(() => {});
+    await vi.advanceTimersByTimeAsync(20);
+    await timingOut;
+    expect(later).not.toBe(kept);
+    expect(later?.aborted).toBe(true);
+    expect(kept.aborted).toBe(false);
   });
 
   it('never reuses a signal that is still listened to or followed', async () => {
