@@ -5,7 +5,7 @@ type AnyListener<E> = (event: E) => void;
 
 /**
  * A small typed event hub. Policies check `hasListeners` before building an event, so a
- * policy nobody listens to allocates nothing for events. A listener that throws never
+ * policy nobody listens to allocates nothing for events (bench `breaker`, case `ours-count`). A listener that throws never
  * breaks the call that emitted the event: its error becomes a process warning.
  */
 export class EventPublisher<E extends { readonly type: string }> {

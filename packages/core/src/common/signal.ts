@@ -1,7 +1,9 @@
 /**
  * A signal that never aborts: handed to suppliers when the caller gave none, at no per-call
- * cost. It is shared by every call, so listeners added to it are dropped: they could never
- * fire, and keeping them would leak memory one call at a time.
+ * cost (a new AbortController costs ~3 µs on Node 20: bench `breaker`, case `ours-count`, and
+ * `chain`, case `ours`). It is shared by every call, so listeners added to it are dropped: they
+ * could never fire, and keeping them would leak memory one call at a time. It never aborts, so
+ * sharing it lets no call observe another.
  */
 export const NEVER_ABORTED: AbortSignal = createNeverAborted();
 

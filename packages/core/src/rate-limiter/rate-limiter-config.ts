@@ -1,6 +1,6 @@
 import { ConfigReader } from '../common/config-reader.js';
 import { policySubject } from '../common/policy-name.js';
-import { MAX_TIMER_DELAY_MS } from '../retry/sleep.js';
+import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 
 /**
  * `'fixed-window'`: Resilience4j's limiter, `limitForPeriod` permits per period aligned to the

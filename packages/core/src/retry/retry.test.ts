@@ -8,11 +8,11 @@ import {
   RetryIntervalError,
 } from '../common/errors.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 import { IntervalFunction } from './interval-function.js';
 import { Retry, type RetryOptions } from './retry.js';
 import type { RetryEvent } from './retry-events.js';
 import { RetryRegistry } from './retry-registry.js';
-import { MAX_TIMER_DELAY_MS } from './sleep.js';
 
 class TransientError extends Error {}
 class FatalError extends Error {}

@@ -9,10 +9,11 @@ import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
 import type { Policy } from '../common/policy.js';
 import { validatePolicyName } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 import type { Supplier } from '../common/types.js';
 import { type RetryConfig, type RetrySettings, RetryVerdict, resolveRetryConfig } from './retry-config.js';
 import type { RetryEvent } from './retry-events.js';
-import { MAX_TIMER_DELAY_MS, type Sleep, sleep } from './sleep.js';
+import { type Sleep, sleep } from './sleep.js';
 
 export interface RetryOptions {
   /** Source of the events' `at`. Default: the system clock. */

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { MAX_TIMER_DELAY_MS, sleep } from './sleep.js';
+import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
+import { sleep } from './sleep.js';
 
 afterEach(() => {
   vi.restoreAllMocks();

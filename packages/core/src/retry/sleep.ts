@@ -1,8 +1,7 @@
+import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
+
 /** Waits `ms`; rejects with `signal.reason` as soon as `signal` aborts. Inject one to drive waits in tests. */
 export type Sleep = (ms: number, signal: AbortSignal) => Promise<void>;
-
-/** Longest delay setTimeout honours; beyond it Node fires after 1 ms instead. */
-export const MAX_TIMER_DELAY_MS = 2_147_483_647;
 
 /**
  * The default Sleep: one timer, which keeps the process alive while a caller awaits it (a one-shot

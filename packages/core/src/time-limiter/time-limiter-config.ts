@@ -1,6 +1,6 @@
 import { ConfigReader } from '../common/config-reader.js';
 import { policySubject } from '../common/policy-name.js';
-import { MAX_TIMER_DELAY_MS } from '../retry/sleep.js';
+import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 
 /** What a user passes; every field is optional and defaults as in Resilience4j. Durations in ms. */
 export interface TimeLimiterConfig {
