@@ -180,11 +180,10 @@ export {
   type FixedWindowState,
   type GcraState,
   initialRateLimiterState,
-  type RateLimiterEngine,
   type RateLimiterState,
-  type RateLimiterStore,
   rateLimiterStateProblem,
-} from './rate-limiter/rate-limiter-store.js';
+} from './rate-limiter/rate-limiter-state.js';
+export type { RateLimiterEngine, RateLimiterStore } from './rate-limiter/rate-limiter-store.js';
 export { IntervalFunction, type RandomSource } from './retry/interval-function.js';
 export { Retry, type RetryMetrics, type RetryOptions } from './retry/retry.js';
 export {

@@ -10,7 +10,7 @@ import {
   type RateLimiterSettings,
   resolveRateLimiterConfig,
 } from './rate-limiter-config.js';
-import { rateLimiterStateProblem } from './rate-limiter-store.js';
+import { rateLimiterStateProblem } from './rate-limiter-state.js';
 
 function engineOf(config: Partial<RateLimiterSettings>, start = 0) {
   const settings = resolveRateLimiterConfig(config);

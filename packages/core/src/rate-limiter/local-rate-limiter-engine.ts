@@ -4,9 +4,9 @@ import {
   type FixedWindowState,
   type GcraState,
   initialRateLimiterState,
-  type RateLimiterEngine,
   type RateLimiterState,
-} from './rate-limiter-store.js';
+} from './rate-limiter-state.js';
+import type { RateLimiterEngine } from './rate-limiter-store.js';
 
 /** One rate limiter's in-process state. */
 export interface RateLimiterCell extends UsedCell {
