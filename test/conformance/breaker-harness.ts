@@ -14,14 +14,17 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
+import type {
+  CircuitBreakerConfig,
+  CircuitBreakerMetrics,
+  CircuitBreakerSettings,
+  CircuitBreakerStateName,
+  Store,
+} from '@breakwater/core';
 import {
   type BreakerEngine,
   type BreakerState,
   type BreakerTransition,
-  type CircuitBreakerConfig,
-  type CircuitBreakerMetrics,
-  type CircuitBreakerSettings,
-  type CircuitBreakerStateName,
   CURRENT_PERMIT,
   deniedState,
   initialBreakerState,
@@ -32,10 +35,9 @@ import {
   type StepEffects,
   type StepInput,
   type StepResult,
-  type Store,
   step,
   type ThresholdExceeded,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 

@@ -7,9 +7,9 @@
  * The script is called directly, with its config built by name (BREAKER_CONFIG) and the caller's
  * clock, so that both sides see the same instants.
  */
+import type { CircuitBreakerSettings } from '@breakwater/core';
 import {
   type BreakerState,
-  type CircuitBreakerSettings,
   initialBreakerState,
   MAX_OPEN_ATTEMPT,
   type ManualTarget,
@@ -18,7 +18,7 @@ import {
   type StepResult,
   step,
   type TripReason,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { BREAKER_SCRIPT, type BreakerConfigValues, packBreakerConfig } from '@breakwater/store-redis/wire';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';

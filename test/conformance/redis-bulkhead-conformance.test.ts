@@ -11,7 +11,7 @@ import {
   createBulkheadCell,
   LocalBulkheadEngine,
   resolveBulkheadConfig,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { RedisStore } from '@breakwater/store-redis';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';

@@ -5,13 +5,13 @@
  * either of two engines sharing the name, for both algorithms. Reads through both engines after
  * every operation compare the shared state.
  */
+import type { RateLimiterConfig } from '@breakwater/core';
 import {
   createLocalRateLimiterEngine,
   createRateLimiterCell,
-  type RateLimiterConfig,
   type RateLimiterEngine,
   resolveRateLimiterConfig,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { RedisStore } from '@breakwater/store-redis';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';

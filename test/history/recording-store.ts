@@ -5,24 +5,26 @@
  * call to a waiter of the same process stays one span (one lease in Redis), and a breaker permit
  * spans from the grant reaching the caller to its record or release.
  */
+import type {
+  BulkheadSettings,
+  BulkheadStore,
+  CircuitBreakerSettings,
+  MaybePromise,
+  RateLimiterSettings,
+  RateLimiterStore,
+  Store,
+} from '@breakwater/core';
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
   type BreakerView,
   type BulkheadEngine,
-  type BulkheadSettings,
-  type BulkheadStore,
-  type CircuitBreakerSettings,
   type ManualTarget,
-  type MaybePromise,
   OUTCOME_FAILURE,
   type Outcome,
   type RateLimiterEngine,
-  type RateLimiterSettings,
-  type RateLimiterStore,
   type SlotFreedListener,
-  type Store,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import type { RedisStore } from '@breakwater/store-redis';
 import type { BreakerPermit, PermitSource, RateGrant, SlotLease } from './history.js';
 import {

@@ -1,4 +1,5 @@
-import { type CircuitBreakerStateName, ConfigReader } from '@breakwater/core';
+import type { CircuitBreakerStateName } from '@breakwater/core';
+import { ConfigReader } from '@breakwater/core/engine';
 import {
   asyncScheduler,
   Observable,

@@ -2,7 +2,8 @@
  * eventsOf(RedisStore) on a real Redis (the harness's own redis-server): fleet-wide transitions
  * from another process, the store's own failures, and no subscription left behind.
  */
-import { CircuitBreaker, type EventPublisher } from '@breakwater/core';
+import { CircuitBreaker } from '@breakwater/core';
+import type { EventPublisher } from '@breakwater/core/engine';
 import { RedisStore } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

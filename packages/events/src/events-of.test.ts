@@ -3,12 +3,12 @@ import {
   CircuitBreaker,
   type CircuitBreakerEvent,
   CircuitBreakerRegistry,
-  type EventPublisher,
   ManualClock,
   Retry,
   RetryRegistry,
   type Unsubscribe,
 } from '@breakwater/core';
+import type { EventPublisher } from '@breakwater/core/engine';
 import { firstValueFrom, map, merge, take, toArray } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { eventsOf } from './events-of.js';

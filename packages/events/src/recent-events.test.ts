@@ -1,4 +1,5 @@
-import { CircuitBreaker, type EventPublisher } from '@breakwater/core';
+import { CircuitBreaker } from '@breakwater/core';
+import type { EventPublisher } from '@breakwater/core/engine';
 import { Subject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { RECENT_EVENTS_DEFAULT_CAPACITY, recentEvents } from './recent-events.js';

@@ -1,4 +1,5 @@
-import { ConfigReader, IntervalFunction, Retry, type RetryConfig } from '@breakwater/core';
+import { IntervalFunction, Retry, type RetryConfig } from '@breakwater/core';
+import { ConfigReader } from '@breakwater/core/engine';
 import { concatMap, type MonoTypeOperatorFunction, Observable } from 'rxjs';
 import type { Alert } from './alerts.js';
 import { errorMessage } from './format.js';

@@ -1,4 +1,4 @@
-import { markUsed } from '@breakwater/core';
+import { markUsed } from '@breakwater/core/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { EvictionOrder, NOWHERE, type OrderedCell } from './eviction-order.js';

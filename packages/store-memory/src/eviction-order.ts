@@ -1,4 +1,4 @@
-import type { UsedCell, UseOrder } from '@breakwater/core';
+import type { UsedCell, UseOrder } from '@breakwater/core/engine';
 import { MinHeap } from './min-heap.js';
 
 /** Where a cell is kept (`OrderedCell.place`); a cell not yet added is `NOWHERE`. */

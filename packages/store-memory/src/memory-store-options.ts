@@ -1,4 +1,4 @@
-import { ConfigReader } from '@breakwater/core';
+import { ConfigReader } from '@breakwater/core/engine';
 
 export interface MemoryStoreOptions {
   /**

@@ -1,4 +1,4 @@
-import type { BreakerState, RateLimiterState } from '@breakwater/core';
+import type { BreakerState, RateLimiterState } from '@breakwater/core/engine';
 
 /** A point-in-time copy of a MemoryStore's state, plain JSON: write it to disk, restore it after a restart. */
 export interface MemoryStoreSnapshot {

@@ -1,5 +1,4 @@
 import {
-  type BreakerState,
   Bulkhead,
   CircuitBreaker,
   type CircuitBreakerConfig,
@@ -8,6 +7,7 @@ import {
   ManualClock,
   RateLimiter,
 } from '@breakwater/core';
+import type { BreakerState } from '@breakwater/core/engine';
 import { MemoryStore, type MemoryStoreSnapshot } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';

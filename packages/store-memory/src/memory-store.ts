@@ -1,29 +1,31 @@
 import {
+  type BulkheadSettings,
+  type BulkheadStore,
+  type CircuitBreakerSettings,
+  ConfigError,
+  type RateLimiterSettings,
+  type RateLimiterStore,
+  type Store,
+} from '@breakwater/core';
+import {
   alignBreakerState,
   type BreakerEffectsListener,
   type BreakerEngine,
   type BreakerState,
   type BulkheadEngine,
   type BulkheadListeners,
-  type BulkheadSettings,
-  type BulkheadStore,
   breakerStateProblem,
-  type CircuitBreakerSettings,
-  ConfigError,
   cloneBreakerState,
   cloneRateLimiterState,
   createLocalRateLimiterEngine,
   LocalBreakerEngine,
   LocalBulkheadEngine,
   type RateLimiterEngine,
-  type RateLimiterSettings,
   type RateLimiterState,
-  type RateLimiterStore,
   rateLimiterStateProblem,
   type SlotFreedListener,
-  type Store,
   WeakListenerSet,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { EvictionOrder } from './eviction-order.js';
 import {
   type MemoryStoreOptions,

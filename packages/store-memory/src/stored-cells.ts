@@ -1,17 +1,16 @@
+import type { CircuitBreakerSettings, RateLimiterSettings } from '@breakwater/core';
 import {
   type BreakerCell,
   type BreakerListeners,
   type BreakerState,
   type BulkheadCell,
   type BulkheadListeners,
-  type CircuitBreakerSettings,
   initialBreakerState,
   initialRateLimiterState,
   type RateLimiterCell,
-  type RateLimiterSettings,
   type RateLimiterState,
   type UseOrder,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { NOWHERE, type OrderedCell } from './eviction-order.js';
 
 /** What breakers of one name share besides their state; it lives as long as one of them, or the name's cell. */

@@ -1,4 +1,4 @@
-import { CURRENT_PERMIT, DENIED_FORCED_OPEN, DENIED_HALF_OPEN, DENIED_OPEN } from '@breakwater/core';
+import { CURRENT_PERMIT, DENIED_FORCED_OPEN, DENIED_HALF_OPEN, DENIED_OPEN } from '@breakwater/core/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {

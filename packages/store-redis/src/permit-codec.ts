@@ -18,7 +18,7 @@
  *   LOCAL      the fallback engine's slot (it always answers 0)
  *   ALLOW      under `onStoreFailure: 'allow'`: a slot nobody counts
  */
-import { CURRENT_PERMIT } from '@breakwater/core';
+import { CURRENT_PERMIT } from '@breakwater/core/engine';
 
 /** Probe lease numbers are 1 .. MAX_LEASE (the script draws them; see `breaker.lua`). */
 export const LEASE_SPAN = 2 ** 21;

@@ -1,11 +1,14 @@
+import type {
+  CircuitBreakerMetrics,
+  CircuitBreakerSettings,
+  CircuitBreakerStateName,
+  TransitionReason,
+} from '@breakwater/core';
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
   type BreakerTransition,
   type BreakerView,
-  type CircuitBreakerMetrics,
-  type CircuitBreakerSettings,
-  type CircuitBreakerStateName,
   createBreakerCell,
   DENIED_OPEN,
   LocalBreakerEngine,
@@ -13,9 +16,8 @@ import {
   type ManualTarget,
   type Outcome,
   type StepEffects,
-  type TransitionReason,
   type TripReason,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import {
   ALLOW_PERMIT,
   epochOf,

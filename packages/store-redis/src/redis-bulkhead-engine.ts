@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import type { BulkheadSettings, Unsubscribe } from '@breakwater/core';
 import {
   BULKHEAD_FULL,
   type BulkheadEngine,
-  type BulkheadSettings,
   createBulkheadCell,
   LocalBulkheadEngine,
   type SlotFreedListener,
-  type Unsubscribe,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { type BatchedOp, PerOpBatch } from './per-op-batch.js';
 import { ALLOW_PERMIT, LOCAL_LEASE, leaseMember, nextLease } from './permit-codec.js';
 import type { RedisRunner } from './redis-runner.js';

@@ -1,9 +1,9 @@
+import type { RateLimiterSettings } from '@breakwater/core';
 import {
   createLocalRateLimiterEngine,
   createRateLimiterCell,
   type RateLimiterEngine,
-  type RateLimiterSettings,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import { type BatchedOp, PerOpBatch } from './per-op-batch.js';
 import { refusedFor } from './permit-codec.js';
 import type { RedisRunner } from './redis-runner.js';

@@ -1,4 +1,4 @@
-import { EventPublisher } from '@breakwater/core';
+import { EventPublisher } from '@breakwater/core/engine';
 import { type CallObserver, InFlightCalls, type ScriptCallbacks, type ScriptReply } from './in-flight.js';
 import type { RedisStoreSettings } from './redis-store-options.js';
 import { type Connection, StoreConnection } from './store-connection.js';

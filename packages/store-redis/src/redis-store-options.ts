@@ -1,4 +1,5 @@
-import { ConfigError, ConfigReader } from '@breakwater/core';
+import { ConfigError } from '@breakwater/core';
+import { ConfigReader } from '@breakwater/core/engine';
 import type { Cluster, Redis } from 'ioredis';
 
 /** What the store does when Redis cannot answer (down, too slow, or the guard breaker is open). */

@@ -1,19 +1,21 @@
 import { hostname } from 'node:os';
+import type {
+  BulkheadSettings,
+  BulkheadStore,
+  CircuitBreakerSettings,
+  RateLimiterSettings,
+  RateLimiterStore,
+  Store,
+  Unsubscribe,
+} from '@breakwater/core';
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
   type BulkheadEngine,
-  type BulkheadSettings,
-  type BulkheadStore,
-  type CircuitBreakerSettings,
   EventPublisher,
   type RateLimiterEngine,
-  type RateLimiterSettings,
-  type RateLimiterStore,
   type SlotFreedListener,
-  type Store,
-  type Unsubscribe,
-} from '@breakwater/core';
+} from '@breakwater/core/engine';
 import type { Cluster, Redis } from 'ioredis';
 import { RedisBreakerEngine } from './redis-breaker-engine.js';
 import { RedisBulkheadEngine } from './redis-bulkhead-engine.js';

@@ -1,4 +1,4 @@
-import type { BreakerTransition } from '@breakwater/core';
+import type { BreakerTransition } from '@breakwater/core/engine';
 
 interface StoreEventBase {
   readonly kind: 'store';

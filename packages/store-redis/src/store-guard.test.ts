@@ -1,4 +1,4 @@
-import { EventPublisher } from '@breakwater/core';
+import { EventPublisher } from '@breakwater/core/engine';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { resolveRedisStoreOptions } from './redis-store-options.js';

@@ -1,4 +1,4 @@
-import type { EventPublisher } from '@breakwater/core';
+import type { EventPublisher } from '@breakwater/core/engine';
 import type { RedisStoreSettings } from './redis-store-options.js';
 import type { StoreUnavailableError } from './store-errors.js';
 import type { FleetStoreFailureMessage, StoreEvent } from './store-events.js';

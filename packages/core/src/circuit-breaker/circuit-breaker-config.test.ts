@@ -4,8 +4,8 @@ import {
   type CircuitBreakerConfig,
   ConfigError,
   ErrorVerdict,
-  resolveCircuitBreakerConfig,
 } from '@breakwater/core';
+import { resolveCircuitBreakerConfig } from '@breakwater/core/engine';
 import { describe, expect, it } from 'vitest';
 
 function configError(config: unknown): ConfigError {

@@ -22,9 +22,9 @@ import {
   type CircuitBreakerMetrics,
   type CircuitBreakerStateName,
   IllegalStateTransitionError,
-  MAX_OPEN_ATTEMPT,
   ManualClock,
 } from '@breakwater/core';
+import { MAX_OPEN_ATTEMPT } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';

@@ -3,13 +3,13 @@
  * maxWaitDurationInHalfOpenState, or is aborted never leaves the breaker stuck.
  */
 import {
-  type BreakerEngine,
   CallNotPermittedError,
   CircuitBreaker,
   type CircuitBreakerConfig,
   ManualClock,
   type Store,
 } from '@breakwater/core';
+import type { BreakerEngine } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';

@@ -5,13 +5,13 @@ import {
   type CircuitBreakerConfig,
   type CircuitBreakerEvent,
   type CircuitBreakerStateName,
-  EventPublisher,
   IllegalStateTransitionError,
   ManualClock,
   RequestNotPermittedError,
   ResultRecordedAsFailureError,
   STATES,
 } from '@breakwater/core';
+import { EventPublisher } from '@breakwater/core/engine';
 import { afterEach, beforeEach, describe, expect, expectTypeOf, it, vi } from 'vitest';
 
 // A whole second, so that TIME_BASED bucket boundaries are easy to reason about.

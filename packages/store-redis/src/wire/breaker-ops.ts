@@ -2,13 +2,8 @@
  * A breaker batch on the wire: the operations packed into the script's ARGV[4], and the script's
  * JSON reply read back (`breaker.lua` says what each means).
  */
-import type {
-  BreakerTransition,
-  CircuitBreakerStateName,
-  ManualTarget,
-  ThresholdExceeded,
-  TransitionReason,
-} from '@breakwater/core';
+import type { CircuitBreakerStateName, TransitionReason } from '@breakwater/core';
+import type { BreakerTransition, ManualTarget, ThresholdExceeded } from '@breakwater/core/engine';
 import { type BreakerConfigValues, packBreakerConfig } from './breaker-config.js';
 import { type Counts, rateOf } from './breaker-document.js';
 

@@ -4,7 +4,7 @@
  * and the document head it writes, all from DOCUMENT_FIELDS, so that the fast path reads exactly
  * what the encoder writes and neither keeps a key order by hand.
  */
-import { CURRENT_PERMIT, DENIED_FORCED_OPEN, DENIED_HALF_OPEN, DENIED_OPEN } from '@breakwater/core';
+import { CURRENT_PERMIT, DENIED_FORCED_OPEN, DENIED_HALF_OPEN, DENIED_OPEN } from '@breakwater/core/engine';
 import { MAX_LEASE } from '../permit-codec.js';
 import { BREAKER_CONFIG, type BreakerConfigName } from './breaker-config.js';
 import {
