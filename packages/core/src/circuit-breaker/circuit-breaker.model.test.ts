@@ -28,6 +28,7 @@ import { MAX_OPEN_ATTEMPT } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { manualTransition } from './circuit-breaker.test-support.js';
 
 // ------------------------------------------------------------------ the generated configuration
 
@@ -557,25 +558,6 @@ function deadlineTarget(m: BreakerModel, to: 'deadline' | 'second', offset: numb
   if (base === undefined) return undefined;
   const target = base + offset;
   return target > m.now ? target : undefined;
-}
-
-function manualTransition(cb: CircuitBreaker, target: Target): Promise<void> {
-  switch (target) {
-    case 'RESET':
-      return cb.reset();
-    case 'CLOSED':
-      return cb.transitionToClosedState();
-    case 'OPEN':
-      return cb.transitionToOpenState();
-    case 'HALF_OPEN':
-      return cb.transitionToHalfOpenState();
-    case 'FORCED_OPEN':
-      return cb.transitionToForcedOpenState();
-    case 'DISABLED':
-      return cb.transitionToDisabledState();
-    default:
-      return cb.transitionToMetricsOnlyState();
-  }
 }
 
 async function runOp(op: Op, w: ModelWorld, r: RealWorld): Promise<void> {

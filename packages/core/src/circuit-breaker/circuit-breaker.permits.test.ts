@@ -13,6 +13,7 @@ import type { BreakerEngine } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { deferred } from './circuit-breaker.test-support.js';
 
 const T0 = 1_700_000_000_000;
 let clock: ManualClock;
@@ -21,16 +22,6 @@ beforeEach(() => {
 });
 
 const WAIT = 1000;
-
-function deferred<T = unknown>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 /** A breaker already HALF_OPEN with `permitted` probes. */
 async function halfOpen(config: CircuitBreakerConfig = {}, permitted = 1, store?: Store) {

@@ -1,0 +1,146 @@
+/**
+ * Shared setup of the circuit-breaker.*.test.ts files: a manual clock, a small config, and helpers
+ * that drive a breaker through calls and read its events. Not a test file itself.
+ */
+import {
+  CallNotPermittedError,
+  CircuitBreaker,
+  type CircuitBreakerConfig,
+  type CircuitBreakerEvent,
+  type CircuitBreakerStateName,
+  ManualClock,
+} from '@breakwater/core';
+import { afterEach, beforeEach, expect, vi } from 'vitest';
+
+// A whole second, so that TIME_BASED bucket boundaries are easy to reason about.
+export const T0 = 1_700_000_000_000;
+export const TEN_YEARS = 10 * 365 * 24 * 3600 * 1000;
+
+/** The clock of every breaker `make` creates; a fresh one at T0 for each test. */
+export let clock: ManualClock = new ManualClock(T0);
+
+/**
+ * For the calling test file: a fresh `clock` at T0 before each test; real timers and restored mocks
+ * after each.
+ */
+export function freshClockForEachTest(): void {
+  beforeEach(() => {
+    clock = new ManualClock(T0);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+    vi.restoreAllMocks();
+  });
+}
+
+export class BoomError extends Error {
+  override name = 'BoomError';
+}
+export class RecordedError extends Error {
+  override name = 'RecordedError';
+}
+export class IgnoredError extends Error {
+  override name = 'IgnoredError';
+}
+
+export function make(config: CircuitBreakerConfig = {}, name = 'cb'): CircuitBreaker {
+  return CircuitBreaker.of(name, config, { clock });
+}
+
+/** Trips after 2 failures out of 2; 1 s open; 2 probes. */
+export const SMALL: CircuitBreakerConfig = {
+  slidingWindowSize: 2,
+  minimumNumberOfCalls: 2,
+  waitDurationInOpenState: 1000,
+  permittedNumberOfCallsInHalfOpenState: 2,
+};
+
+export async function succeed(cb: CircuitBreaker, times = 1, durationMs = 0): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    await expect(
+      cb.execute(() => {
+        clock.advance(durationMs);
+        return 'ok';
+      }),
+    ).resolves.toBe('ok');
+  }
+}
+
+export async function fail(
+  cb: CircuitBreaker,
+  times = 1,
+  durationMs = 0,
+  error: unknown = new BoomError('boom'),
+): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    await expect(
+      cb.execute(() => {
+        clock.advance(durationMs);
+        throw error;
+      }),
+    ).rejects.toBe(error);
+  }
+}
+
+export async function refused(cb: CircuitBreaker, state: CircuitBreakerStateName = 'OPEN'): Promise<void> {
+  const error = await cb
+    .execute(() => 'never')
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(error).toBeInstanceOf(CallNotPermittedError);
+  expect((error as CallNotPermittedError).state).toBe(state);
+}
+
+export function listen(cb: CircuitBreaker): CircuitBreakerEvent[] {
+  const events: CircuitBreakerEvent[] = [];
+  cb.onEvent((e) => events.push(e));
+  return events;
+}
+
+export const typesOf = (events: CircuitBreakerEvent[]) => events.map((e) => e.type);
+export const transitionsOf = (events: CircuitBreakerEvent[]) =>
+  events.flatMap((e) => (e.type === 'STATE_TRANSITION' ? [`${e.from}->${e.to}`] : []));
+export const transitionEvents = (events: CircuitBreakerEvent[]) =>
+  events.filter(
+    (e): e is Extract<CircuitBreakerEvent, { type: 'STATE_TRANSITION' }> => e.type === 'STATE_TRANSITION',
+  );
+
+export function deferred<T = unknown>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Puts a fresh breaker into `state` by legal manual transitions. */
+export async function driveTo(cb: CircuitBreaker, state: CircuitBreakerStateName): Promise<void> {
+  if (state === 'CLOSED') return;
+  // HALF_OPEN is only reached from OPEN (or from a passive state).
+  if (state === 'HALF_OPEN') await cb.transitionToOpenState();
+  return manualTransition(cb, state);
+}
+
+/** The manual transition of `cb` to `to` (or its reset). */
+export function manualTransition(cb: CircuitBreaker, to: CircuitBreakerStateName | 'RESET'): Promise<void> {
+  switch (to) {
+    case 'RESET':
+      return cb.reset();
+    case 'CLOSED':
+      return cb.transitionToClosedState();
+    case 'OPEN':
+      return cb.transitionToOpenState();
+    case 'HALF_OPEN':
+      return cb.transitionToHalfOpenState();
+    case 'DISABLED':
+      return cb.transitionToDisabledState();
+    case 'FORCED_OPEN':
+      return cb.transitionToForcedOpenState();
+    case 'METRICS_ONLY':
+      return cb.transitionToMetricsOnlyState();
+  }
+}
