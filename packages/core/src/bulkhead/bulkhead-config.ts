@@ -1,5 +1,4 @@
-import { ConfigReader } from '../common/config-reader.js';
-import { policySubject } from '../common/policy-name.js';
+import { policyConfigReader } from '../common/config-reader.js';
 import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 
 /** What a user passes; every field is optional. Durations in ms. */
@@ -37,10 +36,7 @@ const KNOWN_KEYS: readonly (keyof BulkheadConfig)[] = [
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveBulkheadConfig(config: unknown, name?: string): BulkheadSettings {
-  const r = new ConfigReader(`${policySubject('bulkhead', name)} config`, config, KNOWN_KEYS, {
-    kind: 'bulkhead',
-    name,
-  });
+  const r = policyConfigReader('bulkhead', name, config, KNOWN_KEYS);
   const d = BULKHEAD_DEFAULTS;
   return Object.freeze({
     maxConcurrentCalls: r.integer('maxConcurrentCalls', d.maxConcurrentCalls, 0, 1_000_000_000),

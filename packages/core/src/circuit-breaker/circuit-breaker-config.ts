@@ -1,11 +1,10 @@
-import { ConfigReader, type ErrorMatcher } from '../common/config-reader.js';
+import { type ErrorMatcher, policyConfigReader } from '../common/config-reader.js';
 import {
   BreakwaterError,
   BulkheadFullError,
   CallNotPermittedError,
   RequestNotPermittedError,
 } from '../common/errors.js';
-import { policySubject } from '../common/policy-name.js';
 
 export type SlidingWindowType = 'COUNT_BASED' | 'TIME_BASED';
 export type HalfOpenPolicy = 'rate' | 'successes';
@@ -130,10 +129,7 @@ const MAX_COUNT_WINDOW = 1_000_000;
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveCircuitBreakerConfig(config: unknown, name?: string): CircuitBreakerSettings {
-  const r = new ConfigReader(`${policySubject('circuitbreaker', name)} config`, config, KNOWN_KEYS, {
-    kind: 'circuitbreaker',
-    name,
-  });
+  const r = policyConfigReader('circuitbreaker', name, config, KNOWN_KEYS);
   const d = CIRCUIT_BREAKER_DEFAULTS;
   const slidingWindowType = r.oneOf('slidingWindowType', d.slidingWindowType, ['COUNT_BASED', 'TIME_BASED']);
   const maxSize = slidingWindowType === 'TIME_BASED' ? MAX_TIME_WINDOW_SECONDS : MAX_COUNT_WINDOW;

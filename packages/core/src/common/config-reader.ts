@@ -1,4 +1,6 @@
 import { ConfigError, type PolicyRef } from './errors.js';
+import { policySubject } from './policy-name.js';
+import type { PolicyKind } from './types.js';
 
 /** Anything that can tell whether an error (or a result) matches: error classes or one predicate. */
 // biome-ignore lint/suspicious/noExplicitAny: constructors of any error class are accepted.
@@ -126,6 +128,16 @@ export class ConfigReader {
     if (v === undefined) return undefined;
     return toErrorPredicate(v, (allowed) => this.fail(field, allowed));
   }
+}
+
+/** The reader of the config of the policy `name` of `kind`; its errors say so (`Retry 'upbit' config`). */
+export function policyConfigReader(
+  kind: PolicyKind,
+  name: string | undefined,
+  config: unknown,
+  knownKeys: readonly string[],
+): ConfigReader {
+  return new ConfigReader(`${policySubject(kind, name)} config`, config, knownKeys, { kind, name });
 }
 
 /** Turns `[ErrorA, ErrorB]` or `(e) => boolean` into one predicate. */

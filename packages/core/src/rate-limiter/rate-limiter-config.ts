@@ -1,5 +1,4 @@
-import { ConfigReader } from '../common/config-reader.js';
-import { policySubject } from '../common/policy-name.js';
+import { policyConfigReader } from '../common/config-reader.js';
 import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 
 /**
@@ -48,10 +47,7 @@ const KNOWN_KEYS: readonly (keyof RateLimiterConfig)[] = [
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveRateLimiterConfig(config: unknown, name?: string): RateLimiterSettings {
-  const r = new ConfigReader(`${policySubject('ratelimiter', name)} config`, config, KNOWN_KEYS, {
-    kind: 'ratelimiter',
-    name,
-  });
+  const r = policyConfigReader('ratelimiter', name, config, KNOWN_KEYS);
   const d = RATE_LIMITER_DEFAULTS;
   return Object.freeze({
     algorithm: r.oneOf('algorithm', d.algorithm, ['fixed-window', 'gcra']),

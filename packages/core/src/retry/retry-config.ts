@@ -1,5 +1,4 @@
-import { ConfigReader, type ErrorMatcher } from '../common/config-reader.js';
-import { policySubject } from '../common/policy-name.js';
+import { type ErrorMatcher, policyConfigReader } from '../common/config-reader.js';
 import { IntervalFunction } from './interval-function.js';
 
 /** What a user passes; every field is optional and defaults as in Resilience4j. Durations in ms. */
@@ -57,10 +56,7 @@ const KNOWN_KEYS: readonly (keyof RetryConfig)[] = [
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveRetryConfig(config: unknown, name?: string): RetrySettings {
-  const r = new ConfigReader(`${policySubject('retry', name)} config`, config, KNOWN_KEYS, {
-    kind: 'retry',
-    name,
-  });
+  const r = policyConfigReader('retry', name, config, KNOWN_KEYS);
   const d = RETRY_DEFAULTS;
   if (r.has('waitDuration') && r.has('intervalFunction')) {
     r.fail('intervalFunction', 'absent when waitDuration is given (give one of the two)');

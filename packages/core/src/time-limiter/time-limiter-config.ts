@@ -1,5 +1,4 @@
-import { ConfigReader } from '../common/config-reader.js';
-import { policySubject } from '../common/policy-name.js';
+import { policyConfigReader } from '../common/config-reader.js';
 import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 
 /** What a user passes; every field is optional and defaults as in Resilience4j. Durations in ms. */
@@ -25,10 +24,7 @@ const KNOWN_KEYS: readonly (keyof TimeLimiterConfig)[] = ['timeoutDuration', 'ca
 
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveTimeLimiterConfig(config: unknown, name?: string): TimeLimiterSettings {
-  const r = new ConfigReader(`${policySubject('timelimiter', name)} config`, config, KNOWN_KEYS, {
-    kind: 'timelimiter',
-    name,
-  });
+  const r = policyConfigReader('timelimiter', name, config, KNOWN_KEYS);
   const d = TIME_LIMITER_DEFAULTS;
   return Object.freeze({
     // A timer cannot hold more than ~24.8 days; Node would fire a longer one after 1 ms.
