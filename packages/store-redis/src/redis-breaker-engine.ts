@@ -7,7 +7,6 @@ import type {
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
-  type BreakerTransition,
   type BreakerView,
   createBreakerCell,
   DENIED_OPEN,
