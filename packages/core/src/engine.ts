@@ -59,6 +59,12 @@ export type {
   BreakerView,
 } from './circuit-breaker/circuit-breaker-store.js';
 export {
+  type FleetStoreFailureMessage,
+  type FleetTransitionMessage,
+  rateOfCounts,
+  type WindowCounts,
+} from './circuit-breaker/fleet-messages.js';
+export {
   type BreakerCell,
   type BreakerListeners,
   createBreakerCell,

@@ -84,6 +84,7 @@ const ENGINE = [
   'metricsOf',
   'nextDueAt',
   'rateLimiterStateProblem',
+  'rateOfCounts',
   'recordIn',
   'refreshIn',
   'releaseIn',

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { CircuitBreakerStateName, TransitionReason, Unsubscribe } from '@breakwater/core';
+import { rateOfCounts, type WindowCounts } from '@breakwater/core/engine';
 import { Observable } from 'rxjs';
 import type {
   EventShape,
@@ -99,8 +100,8 @@ export function fleetTransitionEvents(message: FleetTransitionMessageLike): Flee
     const { from, to, at, reason, until, counts, ...rates } = t as Record<string, unknown>;
     if (!STATE_NAMES.has(from as string) || !STATE_NAMES.has(to as string)) continue;
     const c = countsOf(counts);
-    const failureRate = rates.failureRate ?? (c === undefined ? -1 : rateOf(c[1], c));
-    const slowCallRate = rates.slowCallRate ?? (c === undefined ? -1 : rateOf(c[2], c));
+    const failureRate = rates.failureRate ?? (c === undefined ? -1 : rateOfCounts(c[1], c));
+    const slowCallRate = rates.slowCallRate ?? (c === undefined ? -1 : rateOfCounts(c[2], c));
     events.push({
       kind: 'circuitbreaker',
       type: 'STATE_TRANSITION',
@@ -118,15 +119,12 @@ export function fleetTransitionEvents(message: FleetTransitionMessageLike): Flee
   return events;
 }
 
-function countsOf(value: unknown): readonly number[] | undefined {
+function countsOf(value: unknown): WindowCounts | undefined {
   if (!Array.isArray(value) || value.length < 5) return undefined;
   const counts: unknown[] = value;
-  return counts.every((n) => typeof n === 'number' && Number.isFinite(n)) ? (counts as number[]) : undefined;
-}
-
-/** As the engines compute it: -1 below the window's minimum (counts: [calls, failures, slow, slowFailures, minimumCalls]). */
-function rateOf(part: number, counts: readonly number[]): number {
-  return counts[0] === 0 || counts[0] < counts[4] ? -1 : (part * 100) / counts[0];
+  return counts.every((n) => typeof n === 'number' && Number.isFinite(n))
+    ? (counts as unknown as WindowCounts)
+    : undefined;
 }
 
 function finiteOr(value: unknown, fallback: number): number {

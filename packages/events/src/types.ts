@@ -9,6 +9,7 @@ import type {
   TransitionReason,
   Unsubscribe,
 } from '@breakwater/core';
+import type { FleetStoreFailureMessage } from '@breakwater/core/engine';
 
 /** What every Breakwater event has: a discriminant pair (`kind`, `type`), the emitter's `name`, and `at` (epoch ms). */
 export interface EventShape {
@@ -64,7 +65,11 @@ export interface FleetTransition {
   readonly until?: number;
 }
 
-/** A message on `<prefix>:events`, as RedisStore's `onFleetTransition` delivers it. */
+/**
+ * A fleet message as a source delivers it: core's `FleetTransitionMessage` (what RedisStore's
+ * `onFleetTransition` delivers), read tolerantly (anyone can publish on a channel: rates may be
+ * missing, or given as the window's `counts`).
+ */
 export interface FleetTransitionMessageLike {
   readonly kind: 'circuitbreaker';
   readonly name: string;
@@ -73,19 +78,11 @@ export interface FleetTransitionMessageLike {
 }
 
 /**
- * A STORE_FAILURE another process published on `<prefix>:events` after its outage; a fleet source
- * that has `onFleetStoreFailure(listener)` delivers them (RedisStore does).
+ * A STORE_FAILURE another process published after its outage; a fleet source that has
+ * `onFleetStoreFailure(listener)` delivers them (RedisStore does). The message is defined once, in
+ * `@breakwater/core/engine`.
  */
-export interface FleetStoreFailureMessageLike {
-  readonly kind: 'store';
-  readonly type: 'STORE_FAILURE';
-  readonly name: string;
-  readonly origin: string;
-  readonly at: number;
-  readonly recoveredAt: number;
-  readonly error: string;
-  readonly policy: string;
-}
+export type FleetStoreFailureMessageLike = FleetStoreFailureMessage;
 
 /**
  * A store that shares state across processes and tells about it: `RedisStore` from

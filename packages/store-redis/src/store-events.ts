@@ -1,5 +1,3 @@
-import type { BreakerTransition } from '@breakwater/core/engine';
-
 interface StoreEventBase {
   readonly kind: 'store';
   /** The store's key prefix. */
@@ -56,27 +54,5 @@ export type StoreEvent =
   | StorePolicyFailureEvent
   | StoreOutcomesDroppedEvent;
 
-/** A breaker's transitions as published by some process of the fleet. */
-export interface FleetTransitionMessage {
-  readonly kind: 'circuitbreaker';
-  readonly name: string;
-  /** The process that made the transition (its `processId`). */
-  readonly origin: string;
-  readonly transitions: readonly BreakerTransition[];
-}
-
-/** Another process's outage, published by that process once Redis answered it again. */
-export interface FleetStoreFailureMessage {
-  readonly kind: 'store';
-  readonly type: 'STORE_FAILURE';
-  /** The store's key prefix. */
-  readonly name: string;
-  /** The process that lost Redis (its `processId`). */
-  readonly origin: string;
-  /** When the outage began, and when it ended (epoch ms). */
-  readonly at: number;
-  readonly recoveredAt: number;
-  /** The first error's message. */
-  readonly error: string;
-  readonly policy: 'local' | 'allow' | 'deny';
-}
+/** The fleet's messages: defined once, in `@breakwater/core/engine`, for the stores and the event streams. */
+export type { FleetStoreFailureMessage, FleetTransitionMessage } from '@breakwater/core/engine';

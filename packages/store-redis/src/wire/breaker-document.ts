@@ -4,6 +4,8 @@
  * from it as the engines do (counts to rates, a time window's decay at read time).
  */
 
+import { rateOfCounts, type WindowCounts } from '@breakwater/core/engine';
+
 /**
  * The document's fields, in the order `breaker.lua` writes them: the hot ones first, up to the
  * config (`cfg`), so that the script's fast path can read and rewrite the document with string
@@ -43,19 +45,11 @@ export const COUNT_WINDOW_FIELDS = [
 export type DocumentField = (typeof DOCUMENT_FIELDS)[number];
 export type CountWindowField = (typeof COUNT_WINDOW_FIELDS)[number];
 
-/** A window's counts as the script reports them: [calls, failures, slow, slowFailures, minimumCalls]. */
-export type Counts = readonly [
-  calls: number,
-  failures: number,
-  slow: number,
-  slowFailures: number,
-  minimumCalls: number,
-];
+/** A window's counts as the script reports them (core's `WindowCounts`). */
+export type Counts = WindowCounts;
 
-/** A rate (percent) of `part` among the window's calls, or -1 below its minimum: as the in-process engine computes it. */
-export function rateOf(part: number, counts: Counts): number {
-  return counts[0] === 0 || counts[0] < counts[4] ? -1 : (part * 100) / counts[0];
-}
+/** A rate (percent) of `part` among the window's calls, or -1 below its minimum (core's one formula). */
+export const rateOf: (part: number, counts: Counts) => number = rateOfCounts;
 
 /** A stored window as read back, every field unchecked. */
 export interface StoredWindow {
