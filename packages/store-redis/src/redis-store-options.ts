@@ -14,7 +14,7 @@ export interface RedisStoreOptions {
   readonly onStoreFailure?: StoreFailurePolicy;
   /** Longest wait for Redis per operation (ms). Default 100. */
   readonly commandTimeout?: number;
-  /** A policy's keys expire after this long without a write (ms). Default 86,400,000 (a day). */
+  /** A breaker's key expires after this long without a call (ms). Default 86,400,000 (a day). */
   readonly keyTtlMs?: number;
   /** A half-open probe whose process died is given back after this long (ms). Default 60,000. */
   readonly halfOpenLeaseMs?: number;
@@ -23,7 +23,7 @@ export interface RedisStoreOptions {
    * process that died are given back after this long (ms). Default 60,000.
    */
   readonly bulkheadLeaseMs?: number;
-  /** The breaker around Redis itself: consecutive failures that open it, and how long it stays open (ms). */
+  /** The guard around Redis: failures (in a row or within `waitDurationMs`) that open it, and its probe interval (ms). */
   readonly guard?: { readonly failureThreshold?: number; readonly waitDurationMs?: number };
   /** `'redis'` (default): Redis `TIME` is the clock of every decision. `'caller'`: the caller's clock (tests only). */
   readonly clock?: 'redis' | 'caller';

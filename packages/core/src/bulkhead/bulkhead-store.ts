@@ -37,7 +37,7 @@ export interface BulkheadEngine {
   close(): void;
 }
 
-/** A store able to hold bulkheads. A store without this method gets in-process bulkheads. */
+/** A store able to hold bulkheads; a bulkhead given a store without this method throws a ConfigError. */
 export interface BulkheadStore {
   bulkhead(name: string, settings: BulkheadSettings, onSlotFreed: SlotFreedListener): BulkheadEngine;
 }

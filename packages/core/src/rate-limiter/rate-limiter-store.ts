@@ -38,7 +38,7 @@ export interface RateLimiterEngine {
   close(): void;
 }
 
-/** A store able to hold rate limiters. A store without this method gets in-process limiters. */
+/** A store able to hold rate limiters; a limiter given a store without this method throws a ConfigError. */
 export interface RateLimiterStore {
   rateLimiter(name: string, settings: RateLimiterSettings): RateLimiterEngine;
 }
