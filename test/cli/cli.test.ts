@@ -318,8 +318,24 @@ describe('breakwater: reading breakers', () => {
       failedCalls: metrics.numberOfFailedCalls,
       notPermittedCalls: metrics.numberOfNotPermittedCalls,
       window: { type: 'COUNT_BASED', size: 4, minimumCalls: 4 },
-      config: expect.objectContaining({ failureRateThreshold: '50', waitDurationInOpenState: '30000' }),
+      config: expect.objectContaining({
+        slidingWindowType: 'COUNT_BASED',
+        slidingWindowSize: 4,
+        failureRateThreshold: 50,
+        waitDurationInOpenState: 30_000,
+        automaticTransitionFromOpenToHalfOpenEnabled: false,
+      }),
     });
+    // every value of the document is typed: numbers and booleans are never strings
+    const strings = (value: unknown, path: string): string[] =>
+      typeof value === 'string'
+        ? /^(-?\d+(\.\d+)?|true|false)$/.test(value)
+          ? [path]
+          : []
+        : value !== null && typeof value === 'object'
+          ? Object.entries(value).flatMap(([k, v]) => strings(v, `${path}.${k}`))
+          : [];
+    expect(strings(status, 'status')).toEqual([]);
     expect(status.openUntil - status.since).toBe(30_000);
   });
 

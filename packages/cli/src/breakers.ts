@@ -1,7 +1,6 @@
 import {
   BREAKER_SCRIPT,
   breakerKey,
-  describeBreakerConfig,
   forcedTransitionArgs,
   numberOr,
   parseBreakerReply,
@@ -13,6 +12,7 @@ import {
   windowCountsAt,
 } from '@breakwater/store-redis/wire';
 import type { Cluster, Redis } from 'ioredis';
+import { type BreakerSettingsView, breakerSettings } from './config-view.js';
 
 export type Connection = Redis | Cluster;
 
@@ -86,8 +86,8 @@ export interface BreakerStatus {
     readonly size: number;
     readonly minimumCalls: number;
   };
-  /** The config of the services using it, as the stored state records it; null when absent. */
-  readonly config: Readonly<Record<string, string>> | null;
+  /** The config of the services using it, as the stored state records it, typed; null when absent. */
+  readonly config: BreakerSettingsView | null;
   /** Time left before the idle key expires (ms); null without expiry. */
   readonly ttlMs: number | null;
   /** Why the state could not be read (with state INVALID). */
@@ -162,7 +162,7 @@ export function statusOf(name: string, key: string, raw: string, pttl: number, n
       size: numberOr(w.size),
       minimumCalls,
     },
-    config: config === undefined ? null : describeBreakerConfig(config),
+    config: config === undefined ? null : breakerSettings(config),
     ttlMs,
   };
 }

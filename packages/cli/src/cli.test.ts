@@ -1,3 +1,4 @@
+import { type BreakerConfigValues, packBreakerConfig } from '@breakwater/store-redis/wire';
 import { describe, expect, it } from 'vitest';
 import { statusOf } from './breakers.js';
 import { EXIT, main } from './cli.js';
@@ -130,6 +131,63 @@ describe('statusOf', () => {
       window: { type: 'TIME_BASED', size: 2, minimumCalls: 1 },
       config: null,
       ttlMs: null,
+    });
+  });
+
+  it('gives the stored config typed: numbers and booleans, not the strings the script stores', () => {
+    const values: BreakerConfigValues = {
+      ttlMs: 86_400_000,
+      windowType: 'COUNT',
+      windowSize: 4,
+      closedMin: 4,
+      halfOpenMin: 2,
+      failureRateThreshold: 50,
+      slowCallRateThreshold: 100,
+      permitted: 2,
+      maxWaitHalfOpen: 0,
+      afterWaitTarget: 'OPEN',
+      automatic: '1',
+      failureCountThreshold: 0,
+      consecutiveThreshold: 0,
+      halfOpenPolicy: 'rate',
+      successThreshold: 2,
+      leaseMs: 60_000,
+      channel: 'breakwater:events',
+      name: 't',
+      waits: '30000',
+    };
+    const doc = (v: BreakerConfigValues) =>
+      JSON.stringify({
+        state: 'CLOSED',
+        since: 1_000,
+        window: { type: 'COUNT', size: 4, calls: 0, minimumCalls: 4 },
+        cfg: JSON.parse(packBreakerConfig(v)),
+      });
+    expect(statusOf('t', 'k', doc(values), -1, 2_000).config).toEqual({
+      slidingWindowType: 'COUNT_BASED',
+      slidingWindowSize: 4,
+      minimumNumberOfCalls: 4,
+      failureRateThreshold: 50,
+      slowCallRateThreshold: 100,
+      permittedNumberOfCallsInHalfOpenState: 2,
+      maxWaitDurationInHalfOpenState: 0,
+      automaticTransitionFromOpenToHalfOpenEnabled: true,
+      failureCountThreshold: 0,
+      consecutiveFailureThreshold: 0,
+      halfOpenPolicy: 'rate',
+      waitDurationInOpenState: 30_000,
+    });
+    // a growing open wait is stored as the series of waits: a list of numbers
+    const growing = statusOf(
+      't',
+      'k',
+      doc({ ...values, automatic: '0', waits: '1000,2000,4000' }),
+      -1,
+      2_000,
+    );
+    expect(growing.config).toMatchObject({
+      automaticTransitionFromOpenToHalfOpenEnabled: false,
+      waitDurationInOpenState: [1000, 2000, 4000],
     });
   });
 

@@ -1,4 +1,5 @@
 import type { BreakerStatus, PolicyEntry } from './breakers.js';
+import { settingText } from './config-view.js';
 
 /** `62.5%`, or `-` for a rate not computed yet (-1: below the minimum number of calls). */
 export function percent(rate: number): string {
@@ -101,8 +102,7 @@ export function statusBlock(b: BreakerStatus, nowMs: number): string {
     ]);
     if (cfg !== null) {
       const shown = Object.entries(cfg)
-        .filter(([, v]) => v !== '0' && v !== '')
-        .map(([k, v]) => `${k}=${v}`)
+        .flatMap(([k, v]) => settingText(k, v) ?? [])
         .join(' ');
       lines.push(['config', shown]);
     }
