@@ -2,7 +2,7 @@ import { type BreakerConfigValues, packBreakerConfig } from '@breakwater/store-r
 import { describe, expect, it } from 'vitest';
 import { statusOf } from './breakers.js';
 import { EXIT, main } from './cli.js';
-import { duration, percent, table } from './format.js';
+import { duration, percent, statusBlock, table } from './format.js';
 import { redact, redisTarget } from './redis-url.js';
 
 /** Runs main() in-process; nothing here reaches Redis (usage errors stop before connecting). */
@@ -208,5 +208,39 @@ describe('format', () => {
     ]).toEqual(['850ms', '12s', '3m 05s', '2h 10m', '1d 1h']);
     expect([percent(-1), percent(50), percent(33.333)]).toEqual(['-', '50%', '33.3%']);
     expect(table(['A', 'BB'], [['xxx', 'y']])).toBe('A    BB\nxxx  y');
+  });
+});
+
+describe('plurals', () => {
+  const halfOpen = (permits: number, calls: number, refused: number, minimum: number) =>
+    statusOf(
+      'p',
+      'k',
+      JSON.stringify({
+        state: 'HALF_OPEN',
+        since: 1_000,
+        halfOpenAvailable: permits,
+        notPermitted: refused,
+        window: { type: 'COUNT', size: 4, calls, failures: calls, minimumCalls: minimum },
+      }),
+      -1,
+      2_000,
+    );
+
+  it('one of a thing is singular, in every line of status', () => {
+    const text = statusBlock(halfOpen(1, 1, 1, 1), 2_000);
+    expect(text).toContain('(1 probe permit left)');
+    expect(text).toContain('(1 of 1 buffered call)');
+    expect(text).toContain('1 call refused in this state');
+    expect(text).toContain('minimum 1 call');
+    expect(text).not.toMatch(/\b1 \w+s\b/);
+  });
+
+  it('none or several of a thing are plural', () => {
+    const text = statusBlock(halfOpen(2, 3, 0, 2), 2_000);
+    expect(text).toContain('(2 probe permits left)');
+    expect(text).toContain('(3 of 3 buffered calls)');
+    expect(text).toContain('0 calls refused in this state');
+    expect(text).toContain('minimum 2 calls');
   });
 });

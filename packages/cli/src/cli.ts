@@ -13,7 +13,7 @@ import {
   scanPolicies,
   UnforceableBreakerError,
 } from './breakers.js';
-import { breakerTable, duration, policyTable, statusBlock } from './format.js';
+import { breakerTable, duration, plural, policyTable, statusBlock } from './format.js';
 import { DEFAULT_REDIS_URL, type RedisTarget, redact, redisTarget } from './redis-url.js';
 
 /** Exit codes: documented in `breakwater --help`. */
@@ -447,7 +447,7 @@ async function resetAll(conn: Connection, o: Options, w: Output): Promise<number
       w.out(`No breakers under prefix '${o.prefix}' on ${o.target.shown}\n`);
     for (const d of done) w.out(`${describeForce(d.name, 'RESET', { found: true, legal: true, ...d })}\n`);
     for (const f of failed) w.err(`breakwater: ${f.error}\n`);
-    if (done.length > 0) w.out(`${done.length} breaker${done.length === 1 ? '' : 's'} reset\n`);
+    if (done.length > 0) w.out(`${plural(done.length, 'breaker')} reset\n`);
   }
   return failed.length > 0 ? EXIT.FAILED : EXIT.OK;
 }

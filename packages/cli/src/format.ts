@@ -6,6 +6,11 @@ export function percent(rate: number): string {
   return rate < 0 ? '-' : `${Number.isInteger(rate) ? rate : rate.toFixed(1)}%`;
 }
 
+/** `1 call`, `2 calls`, `0 calls`: a count and its noun, singular only for one. */
+export function plural(n: number, noun: string, nounPlural = `${noun}s`): string {
+  return `${n} ${n === 1 ? noun : nounPlural}`;
+}
+
 /** `850ms`, `12s`, `3m 05s`, `2h 10m`, `4d 1h`. */
 export function duration(ms: number): string {
   if (ms < 0) ms = 0;
@@ -80,10 +85,10 @@ export function statusBlock(b: BreakerStatus, nowMs: number): string {
           ? ' (wait over: the next call goes through as a probe)'
           : ` (waits ${duration(b.openUntil - nowMs)} more, then lets probes through)`;
     }
-    if (b.halfOpenPermitsLeft !== null) state += ` (${b.halfOpenPermitsLeft} probe permits left)`;
+    if (b.halfOpenPermitsLeft !== null) state += ` (${plural(b.halfOpenPermitsLeft, 'probe permit')} left)`;
     lines.push(['state', state]);
     const cfg = b.config;
-    const of = (n: number) => `${n} of ${b.bufferedCalls} buffered calls`;
+    const of = (n: number) => `${n} of ${plural(b.bufferedCalls, 'buffered call')}`;
     lines.push([
       'failure rate',
       `${percent(b.failureRate)} (${of(b.failedCalls)}${cfg ? `; opens at ${cfg.failureRateThreshold}%` : ''})`,
@@ -92,12 +97,12 @@ export function statusBlock(b: BreakerStatus, nowMs: number): string {
       'slow-call rate',
       `${percent(b.slowCallRate)} (${of(b.slowCalls)}${cfg ? `; opens at ${cfg.slowCallRateThreshold}%` : ''})`,
     ]);
-    lines.push(['not permitted', `${b.notPermittedCalls} calls refused in this state`]);
+    lines.push(['not permitted', `${plural(b.notPermittedCalls, 'call')} refused in this state`]);
     lines.push(['consecutive failures', String(b.consecutiveFailures)]);
     lines.push(['open attempts', String(b.openAttempts)]);
     lines.push([
       'window',
-      `${b.window.type ?? '?'}, size ${b.window.size}, minimum ${b.window.minimumCalls} calls` +
+      `${b.window.type ?? '?'}, size ${b.window.size}, minimum ${plural(b.window.minimumCalls, 'call')}` +
         (b.failureRate < 0 && b.bufferedCalls < b.window.minimumCalls ? ' (rates not computed yet)' : ''),
     ]);
     if (cfg !== null) {
