@@ -160,6 +160,15 @@ describe('breakwater: usage', () => {
     expect(r.stdout).toMatch(
       /Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable/,
     );
+    expect((await cli(['help'])).stdout).toBe(r.stdout);
+  });
+
+  it("help <command> and <command> --help print that command's help and exit 0", async () => {
+    const [help, after] = await Promise.all([cli(['help', 'reset']), cli(['reset', '--help'])]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: breakwater reset <name> \| reset --all/);
+    expect(help.stdout).toMatch(/\nExamples:\n {2}\$ breakwater reset pricing\n/);
+    expect(after).toEqual(help);
   });
 
   it('exits 2 with one line on stderr for a usage error (the full matrix runs in-process in packages/cli)', async () => {
@@ -168,7 +177,9 @@ describe('breakwater: usage', () => {
     runs.forEach((r, i) => {
       expect(r.code, cases[i].join(' ')).toBe(2);
       expect(r.stdout, cases[i].join(' ')).toBe('');
-      expect(r.stderr, cases[i].join(' ')).toMatch(/^breakwater: .*\(see breakwater --help\)\n$/);
+      expect(r.stderr, cases[i].join(' ')).toMatch(
+        /^breakwater: .*\(see breakwater (--help|help [a-z]+)\)\n$/,
+      );
     });
     expect(runs[1].stderr).toContain("unknown command 'frobnicate'");
     expect(runs[3].stderr).toContain("unknown option '--bogus'");

@@ -53,7 +53,7 @@ describe('usage errors (exit 2, one line, nothing on stdout)', () => {
       expect(r.code).toBe(EXIT.USAGE);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(message);
-      expect(r.stderr).toMatch(/^breakwater: [^\n]*\(see breakwater --help\)\n$/);
+      expect(r.stderr).toMatch(/^breakwater: [^\n]*\(see breakwater (--help|help [a-z]+)\)\n$/);
     });
   }
 
@@ -76,6 +76,68 @@ describe('usage errors (exit 2, one line, nothing on stdout)', () => {
     expect((await run(['--help'])).stdout).toMatch(/^Usage: breakwater <command>/);
     expect((await run(['list', '-h'])).code).toBe(0);
     expect((await run(['--version'])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+});
+
+describe('help', () => {
+  const COMMANDS = ['list', 'status', 'open', 'close', 'disable', 'reset', 'watch', 'help'];
+
+  it('breakwater help is the full help, as --help', async () => {
+    const help = await run(['help']);
+    expect(help).toEqual({ code: 0, stdout: (await run(['--help'])).stdout, stderr: '' });
+    expect(help.stdout).toMatch(/^Usage: breakwater <command>/);
+    for (const command of COMMANDS) expect(help.stdout).toMatch(new RegExp(`^  ${command}\\b`, 'm'));
+  });
+
+  for (const command of COMMANDS) {
+    it(`breakwater help ${command}: usage, what it does, its options, an example`, async () => {
+      const r = await run(['help', command]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      const text = r.stdout;
+      expect(text).toMatch(new RegExp(`^Usage: breakwater ${command}\\b.*\n\n\\S`));
+      expect(text).toMatch(/\nOptions:\n( {2}.*\n)+/);
+      expect(text).toMatch(/\nExamples?:\n {2}\$ breakwater /);
+      // only this command's help, not the whole list
+      expect(text).not.toMatch(/^Commands:/m);
+      expect(text.length).toBeLessThan((await run(['help'])).stdout.length);
+    });
+  }
+
+  it("--help (or -h) after a command is that command's help", async () => {
+    for (const command of COMMANDS.filter((c) => c !== 'help')) {
+      const expected = (await run(['help', command])).stdout;
+      expect((await run([command, '--help'])).stdout).toBe(expected);
+      expect((await run([command, 'some-name', '-h'])).stdout).toBe(expected);
+    }
+  });
+
+  it("each command's help names the options that go with it", async () => {
+    const help = async (command: string) => (await run(['help', command])).stdout;
+    expect(await help('watch')).toMatch(/--interval <time>[\s\S]*--iterations <n>[\s\S]*--once/);
+    expect(await help('reset')).toContain('--all');
+    expect(await help('list')).not.toContain('--interval');
+    for (const command of COMMANDS.filter((c) => c !== 'help')) {
+      for (const option of ['--redis <url>', '--prefix <prefix>', '--timeout <ms>', '--json', '--help']) {
+        expect(await help(command)).toContain(option);
+      }
+    }
+  });
+
+  it("a usage error about one command points to that command's help", async () => {
+    expect((await run(['watch', '--interval', 'soon'])).stderr).toMatch(/\(see breakwater help watch\)\n$/);
+    expect((await run(['status'])).stderr).toMatch(/\(see breakwater help status\)\n$/);
+    expect((await run(['frobnicate'])).stderr).toMatch(/\(see breakwater --help\)\n$/);
+  });
+
+  it('a bad help request is a usage error', async () => {
+    const unknown = await run(['help', 'frobnicate']);
+    expect(unknown.code).toBe(EXIT.USAGE);
+    expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
+    const two = await run(['help', 'list', 'status']);
+    expect(two.code).toBe(EXIT.USAGE);
+    expect(two.stderr).toMatch(/help takes one command name/);
+    expect((await run(['frobnicate', '--help'])).code).toBe(EXIT.USAGE);
   });
 });
 

@@ -14,6 +14,7 @@ import {
   UnforceableBreakerError,
 } from './breakers.js';
 import { breakerTable, duration, plural, policyTable, statusBlock } from './format.js';
+import { COMMANDS, type Command, commandHelp, USAGE } from './help.js';
 import { DEFAULT_REDIS_URL, type RedisTarget, redact, redisTarget } from './redis-url.js';
 
 /** Exit codes: documented in `breakwater --help`. */
@@ -27,37 +28,6 @@ export interface CliIo {
   readonly interrupted?: Promise<void>;
 }
 
-export const USAGE = `Usage: breakwater <command> [options]
-
-Inspect and steer the circuit breakers your services keep in Redis (@breakwater/store-redis).
-
-Commands:
-  list                    every policy under the prefix, breakers with state and rates
-  status <name>           one breaker in detail
-  open <name>             pin the breaker open (FORCED_OPEN): every process refuses its calls
-  close <name>            close the breaker (CLOSED, fresh window): every process calls again
-  disable <name>          disable the breaker (DISABLED): calls always pass, nothing is recorded
-  reset <name>            back to CLOSED with an empty window and no open attempts
-  reset --all             reset every breaker under the prefix
-  watch                   a live table of every breaker, refreshed in place (Ctrl-C to quit)
-
-Options:
-  --redis <url>           Redis to use (default: $REDIS_URL, else ${DEFAULT_REDIS_URL}); redis:// or rediss://
-  --prefix <prefix>       key prefix of the store (default: $BREAKWATER_PREFIX, else breakwater)
-  --json                  machine-readable output (watch: one JSON document per line)
-  --timeout <ms>          connect and command timeout (default 2000)
-  --interval <time>       watch: time between refreshes, e.g. 2s, 500ms (default 2s)
-  --iterations <n>        watch: stop after n refreshes
-  --once                  watch: one refresh (same as --iterations 1)
-  -h, --help              this help
-  -v, --version           the CLI's version
-
-Manual transitions run the breaker's own Lua script on its key with the config the services
-stored there, so they are atomic, follow the same rules, and are published to every process.
-
-Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable.
-`;
-
 class CliError extends Error {
   constructor(
     message: string,
@@ -67,10 +37,9 @@ class CliError extends Error {
   }
 }
 
-const usage = (message: string) => new CliError(`${message} (see breakwater --help)`, EXIT.USAGE);
-
-const COMMANDS = ['list', 'status', 'open', 'close', 'disable', 'reset', 'watch'] as const;
-type Command = (typeof COMMANDS)[number];
+/** A usage error; `command`: the command it is about, whose help the message points to. */
+const usage = (message: string, command?: Command) =>
+  new CliError(`${message} (see breakwater ${command ? `help ${command}` : '--help'})`, EXIT.USAGE);
 const TARGETS: Readonly<Record<string, ForceTarget>> = {
   open: 'FORCED_OPEN',
   close: 'CLOSED',
@@ -79,7 +48,7 @@ const TARGETS: Readonly<Record<string, ForceTarget>> = {
 };
 
 interface Options {
-  readonly command: Command;
+  readonly command: Exclude<Command, 'help'>;
   readonly name: string | undefined;
   readonly target: RedisTarget;
   readonly prefix: string;
@@ -92,12 +61,15 @@ interface Options {
 
 function parseDuration(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw usage(`${flag}: expected a duration such as 2s or 500ms, got '${text}'`);
+  if (!m) throw usage(`${flag}: expected a duration such as 2s or 500ms, got '${text}'`, 'watch');
   const value = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
   return value;
 }
 
-function parseOptions(argv: readonly string[], env: CliIo['env']): Options | 'help' | 'version' {
+/** What to do: run a command, print a help (`undefined`: the full one), or print the version. */
+type Request = Options | { readonly help: Command | undefined } | 'version';
+
+function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
   let parsed: ReturnType<typeof parse>;
   function parse() {
     return parseArgs({
@@ -128,49 +100,65 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Options | 'he
     );
   }
   const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (values.version) return 'version';
   const [command, ...rest] = positionals;
-  if (command === undefined) throw usage('no command given');
-  if (!(COMMANDS as readonly string[]).includes(command)) throw usage(`unknown command '${command}'`);
-  const cmd = command as Command;
+  if (command === undefined) {
+    if (values.help) return { help: undefined };
+    if (values.version) return 'version';
+    throw usage('no command given');
+  }
+  const known = (c: string): c is Command => (COMMANDS as readonly string[]).includes(c);
+  if (!known(command)) throw usage(`unknown command '${command}'`);
+  if (command === 'help') {
+    if (rest.length > 1) throw usage('help takes one command name', 'help');
+    const about = rest[0];
+    if (about !== undefined && !known(about)) throw usage(`unknown command '${about}'`);
+    return { help: about };
+  }
+  if (values.help) return { help: command };
+  if (values.version) return 'version';
+  const cmd = command;
 
   const takesName =
     cmd === 'status' || cmd === 'open' || cmd === 'close' || cmd === 'disable' || cmd === 'reset';
-  if (!takesName && rest.length > 0) throw usage(`${cmd} takes no arguments`);
-  if (takesName && rest.length > 1) throw usage(`${cmd} takes one breaker name`);
+  if (!takesName && rest.length > 0) throw usage(`${cmd} takes no arguments`, cmd);
+  if (takesName && rest.length > 1) throw usage(`${cmd} takes one breaker name`, cmd);
   const name = rest[0];
   const all = values.all === true;
-  if (all && cmd !== 'reset') throw usage('--all goes with reset only');
-  if (cmd === 'reset' && all && name !== undefined) throw usage('reset takes a name or --all, not both');
+  if (all && cmd !== 'reset') throw usage('--all goes with reset only', cmd);
+  if (cmd === 'reset' && all && name !== undefined) throw usage('reset takes a name or --all, not both', cmd);
   if (takesName && name === undefined && !(cmd === 'reset' && all)) {
-    throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`);
+    throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`, cmd);
   }
-  if (name !== undefined && name.length === 0) throw usage('the breaker name is empty');
+  if (name !== undefined && name.length === 0) throw usage('the breaker name is empty', cmd);
   const watchOnly = values.interval !== undefined || values.iterations !== undefined || values.once === true;
-  if (watchOnly && cmd !== 'watch') throw usage('--interval, --iterations and --once go with watch only');
+  if (watchOnly && cmd !== 'watch')
+    throw usage('--interval, --iterations and --once go with watch only', cmd);
 
   const rawUrl = values.redis ?? (env.REDIS_URL || DEFAULT_REDIS_URL);
   const target = redisTarget(rawUrl);
   if (target === undefined) {
-    throw usage(`${values.redis !== undefined ? '--redis' : 'REDIS_URL'} is not a redis:// or rediss:// URL`);
+    throw usage(
+      `${values.redis !== undefined ? '--redis' : 'REDIS_URL'} is not a redis:// or rediss:// URL`,
+      cmd,
+    );
   }
   const prefix = values.prefix ?? (env.BREAKWATER_PREFIX || 'breakwater');
   if (prefix.length === 0 || /[{}\s]/.test(prefix))
-    throw usage('--prefix: a non-empty prefix without braces or spaces');
+    throw usage('--prefix: a non-empty prefix without braces or spaces', cmd);
 
   const timeoutMs = values.timeout === undefined ? 2000 : Number(values.timeout);
   if (!Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
-    throw usage('--timeout: a number of milliseconds between 1 and 600000');
+    throw usage('--timeout: a number of milliseconds between 1 and 600000', cmd);
   }
   const intervalMs = values.interval === undefined ? 2000 : parseDuration('--interval', values.interval);
-  if (intervalMs < 100) throw usage('--interval: at least 100ms');
+  if (intervalMs < 100) throw usage('--interval: at least 100ms', cmd);
   let iterations = Number.POSITIVE_INFINITY;
   if (values.once) iterations = 1;
   if (values.iterations !== undefined) {
-    if (values.once) throw usage('--once or --iterations, not both');
+    if (values.once) throw usage('--once or --iterations, not both', cmd);
     iterations = Number(values.iterations);
-    if (!Number.isInteger(iterations) || iterations < 1) throw usage('--iterations: a whole number from 1');
+    if (!Number.isInteger(iterations) || iterations < 1)
+      throw usage('--iterations: a whole number from 1', cmd);
   }
   return {
     command: cmd,
@@ -297,8 +285,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     err(`breakwater: ${(error as Error).message}\n`);
     return (error as CliError).code ?? EXIT.USAGE;
   }
-  if (options === 'help') {
-    out(USAGE);
+  if (typeof options === 'object' && 'help' in options) {
+    out(options.help === undefined ? USAGE : commandHelp(options.help));
     return EXIT.OK;
   }
   if (options === 'version') {

@@ -13,5 +13,6 @@ export {
   statusOf,
   UnforceableBreakerError,
 } from './breakers.js';
-export { type CliIo, EXIT, main, USAGE } from './cli.js';
+export { type CliIo, EXIT, main } from './cli.js';
+export { USAGE } from './help.js';
 export { DEFAULT_REDIS_URL, type RedisTarget, redact, redisTarget } from './redis-url.js';
