@@ -438,7 +438,7 @@ describe('breakwater: steering breakers fleet-wide', () => {
     await tripOpen(cb); // window of 4 and 50%, as configured by the service
   });
 
-  it('reset --all resets every breaker under the prefix', async () => {
+  it('reset --all --yes resets every breaker under the prefix', async () => {
     await client.flushall();
     const svc = service();
     const a = svc.breaker('alpha');
@@ -446,7 +446,7 @@ describe('breakwater: steering breakers fleet-wide', () => {
     await tripOpen(a);
     await tripOpen(b);
     await svc.breaker('gamma').execute(succeed);
-    const r = await bw('reset', '--all');
+    const r = await bw('reset', '--all', '--yes');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
@@ -461,7 +461,7 @@ describe('breakwater: steering breakers fleet-wide', () => {
     expect(await b.getState()).toBe('CLOSED');
 
     await tripOpen(a);
-    const json = await bw('reset', '--all', '--json');
+    const json = await bw('reset', '--all', '--json', '-y');
     expect(JSON.parse(json.stdout)).toEqual({
       reset: [
         { name: 'alpha', before: 'OPEN', transitions: [{ from: 'OPEN', to: 'CLOSED' }] },
@@ -469,6 +469,81 @@ describe('breakwater: steering breakers fleet-wide', () => {
         { name: 'gamma', before: 'CLOSED', transitions: [] },
       ],
       failed: [],
+    });
+  });
+
+  it('reset --all without --yes and without a terminal: exit 2, says why, changes nothing', async () => {
+    await client.flushall();
+    const svc = service();
+    const a = svc.breaker('alpha');
+    await tripOpen(a);
+    const before = await client.get('breakwater:{cb:alpha}:state');
+    const r = await bw('reset', '--all'); // stdin is a pipe here, not a terminal
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/reset --all needs --yes when there is no terminal to confirm on/);
+    expect(r.stderr).toMatch(/nothing was reset/);
+    expect(await client.get('breakwater:{cb:alpha}:state')).toBe(before);
+    expect(await a.getState()).toBe('OPEN');
+  });
+
+  describe('reset --all on a terminal', () => {
+    /**
+     * Runs the binary on a pseudo-terminal (util-linux `script`), typing `answer` and Enter: what a
+     * person at a terminal gets. Resolves to everything the terminal showed.
+     */
+    function onTerminal(args: readonly string[], answer: string): Promise<Run> {
+      const command = [process.execPath, BIN, ...args]
+        .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+        .join(' ');
+      return new Promise((resolve) => {
+        const child = execFile(
+          'script',
+          ['--quiet', '--return', '--command', command, '/dev/null'],
+          { timeout: 15_000, cwd: REPO_ROOT },
+          (error, stdout, stderr) => {
+            const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+            resolve({ code, stdout: stdout.replaceAll('\r\n', '\n'), stderr });
+          },
+        );
+        // Typed once the question is on the screen, as a person would.
+        child.stdout?.on('data', (chunk: Buffer) => {
+          if (chunk.toString().includes('[y/N]')) child.stdin?.end(`${answer}\n`);
+        });
+      });
+    }
+
+    it('asks first, lists what it will reset, and resets nothing unless told yes', async () => {
+      await client.flushall();
+      const svc = service();
+      const a = svc.breaker('alpha');
+      await tripOpen(a);
+      await svc.breaker('beta').execute(succeed);
+
+      const declined = await onTerminal(['reset', '--all', '--redis', url], 'n');
+      expect(declined.stdout).toMatch(
+        /Reset 2 breakers \(alpha, beta\) under prefix 'breakwater' on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?\? \[y\/N\] /,
+      );
+      expect(declined.stdout).toMatch(/breakwater: not confirmed: nothing was reset/);
+      expect(declined.code).toBe(1);
+      expect(await a.getState()).toBe('OPEN');
+
+      const confirmed = await onTerminal(['reset', '--all', '--redis', url], 'y');
+      expect(confirmed.code).toBe(0);
+      expect(confirmed.stdout).toContain('alpha: reset (OPEN -> CLOSED, window cleared)');
+      expect(confirmed.stdout).toContain('2 breakers reset');
+      expect(await a.getState()).toBe('CLOSED');
+      expect(confirmed.stdout + declined.stdout).not.toContain(PASSWORD);
+    });
+
+    it('with one breaker, says so in the singular; --yes does not ask', async () => {
+      await client.flushall();
+      await tripOpen(service().breaker('solo'));
+      const r = await onTerminal(['reset', '--all', '--yes', '--redis', url], 'n');
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('[y/N]');
+      expect(r.stdout).toMatch(/solo: reset \(OPEN -> CLOSED, window cleared\)\n1 breaker reset\n/);
     });
   });
 

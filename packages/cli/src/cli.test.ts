@@ -46,6 +46,13 @@ describe('usage errors (exit 2, one line, nothing on stdout)', () => {
     [['list', '--timeout', 'x'], /--timeout/],
     [['list', '--timeout', '0'], /--timeout/],
     [['status', ''], /the breaker name is empty/],
+    [['list', '--yes'], /--yes goes with reset --all only/],
+    [['reset', 'a', '--yes'], /--yes goes with reset --all only/],
+    // no terminal to ask on (no confirm in CliIo): refused before connecting (port 1: nothing there)
+    [
+      ['reset', '--all', '--redis', 'redis://127.0.0.1:1'],
+      /reset --all needs --yes when there is no terminal/,
+    ],
   ];
   for (const [argv, message] of cases) {
     it(`breakwater ${argv.join(' ')}`, async () => {
@@ -115,7 +122,7 @@ describe('help', () => {
   it("each command's help names the options that go with it", async () => {
     const help = async (command: string) => (await run(['help', command])).stdout;
     expect(await help('watch')).toMatch(/--interval <time>[\s\S]*--iterations <n>[\s\S]*--once/);
-    expect(await help('reset')).toContain('--all');
+    expect(await help('reset')).toMatch(/--all[\s\S]*-y, --yes/);
     expect(await help('list')).not.toContain('--interval');
     for (const command of COMMANDS.filter((c) => c !== 'help')) {
       for (const option of ['--redis <url>', '--prefix <prefix>', '--timeout <ms>', '--json', '--help']) {

@@ -26,6 +26,11 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Resolves when the user asks to stop (Ctrl-C): ends `watch`. */
   readonly interrupted?: Promise<void>;
+  /**
+   * Asks a yes-or-no question on the terminal and resolves to the answer (false for anything but
+   * yes). Absent when there is no terminal to ask on: then `reset --all` needs `--yes`.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
 
 class CliError extends Error {
@@ -54,6 +59,8 @@ interface Options {
   readonly prefix: string;
   readonly json: boolean;
   readonly all: boolean;
+  /** reset --all: no question asked. */
+  readonly yes: boolean;
   readonly timeoutMs: number;
   readonly intervalMs: number;
   readonly iterations: number;
@@ -81,6 +88,7 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
         prefix: { type: 'string' },
         json: { type: 'boolean' },
         all: { type: 'boolean' },
+        yes: { type: 'boolean', short: 'y' },
         timeout: { type: 'string' },
         interval: { type: 'string' },
         iterations: { type: 'string' },
@@ -130,6 +138,8 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
     throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`, cmd);
   }
   if (name !== undefined && name.length === 0) throw usage('the breaker name is empty', cmd);
+  const yes = values.yes === true;
+  if (yes && !(cmd === 'reset' && all)) throw usage('--yes goes with reset --all only', cmd);
   const watchOnly = values.interval !== undefined || values.iterations !== undefined || values.once === true;
   if (watchOnly && cmd !== 'watch')
     throw usage('--interval, --iterations and --once go with watch only', cmd);
@@ -167,6 +177,7 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
     prefix,
     json: values.json === true,
     all,
+    yes,
     timeoutMs,
     intervalMs,
     iterations,
@@ -294,7 +305,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return EXIT.OK;
   }
   secrets = options.target.secrets;
-
+  if (options.all && !options.yes && io.confirm === undefined) {
+    err(
+      'breakwater: reset --all needs --yes when there is no terminal to confirm on; nothing was reset ' +
+        '(see breakwater help reset)\n',
+    );
+    return EXIT.USAGE;
+  }
   let conn: Connection | undefined;
   try {
     conn = await connect(options.target, options.timeoutMs);
@@ -412,10 +429,25 @@ async function force(conn: Connection, o: Options, w: Output, target: ForceTarge
   return EXIT.OK;
 }
 
+/** `alpha, beta, gamma`, or the first ones and how many more. */
+function someNames(names: readonly string[], most = 8): string {
+  const shown = names.slice(0, most).join(', ');
+  return names.length > most ? `${shown} and ${names.length - most} more` : shown;
+}
+
 async function resetAll(conn: Connection, o: Options, w: Output): Promise<number> {
   const names = (await scanPolicies(conn, o.prefix))
     .filter((e) => e.kind === 'circuitbreaker')
     .map((e) => e.name);
+  if (names.length > 0 && !o.yes) {
+    // main() made sure there is a terminal to ask on
+    const question =
+      `Reset ${plural(names.length, 'breaker')} (${someNames(names)}) under prefix '${o.prefix}' ` +
+      `on ${o.target.shown}? [y/N] `;
+    if (!(await w.io.confirm?.(redact(question, o.target.secrets)))) {
+      throw new CliError('not confirmed: nothing was reset', EXIT.FAILED);
+    }
+  }
   const done: { name: string; before: string; transitions: readonly { from: string; to: string }[] }[] = [];
   const failed: { name: string; error: string }[] = [];
   for (const name of names) {

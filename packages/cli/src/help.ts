@@ -39,8 +39,10 @@ const WATCH_OPTIONS: readonly Row[] = [
 ];
 
 const ALL_OPTION: Row = ['--all', 'every breaker under the prefix'];
+const YES_OPTION: Row = ['-y, --yes', 'with --all: do not ask (needed where there is no terminal to ask on)'];
 
 const FORCING = [
+  '',
   "Runs the breaker's own Lua script on its key, with the config the services stored there:",
   'atomic, the same rules as the services follow, and published to every process.',
 ];
@@ -115,12 +117,13 @@ const HELP: Readonly<Record<Command, CommandHelp>> = {
     usage: 'reset <name> | reset --all [options]',
     about: [
       'Puts the breaker back to CLOSED with an empty window and its open attempts at 0 (so a',
-      'growing open wait starts over); --all does so for every breaker under the prefix.',
+      'growing open wait starts over); --all does so for every breaker under the prefix, once you',
+      'have said yes to the list it shows. Without a terminal to ask on, --all needs --yes.',
       ...FORCING,
     ],
-    options: [ALL_OPTION, JSON_OPTION],
+    options: [ALL_OPTION, YES_OPTION, JSON_OPTION],
     connects: true,
-    examples: ['breakwater reset pricing', 'breakwater reset --all --prefix staging'],
+    examples: ['breakwater reset pricing', 'breakwater reset --all --prefix staging --yes'],
   },
   watch: {
     summary: [['watch', 'a live table of every breaker, refreshed in place (Ctrl-C to quit)']],
@@ -197,6 +200,7 @@ export const USAGE = [
       CONNECTION_OPTIONS[2],
       ...WATCH_OPTIONS.map(([left, right]): Row => [left, `watch: ${right}`]),
       [ALL_OPTION[0], `reset: ${ALL_OPTION[1]}`],
+      [YES_OPTION[0], `reset --all: ${YES_OPTION[1].replace(/^with --all: /, '')}`],
       ['-h, --help', "this help; after a command, that command's help"],
       ['-v, --version', "the CLI's version"],
     ],
