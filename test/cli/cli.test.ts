@@ -9,6 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
+  Bulkhead,
   CallNotPermittedError,
   CircuitBreaker,
   type CircuitBreakerConfig,
@@ -158,7 +159,7 @@ describe('breakwater: usage', () => {
       expect(r.stdout).toContain(cmd);
     }
     expect(r.stdout).toMatch(
-      /Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable/,
+      /Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker \(or policy\), 4 Redis unreachable/,
     );
     expect((await cli(['help'])).stdout).toBe(r.stdout);
   });
@@ -265,7 +266,9 @@ describe('breakwater: reading breakers', () => {
     expect(lines.find((l) => l.includes('upbit/kr:ticker'))).toMatch(
       /circuitbreaker\s+upbit\/kr:ticker\s+CLOSED\s+-\s+-\s+1\s+0\s+0/,
     );
-    expect(lines.find((l) => l.includes('pricing-api'))).toMatch(/^ratelimiter\s+pricing-api$/);
+    expect(lines.find((l) => l.includes('pricing-api'))).toMatch(
+      /^ratelimiter\s+pricing-api\s+fixed-window\s+4 permits left in this period\s+/,
+    );
     expect(r.stdout).not.toContain('hidden');
 
     const other = await cli(['list', '--prefix', 'elsewhere', '--redis', url]);
@@ -277,12 +280,12 @@ describe('breakwater: reading breakers', () => {
     await client.flushall();
     const svc = service();
     await tripOpen(svc.breaker('pricing'));
-    await client.set('breakwater:{bh:workers}:slots', '{}');
+    // a key of a kind of policy this CLI does not know
+    await client.set('breakwater:{tl:timeouts}:state', '{}');
     const r = await bw('list', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(list).toEqual([
-      { kind: 'bulkhead', name: 'workers', keys: ['breakwater:{bh:workers}:slots'] },
       expect.objectContaining({
         kind: 'circuitbreaker',
         name: 'pricing',
@@ -293,6 +296,7 @@ describe('breakwater: reading breakers', () => {
         failedCalls: 2,
         key: 'breakwater:{cb:pricing}:state',
       }),
+      { kind: 'tl', name: 'timeouts', keys: ['breakwater:{tl:timeouts}:state'] },
     ]);
   });
 
@@ -350,7 +354,7 @@ describe('breakwater: reading breakers', () => {
     expect(status.openUntil - status.since).toBe(30_000);
   });
 
-  it('exits 3 with one line for a breaker that does not exist, whatever the command', async () => {
+  it('exits 3 with one line for a policy that does not exist, whatever the command', async () => {
     const commands = ['status', 'open', 'close', 'disable', 'reset'];
     const runs = await Promise.all(commands.map((command) => bw(command, 'no-such-breaker')));
     for (const [i, r] of runs.entries()) {
@@ -358,10 +362,169 @@ describe('breakwater: reading breakers', () => {
       expect(r.stdout).toBe('');
       oneLine(r.stderr);
       expect(r.stderr).toMatch(
-        /^breakwater: no breaker named 'no-such-breaker' under prefix 'breakwater' on redis:\/\/:\*\*\*@/,
+        new RegExp(
+          `^breakwater: no ${commands[i] === 'status' ? 'policy' : 'breaker'} named 'no-such-breaker' ` +
+            "under prefix 'breakwater' on redis://:\\*\\*\\*@",
+        ),
       );
     }
     expect(await client.exists('breakwater:{cb:no-such-breaker}:state')).toBe(0);
+  });
+});
+
+describe('breakwater: rate limiters and bulkheads', () => {
+  /** A fixed-window and a GCRA limiter with permits taken, and a bulkhead with a call running in it. */
+  async function policies() {
+    await client.flushall();
+    const svc = service();
+    await svc.breaker('pricing').execute(succeed);
+    const fixed = RateLimiter.of(
+      'pricing-api',
+      { limitForPeriod: 5, limitRefreshPeriod: 60_000 },
+      { store: svc.store },
+    );
+    const gcra = RateLimiter.of(
+      'search-api',
+      { limitForPeriod: 5, limitRefreshPeriod: 60_000, algorithm: 'gcra' },
+      { store: svc.store },
+    );
+    const bulkhead = Bulkhead.of('workers', { maxConcurrentCalls: 3 }, { store: svc.store });
+    cleanups.push(() => {
+      fixed.close();
+      gcra.close();
+      bulkhead.close();
+    });
+    await fixed.execute(succeed);
+    await fixed.execute(succeed);
+    await gcra.execute(succeed);
+    let finish = () => {};
+    const running = bulkhead.execute(() => new Promise<void>((resolve) => (finish = resolve)));
+    await expect.poll(() => client.zcard('breakwater:{bh:workers}:leases')).toBe(1);
+    cleanups.push(async () => {
+      finish();
+      await running;
+    });
+  }
+
+  it('list shows each with its kind and what its state says', async () => {
+    await policies();
+    const r = await bw('list');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const [breakers, limiters, bulkheads, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(breakers).toMatch(/^KIND\s+NAME\s+STATE\s+FAILURE.*\ncircuitbreaker\s+pricing\s+CLOSED\s+/);
+    const rl = limiters.split('\n');
+    expect(rl[0]).toMatch(/^KIND\s+NAME\s+ALGORITHM\s+PERMITS\s+REFILLED IN$/);
+    expect(rl[1]).toMatch(
+      /^ratelimiter\s+pricing-api\s+fixed-window\s+3 permits left in this period\s+\d+s$/,
+    );
+    expect(rl[2]).toMatch(/^ratelimiter\s+search-api\s+gcra\s+next permit in \d+s\s+\d+s$/);
+    const bh = bulkheads.split('\n');
+    expect(bh[0]).toMatch(/^KIND\s+NAME\s+LEASES HELD\s+NEXT EXPIRY\s+CALLERS WAITING$/);
+    expect(bh[1]).toMatch(/^bulkhead\s+workers\s+1 lease\s+in \d+s\s+no$/);
+  });
+
+  it('list --json and status --json: typed, with what can be read of their state', async () => {
+    await policies();
+    const now = Date.now();
+    const list = JSON.parse((await bw('list', '--json')).stdout) as Record<string, unknown>[];
+    expect(list.map((p) => `${p.kind} ${p.name}`)).toEqual([
+      'circuitbreaker pricing',
+      'ratelimiter pricing-api',
+      'ratelimiter search-api',
+      'bulkhead workers',
+    ]);
+    expect(list[1]).toEqual({
+      kind: 'ratelimiter',
+      name: 'pricing-api',
+      key: 'breakwater:{rl:pricing-api}:state',
+      algorithm: 'fixed-window',
+      period: Math.floor(now / 60_000),
+      permitsLeft: 3,
+      permitsReserved: 0,
+      nextPermitAt: null,
+      ttlMs: expect.any(Number),
+    });
+    expect(list[2]).toMatchObject({ algorithm: 'gcra', permitsLeft: null, nextPermitAt: expect.any(Number) });
+    // GCRA: one permit every 12 s, the next one 12 s after the first
+    expect((list[2].nextPermitAt as number) - now).toBeGreaterThan(10_000);
+    expect((list[2].nextPermitAt as number) - now).toBeLessThanOrEqual(12_000);
+    expect(list[3]).toEqual({
+      kind: 'bulkhead',
+      name: 'workers',
+      key: 'breakwater:{bh:workers}:leases',
+      leasesHeld: 1,
+      leases: [{ id: expect.any(String), expiresAt: expect.any(Number) }],
+      expiredLeases: 0,
+      callersWaiting: false,
+      ttlMs: expect.any(Number),
+    });
+    // the lease runs out bulkheadLeaseMs (60 s by default) after it was taken, unless renewed
+    const lease = (list[3].leases as { expiresAt: number }[])[0];
+    expect(lease.expiresAt - now).toBeGreaterThan(50_000);
+    expect(lease.expiresAt - now).toBeLessThanOrEqual(60_000);
+
+    const [limiter, bulkhead] = await Promise.all([
+      bw('status', 'pricing-api', '--json'),
+      bw('status', 'workers', '--json'),
+    ]);
+    expect(JSON.parse(limiter.stdout)).toMatchObject({ kind: 'ratelimiter', permitsLeft: 3 });
+    expect(JSON.parse(bulkhead.stdout)).toMatchObject({ kind: 'bulkhead', leasesHeld: 1 });
+  });
+
+  it('status shows a rate limiter or a bulkhead in detail', async () => {
+    await policies();
+    const [fixed, gcra, bulkhead] = await Promise.all([
+      bw('status', 'pricing-api'),
+      bw('status', 'search-api'),
+      bw('status', 'workers'),
+    ]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toMatch(/^pricing-api \(rate limiter\)\n/);
+    expect(fixed.stdout).toMatch(/algorithm\s+fixed-window\n/);
+    expect(fixed.stdout).toMatch(/permits\s+3 left in this period\n/);
+    expect(fixed.stdout).toMatch(/key\s+breakwater:\{rl:pricing-api\}:state\n/);
+    expect(gcra.stdout).toMatch(/^search-api \(rate limiter\)\n/);
+    expect(gcra.stdout).toMatch(/next permit\s+in \d+s\n/);
+    expect(bulkhead.stdout).toMatch(/^workers \(bulkhead\)\n/);
+    expect(bulkhead.stdout).toMatch(
+      /leases held\s+1, renewed while its call runs\n\s+\S+\s+expires in \d+s unless renewed\n/,
+    );
+    expect(bulkhead.stdout).toMatch(/callers waiting\s+no\n/);
+  });
+
+  it('--kind picks one when a name is used by policies of several kinds', async () => {
+    await policies();
+    const svc = service();
+    await svc.breaker('pricing-api').execute(succeed); // the name of the fixed-window limiter too
+
+    const both = await bw('status', 'pricing-api');
+    expect(both.code).toBe(2);
+    expect(both.stdout).toBe('');
+    oneLine(both.stderr);
+    expect(both.stderr).toMatch(
+      /'pricing-api' names a circuit breaker and a rate limiter under prefix 'breakwater': say which with --kind circuitbreaker or --kind ratelimiter/,
+    );
+    const limiter = await bw('status', 'pricing-api', '--kind', 'ratelimiter');
+    expect(limiter.stdout).toMatch(/^pricing-api \(rate limiter\)\n/);
+    const breaker = await bw('status', 'pricing-api', '--kind', 'circuitbreaker');
+    expect(breaker.stdout).toMatch(/^pricing-api \(circuit breaker\)\n/);
+
+    const none = await bw('status', 'pricing', '--kind', 'bulkhead');
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/^breakwater: no bulkhead named 'pricing' under prefix 'breakwater'/);
+  });
+
+  it('open, close, disable and reset act on breakers only, and say what the name is', async () => {
+    await policies();
+    const r = await bw('open', 'workers');
+    expect(r.code).toBe(3);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(
+      /no breaker named 'workers' .*\('workers' is a bulkhead: open acts on breakers only\)/,
+    );
+    expect(await client.exists('breakwater:{cb:workers}:state')).toBe(0);
   });
 });
 

@@ -46,6 +46,8 @@ describe('usage errors (exit 2, one line, nothing on stdout)', () => {
     [['list', '--timeout', 'x'], /--timeout/],
     [['list', '--timeout', '0'], /--timeout/],
     [['status', ''], /the breaker name is empty/],
+    [['list', '--kind', 'ratelimiter'], /--kind goes with status only/],
+    [['status', 'a', '--kind', 'limiter'], /--kind: one of circuitbreaker, ratelimiter, bulkhead/],
     [['list', '--yes'], /--yes goes with reset --all only/],
     [['reset', 'a', '--yes'], /--yes goes with reset --all only/],
     // no terminal to ask on (no confirm in CliIo): refused before connecting (port 1: nothing there)

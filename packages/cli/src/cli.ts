@@ -1,20 +1,28 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { PolicyKind } from '@breakwater/store-redis/wire';
 import {
   type BreakerStatus,
-  type Connection,
   type ForceResult,
   type ForceTarget,
   forceBreaker,
-  readBreaker,
   readBreakers,
-  redisNow,
-  scanPolicies,
   UnforceableBreakerError,
 } from './breakers.js';
-import { breakerTable, duration, plural, policyTable, statusBlock } from './format.js';
+import { type Connection, redisNow } from './connection.js';
+import { breakerTable, duration, plural, policyTables, statusBlock } from './format.js';
 import { COMMANDS, type Command, commandHelp, USAGE } from './help.js';
+import {
+  isKind,
+  KIND_NAMES,
+  KINDS,
+  kindsNamed,
+  type PolicyStatus,
+  readPolicies,
+  readPolicy,
+  scanPolicies,
+} from './policies.js';
 import { DEFAULT_REDIS_URL, type RedisTarget, redact, redisTarget } from './redis-url.js';
 
 /** Exit codes: documented in `breakwater --help`. */
@@ -55,6 +63,8 @@ const TARGETS: Readonly<Record<string, ForceTarget>> = {
 interface Options {
   readonly command: Exclude<Command, 'help'>;
   readonly name: string | undefined;
+  /** status --kind: the kind of policy the name is of. */
+  readonly kind: PolicyKind | undefined;
   readonly target: RedisTarget;
   readonly prefix: string;
   readonly json: boolean;
@@ -88,6 +98,7 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
         prefix: { type: 'string' },
         json: { type: 'boolean' },
         all: { type: 'boolean' },
+        kind: { type: 'string' },
         yes: { type: 'boolean', short: 'y' },
         timeout: { type: 'string' },
         interval: { type: 'string' },
@@ -138,6 +149,11 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
     throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`, cmd);
   }
   if (name !== undefined && name.length === 0) throw usage('the breaker name is empty', cmd);
+  const kind = values.kind;
+  if (kind !== undefined) {
+    if (cmd !== 'status') throw usage('--kind goes with status only', cmd);
+    if (!isKind(kind)) throw usage(`--kind: one of ${KINDS.join(', ')}`, cmd);
+  }
   const yes = values.yes === true;
   if (yes && !(cmd === 'reset' && all)) throw usage('--yes goes with reset --all only', cmd);
   const watchOnly = values.interval !== undefined || values.iterations !== undefined || values.once === true;
@@ -173,6 +189,7 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
   return {
     command: cmd,
     name,
+    kind,
     target,
     prefix,
     json: values.json === true,
@@ -365,38 +382,68 @@ async function run(conn: Connection, o: Options, w: Output): Promise<number> {
 
 async function list(conn: Connection, o: Options, w: Output): Promise<number> {
   const [entries, now] = await Promise.all([scanPolicies(conn, o.prefix), redisNow(conn)]);
-  const names = entries.filter((e) => e.kind === 'circuitbreaker').map((e) => e.name);
-  const breakers = new Map((await readBreakers(conn, o.prefix, names, now)).map((b) => [b.name, b]));
+  const policies = await readPolicies(conn, o.prefix, entries, now);
   if (o.json) {
-    w.out(
-      json(
-        entries.map((e) => (e.kind === 'circuitbreaker' && breakers.has(e.name) ? breakers.get(e.name) : e)),
-      ),
-    );
+    w.out(json(policies));
     return EXIT.OK;
   }
   if (entries.length === 0) {
     w.out(`No policies under prefix '${o.prefix}' on ${o.target.shown}\n`);
     return EXIT.OK;
   }
-  w.out(`${policyTable(entries, breakers, now)}\n`);
+  w.out(`${policyTables(policies, now)}\n`);
   return EXIT.OK;
 }
 
-function notFound(o: Options, name: string): CliError {
+/** No `what` (a kind of policy, or any) named `name`; `hint` says more. */
+function notFound(o: Options, what: string, name: string, hint = ''): CliError {
   return new CliError(
-    `no breaker named '${name}' under prefix '${o.prefix}' on ${o.target.shown}`,
+    `no ${what} named '${name}' under prefix '${o.prefix}' on ${o.target.shown}${hint}`,
     EXIT.NOT_FOUND,
   );
+}
+
+/** `a`, `a and b`, `a, b and c` (or `or`). */
+function either(items: readonly string[], conjunction: 'and' | 'or'): string {
+  return items.length <= 1
+    ? items.join('')
+    : `${items.slice(0, -1).join(', ')} ${conjunction} ${items.at(-1)}`;
 }
 
 async function status(conn: Connection, o: Options, w: Output): Promise<number> {
   const name = o.name!;
   const now = await redisNow(conn);
-  const breaker = await readBreaker(conn, o.prefix, name, now);
-  if (breaker === undefined) throw notFound(o, name);
-  w.out(o.json ? json(breaker) : `${statusBlock(breaker, now)}\n`);
+  const kinds = o.kind === undefined ? KINDS : [o.kind];
+  const read = await Promise.all(kinds.map((kind) => readPolicy(conn, o.prefix, kind, name, now)));
+  const found = read.filter((p): p is PolicyStatus => p !== undefined);
+  if (found.length === 0) throw notFound(o, o.kind === undefined ? 'policy' : KIND_NAMES[o.kind], name);
+  if (found.length > 1) {
+    const names = found.map((p) => `a ${KIND_NAMES[p.kind]}`);
+    throw new CliError(
+      `'${name}' names ${either(names, 'and')} under prefix '${o.prefix}': ` +
+        `say which with ${either(
+          found.map((p) => `--kind ${p.kind}`),
+          'or',
+        )} (see breakwater help status)`,
+      EXIT.USAGE,
+    );
+  }
+  const policy = found[0];
+  w.out(o.json ? json(policy) : `${statusBlock(policy, now)}\n`);
   return EXIT.OK;
+}
+
+/** A breaker command on a name that is no breaker: what the name is, if it is something else. */
+async function noBreaker(conn: Connection, o: Options, name: string): Promise<CliError> {
+  const others = (await kindsNamed(conn, o.prefix, name)).filter((k) => k !== 'circuitbreaker');
+  const hint =
+    others.length === 0
+      ? ''
+      : ` ('${name}' is ${either(
+          others.map((k) => `a ${KIND_NAMES[k]}`),
+          'and',
+        )}: ${o.command} acts on breakers only)`;
+  return notFound(o, 'breaker', name, hint);
 }
 
 function describeForce(name: string, target: ForceTarget, r: ForceResult): string {
@@ -417,7 +464,7 @@ function describeForce(name: string, target: ForceTarget, r: ForceResult): strin
 async function force(conn: Connection, o: Options, w: Output, target: ForceTarget): Promise<number> {
   const name = o.name!;
   const result = await forceBreaker(conn, o.prefix, name, target, ORIGIN);
-  if (!result.found) throw notFound(o, name);
+  if (!result.found) throw await noBreaker(conn, o, name);
   if (!result.legal) {
     throw new CliError(`${name}: ${result.before} cannot go to ${target}`, EXIT.FAILED);
   }

@@ -2,6 +2,7 @@
  * The CLI's help: one entry per command (`breakwater help <command>`, `<command> --help`), and the
  * full help (`breakwater help`, `--help`) written from the same entries, so the two cannot disagree.
  */
+import { KINDS } from './policies.js';
 import { DEFAULT_REDIS_URL } from './redis-url.js';
 
 export const COMMANDS = ['list', 'status', 'open', 'close', 'disable', 'reset', 'watch', 'help'] as const;
@@ -48,16 +49,19 @@ const FORCING = [
 ];
 
 export const EXIT_CODES =
-  'Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable.';
+  'Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker (or policy), 4 Redis unreachable.';
 
 const HELP: Readonly<Record<Command, CommandHelp>> = {
   list: {
-    summary: [['list', 'every policy under the prefix, breakers with state and rates']],
+    summary: [['list', 'every policy under the prefix, by kind, with what its state says']],
     usage: 'list [options]',
     about: [
-      'Lists every policy whose state is in Redis under the prefix, by kind. Circuit breakers show',
-      'their state, failure and slow-call rates, buffered, failed and refused calls, and for how long',
-      'they have been in their state. Keys are read with SCAN; on a Cluster every master is scanned.',
+      'Lists every policy whose state is in Redis under the prefix, one table per kind. Circuit',
+      'breakers: their state, failure and slow-call rates, buffered, failed and refused calls, and',
+      'for how long they have been in their state. Rate limiters: the permits left in the period',
+      '(fixed window) or when the next one is free (GCRA), and when they are refilled. Bulkheads:',
+      'the slots taken (leases) by running calls, the next lease to expire, whether callers wait.',
+      'Keys are read with SCAN; on a Cluster every master is scanned.',
     ],
     options: [JSON_OPTION],
     connects: true,
@@ -67,16 +71,25 @@ const HELP: Readonly<Record<Command, CommandHelp>> = {
     ],
   },
   status: {
-    summary: [['status <name>', 'one breaker in detail']],
-    usage: 'status <name> [options]',
+    summary: [['status <name>', 'one policy in detail (--kind when names collide)']],
+    usage: 'status <name> [--kind <kind>] [options]',
     about: [
-      "One breaker in detail: its state and for how long, an open breaker's remaining wait, its rates",
-      'against the thresholds it opens at, the window, the config the services stored with it, and',
-      'when its key expires. Reads only: it never keeps an idle key alive.',
+      "One policy in detail. A breaker: its state and for how long, an open breaker's remaining",
+      'wait, its rates against the thresholds it opens at, the window, the config the services',
+      'stored with it, and when its key expires. A rate limiter: its algorithm, its permits, when it',
+      'is refilled. A bulkhead: each lease held and when it expires unless renewed, leases no longer',
+      'renewed, whether callers wait. Reads only: it never keeps an idle key alive.',
     ],
-    options: [JSON_OPTION],
+    options: [
+      ['--kind <kind>', `${KINDS.join(', ')}: which, when policies of several kinds have the name`],
+      JSON_OPTION,
+    ],
     connects: true,
-    examples: ['breakwater status pricing', 'breakwater status pricing --json | jq .failureRate'],
+    examples: [
+      'breakwater status pricing',
+      'breakwater status pricing --kind ratelimiter',
+      'breakwater status pricing --json | jq .failureRate',
+    ],
   },
   open: {
     summary: [['open <name>', 'pin the breaker open (FORCED_OPEN): every process refuses its calls']],
@@ -184,7 +197,8 @@ const WIDTH = 22;
 export const USAGE = [
   'Usage: breakwater <command> [options]',
   '',
-  'Inspect and steer the circuit breakers your services keep in Redis (@breakwater/store-redis).',
+  'Inspect the policies your services keep in Redis (@breakwater/store-redis): circuit breakers,',
+  'rate limiters, bulkheads; and steer the breakers.',
   '',
   'Commands:',
   ...rows(
@@ -199,6 +213,7 @@ export const USAGE = [
       ['--json', 'machine-readable output (watch: one JSON document per line)'],
       CONNECTION_OPTIONS[2],
       ...WATCH_OPTIONS.map(([left, right]): Row => [left, `watch: ${right}`]),
+      ['--kind <kind>', `status: ${KINDS.join(', ')}, when policies of several kinds have the name`],
       [ALL_OPTION[0], `reset: ${ALL_OPTION[1]}`],
       [YES_OPTION[0], `reset --all: ${YES_OPTION[1].replace(/^with --all: /, '')}`],
       ['-h, --help', "this help; after a command, that command's help"],
