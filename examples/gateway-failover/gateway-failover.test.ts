@@ -39,6 +39,13 @@ describe('gateway-failover example', () => {
     expect(transitions.map((t) => t.duringPayment)).toEqual([5, 10, 10]);
   });
 
+  it('says that the time it skips is simulated: it claims no wall time', async () => {
+    const lines: string[] = [];
+    await run({ log: (l) => lines.push(l) });
+    const skips = lines.filter((l) => /\b\d+ s\b/.test(l));
+    expect(skips).toEqual([expect.stringContaining('30 s later on the simulated clock')]);
+  });
+
   it('prints a transition when it happens: before the line of the payment it happened during', async () => {
     const lines: string[] = [];
     await run({ log: (l) => lines.push(l) });

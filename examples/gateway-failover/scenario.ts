@@ -94,7 +94,7 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
   await pay();
   nice.healthy = true;
 
-  log('-- toss is back; 30 s later its breaker lets a probe through');
+  log('-- toss is back; 30 s later on the simulated clock (no real wait), its breaker lets a probe through');
   toss.healthy = true;
   clock.advance(30_000);
   for (let i = 0; i < 2; i++) await pay();

@@ -79,7 +79,9 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
   await render('page for u1, breakers open', 'u1');
   await render('page for u2 (never cached)', 'u2');
 
-  log('-- services recover; 10 s later the breakers let a probe through');
+  log(
+    '-- services recover; 10 s later on the simulated clock (no real wait), the breakers let a probe through',
+  );
   users.down = false;
   inventory.slow = false;
   clock.advance(10_000);
