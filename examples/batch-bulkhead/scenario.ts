@@ -67,7 +67,7 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
   log('-- later: the warehouse is back; the saved chunks are tried again');
   while (passes.at(-1)!.saved.length > 0 && passes.length < 5) {
     if ((await breaker.getState()) === 'OPEN') {
-      log('   (waiting out the open breaker: 60 s)');
+      log('   (waiting out the open breaker: 60 s on the simulated clock, no real wait)');
       clock.advance(60_000);
     }
     log(`-- pass ${passes.length + 1}: ${passes.at(-1)!.saved.length} saved chunks`);

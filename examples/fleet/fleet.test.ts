@@ -40,6 +40,15 @@ describe('fleet example', () => {
       expect(result.heard[w]).toEqual(['w2: CLOSED->OPEN', 'w3: OPEN->HALF_OPEN', 'w3: HALF_OPEN->CLOSED']);
     }
     expect(lines.join('\n')).toContain('w2 moved the breaker CLOSED -> OPEN, heard by w1, w2, w3');
+    // a transition is printed before the line of the call it happened during
+    const at = (text: string) => lines.findIndex((l) => l.includes(text));
+    const opened = at("[breaker CLOSED -> OPEN, during w2's call]");
+    expect(lines[opened + 1]).toMatch(/^ {2}w2: call failed .* shared state OPEN$/);
+    const probe = at("[breaker OPEN -> HALF_OPEN, during w3's call]");
+    expect(lines[probe + 1]).toContain("[breaker HALF_OPEN -> CLOSED, during w3's call]");
+    expect(lines[probe + 2]).toMatch(/^ {2}w3: call ok .* shared state CLOSED$/);
+    expect(broken.map((c) => c.transitions)).toEqual([[], [], ['CLOSED -> OPEN']]);
+    expect(calls('recovery')[0].transitions).toEqual(['OPEN -> HALF_OPEN', 'HALF_OPEN -> CLOSED']);
     // the shared state is in Redis, hash-tagged by name
     const client = server.client();
     expect(JSON.parse((await client.get('breakwater:{cb:inventory-api}:state'))!)).toMatchObject({

@@ -27,6 +27,8 @@ export type FromWorker =
       readonly reachedDownstream: boolean;
       /** The shared state after the call. */
       readonly state: CircuitBreakerStateName;
+      /** Transitions this worker made during the call, as `FROM -> TO`, in order. */
+      readonly transitions: readonly string[];
     }
   | {
       /** A transition made by some worker of the fleet, heard over Redis pub/sub. */

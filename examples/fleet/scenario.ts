@@ -25,6 +25,8 @@ export interface CallRecord {
   readonly outcome: CallOutcome;
   readonly reachedDownstream: boolean;
   readonly state: CircuitBreakerStateName;
+  /** Transitions of the shared breaker made during the call, `FROM -> TO`. */
+  readonly transitions: readonly string[];
 }
 
 export interface ScenarioResult {
@@ -140,7 +142,10 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
         outcome: r.outcome,
         reachedDownstream: r.reachedDownstream,
         state: r.state,
+        transitions: r.transitions,
       });
+      // made during the call, so before its result (the fleet hears of them later, by pub/sub)
+      for (const t of r.transitions) log(`      [breaker ${t}, during ${w.name}'s call]`);
       const what = {
         ok: 'ok',
         failed: 'failed (503 from its downstream)',

@@ -15,6 +15,11 @@ const client = new Redis(url);
 const store = new RedisStore({ client, processId: worker });
 const breaker = CircuitBreaker.of(BREAKER_NAME, BREAKER_CONFIG, { store });
 
+// The transitions this worker's own calls make (those of other workers come by pub/sub, below).
+// Calls are made one at a time, so those since the call began are the call's.
+let madeDuringCall: string[] = [];
+breaker.on('STATE_TRANSITION', (e) => madeDuringCall.push(`${e.from} -> ${e.to}`));
+
 store.onFleetTransition((message) => {
   for (const t of message.transitions) {
     send({ type: 'heard', worker, origin: message.origin, from: t.from, to: t.to });
@@ -36,6 +41,7 @@ process.on('message', async (message: ToWorker) => {
     process.disconnect?.();
     return;
   }
+  madeDuringCall = [];
   let reachedDownstream = false;
   let outcome: 'ok' | 'failed' | 'refused';
   try {
@@ -47,7 +53,8 @@ process.on('message', async (message: ToWorker) => {
   } catch (error) {
     outcome = error instanceof CallNotPermittedError ? 'refused' : 'failed';
   }
-  send({ type: 'result', worker, outcome, reachedDownstream, state: await breaker.getState() });
+  const transitions = madeDuringCall;
+  send({ type: 'result', worker, outcome, reachedDownstream, state: await breaker.getState(), transitions });
 });
 
 // the parent went away: leave too

@@ -13,7 +13,7 @@ describe('gateway-failover example', () => {
     // 4-5: toss fails and the payment fails over to nice; the 2nd failure opens toss's breaker.
     expect(route(4)).toBe('toss:failed nice:approved');
     expect(route(5)).toBe('toss:failed nice:approved');
-    expect(transitions[0]).toEqual({ gateway: 'toss', from: 'CLOSED', to: 'OPEN', afterPayment: 4 });
+    expect(transitions[0]).toEqual({ gateway: 'toss', from: 'CLOSED', to: 'OPEN', duringPayment: 5 });
     // 6-7: toss is skipped without a request.
     expect(route(6)).toBe('toss:skipped nice:approved');
     expect(route(7)).toBe('toss:skipped nice:approved');
@@ -36,6 +36,31 @@ describe('gateway-failover example', () => {
     expect(gatewayCalls).toEqual({ toss: 7, nice: 6, kcp: 1 });
     expect(finalStates).toEqual({ toss: 'CLOSED', nice: 'CLOSED', kcp: 'CLOSED' });
     expect(payments.every((p) => p.result.status !== 'failed')).toBe(true);
-    expect(lines.some((l) => l.includes('[breaker toss: CLOSED -> OPEN]'))).toBe(true);
+    expect(transitions.map((t) => t.duringPayment)).toEqual([5, 10, 10]);
+  });
+
+  it('says that the time it skips is simulated: it claims no wall time', async () => {
+    const lines: string[] = [];
+    await run({ log: (l) => lines.push(l) });
+    const skips = lines.filter((l) => /\b\d+ s\b/.test(l));
+    expect(skips).toEqual([expect.stringContaining('30 s later on the simulated clock')]);
+  });
+
+  it('prints a transition when it happens: before the line of the payment it happened during', async () => {
+    const lines: string[] = [];
+    await run({ log: (l) => lines.push(l) });
+    const from = (id: number) => lines.findIndex((l) => l.startsWith(`  #${String(id).padEnd(2)} `));
+    // toss's 2nd failure, during payment 5, opens its breaker; payment 5 then goes to nice
+    expect(lines.slice(from(5) - 1, from(5) + 1)).toEqual([
+      '      [breaker toss: CLOSED -> OPEN, during payment #5]',
+      '  #5  toss failed (toss answered 503), nice approved -> nice-1005',
+    ]);
+    expect(lines[from(5) - 2]).toMatch(/^ {2}#4 /);
+    // payment 10 is the probe: its breaker goes HALF_OPEN to let it through, then CLOSED on its success
+    expect(lines.slice(from(10) - 2, from(10) + 1)).toEqual([
+      '      [breaker toss: OPEN -> HALF_OPEN, during payment #10]',
+      '      [breaker toss: HALF_OPEN -> CLOSED, during payment #10]',
+      '  #10 toss approved -> toss-1010',
+    ]);
   });
 });

@@ -5,7 +5,7 @@
 import { run } from './scenario.js';
 
 console.log('Payment router: toss -> nice -> kcp, each behind its own circuit breaker');
-console.log('(window of 4 calls, opens at >= 50% failures, open for 30 s, 1 probe)\n');
+console.log('(window of 4 calls, opens at >= 50% failures, open for 30 s, 1 probe; on a simulated clock)\n');
 const result = await run({ log: (line) => console.log(line) });
 const byGateway = Object.entries(result.gatewayCalls)
   .map(([name, n]) => `${name} ${n}`)

@@ -33,8 +33,8 @@ export interface Transition {
   readonly gateway: string;
   readonly from: CircuitBreakerStateName;
   readonly to: CircuitBreakerStateName;
-  /** After which payment it happened (0: before the first). */
-  readonly afterPayment: number;
+  /** The payment it happened during. */
+  readonly duringPayment: number;
 }
 
 export interface ScenarioResult {
@@ -60,22 +60,23 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
 
   const payments: PaymentRecord[] = [];
   const transitions: Transition[] = [];
-  // Transitions happen during a payment; they are printed under that payment's line.
-  let pending: string[] = [];
+  /** The payment being made: payments are made one after the other. */
+  let current = 0;
+  // A transition happens during a payment, before the payment's result: printed as it happens,
+  // it comes before the payment's line.
   breakers.onEvent((e) => {
     if (e.type !== 'STATE_TRANSITION') return;
-    transitions.push({ gateway: e.name, from: e.from, to: e.to, afterPayment: payments.length });
-    pending.push(`      [breaker ${e.name}: ${e.from} -> ${e.to}]`);
+    transitions.push({ gateway: e.name, from: e.from, to: e.to, duringPayment: current });
+    log(`      [breaker ${e.name}: ${e.from} -> ${e.to}, during payment #${current}]`);
   });
 
   let nextId = 1;
   const pay = async (card: Payment['card'] = 'ok') => {
     const payment: Payment = { id: nextId++, amountKrw: 10_000 + 500 * nextId, card };
+    current = payment.id;
     const result = await router.pay(payment);
     payments.push({ id: payment.id, result });
     log(`  #${String(payment.id).padEnd(2)} ${describe(result)}`);
-    for (const line of pending) log(line);
-    pending = [];
   };
 
   log('-- all gateways healthy');
@@ -93,7 +94,7 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
   await pay();
   nice.healthy = true;
 
-  log('-- toss is back; 30 s later its breaker lets a probe through');
+  log('-- toss is back; 30 s later on the simulated clock (no real wait), its breaker lets a probe through');
   toss.healthy = true;
   clock.advance(30_000);
   for (let i = 0; i < 2; i++) await pay();

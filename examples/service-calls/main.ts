@@ -6,7 +6,8 @@
 import { run } from './scenario.js';
 
 console.log('Product page from user-, order- and inventory-service, each behind its own breaker + fallback');
-console.log('(window of 6 calls, opens at >= 50% failures after 3 calls; inventory times out after 50 ms)\n');
+console.log('(window of 6 calls, opens at >= 50% failures after 3 calls; inventory times out after 50 ms)');
+console.log('(the breakers run on a simulated clock; the time-outs and the ms per page are real)\n');
 const result = await run({ log: (line) => console.log(line) });
 console.log(
   `\nrequests that reached each service: user ${result.calls.user}, orders ${result.calls.orders}, ` +

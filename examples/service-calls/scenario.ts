@@ -62,7 +62,7 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
     const stock = page.inventory.value.inStock ?? 'unknown';
     log(
       `  ${label.padEnd(26)} user ${page.user.value.name} (${sources.user}), ` +
-        `${page.orders.value.length} order(s) (${sources.orders}), in stock ${stock} (${sources.inventory})` +
+        `${orderCount(page.orders.value.length)} (${sources.orders}), in stock ${stock} (${sources.inventory})` +
         `  ${ms.toFixed(0)} ms`,
     );
   };
@@ -79,7 +79,9 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
   await render('page for u1, breakers open', 'u1');
   await render('page for u2 (never cached)', 'u2');
 
-  log('-- services recover; 10 s later the breakers let a probe through');
+  log(
+    '-- services recover; 10 s later on the simulated clock (no real wait), the breakers let a probe through',
+  );
   users.down = false;
   inventory.slow = false;
   clock.advance(10_000);
@@ -95,4 +97,9 @@ export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
     transitions,
     finalStates,
   };
+}
+
+/** `1 order`, `2 orders`, `0 orders`. */
+function orderCount(n: number): string {
+  return `${n} order${n === 1 ? '' : 's'}`;
 }

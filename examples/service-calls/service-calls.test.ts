@@ -2,6 +2,20 @@ import { describe, expect, it } from 'vitest';
 import { run } from './scenario.js';
 
 describe('service-calls example', () => {
+  it('says that the time it skips is simulated: it claims no wall time', async () => {
+    const lines: string[] = [];
+    await run({ log: (line) => lines.push(line) });
+    const skips = lines.filter((l) => /\b\d+ s\b/.test(l));
+    expect(skips).toEqual([expect.stringContaining('10 s later on the simulated clock')]);
+  });
+
+  it('counts orders in words: 1 order, not 1 order(s)', async () => {
+    const lines: string[] = [];
+    await run({ log: (line) => lines.push(line) });
+    expect(lines.join('\n')).not.toContain('(s)');
+    expect(lines.filter((l) => l.includes(', 1 order (live)'))).toHaveLength(6);
+  });
+
   it('renders from fallbacks while services fail, stops calling them once their breakers open, and recovers', async () => {
     const { rounds, calls, inventoryAbandoned, transitions, finalStates } = await run();
     const sources = rounds.map((r) => `${r.sources.user}/${r.sources.orders}/${r.sources.inventory}`);

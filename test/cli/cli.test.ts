@@ -9,6 +9,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
+  Bulkhead,
   CallNotPermittedError,
   CircuitBreaker,
   type CircuitBreakerConfig,
@@ -158,8 +159,17 @@ describe('breakwater: usage', () => {
       expect(r.stdout).toContain(cmd);
     }
     expect(r.stdout).toMatch(
-      /Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable/,
+      /Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker \(or policy\), 4 Redis unreachable/,
     );
+    expect((await cli(['help'])).stdout).toBe(r.stdout);
+  });
+
+  it("help <command> and <command> --help print that command's help and exit 0", async () => {
+    const [help, after] = await Promise.all([cli(['help', 'reset']), cli(['reset', '--help'])]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: breakwater reset <name> \| reset --all/);
+    expect(help.stdout).toMatch(/\nExamples:\n {2}\$ breakwater reset pricing\n/);
+    expect(after).toEqual(help);
   });
 
   it('exits 2 with one line on stderr for a usage error (the full matrix runs in-process in packages/cli)', async () => {
@@ -168,7 +178,9 @@ describe('breakwater: usage', () => {
     runs.forEach((r, i) => {
       expect(r.code, cases[i].join(' ')).toBe(2);
       expect(r.stdout, cases[i].join(' ')).toBe('');
-      expect(r.stderr, cases[i].join(' ')).toMatch(/^breakwater: .*\(see breakwater --help\)\n$/);
+      expect(r.stderr, cases[i].join(' ')).toMatch(
+        /^breakwater: .*\(see breakwater (--help|help [a-z]+)\)\n$/,
+      );
     });
     expect(runs[1].stderr).toContain("unknown command 'frobnicate'");
     expect(runs[3].stderr).toContain("unknown option '--bogus'");
@@ -254,7 +266,9 @@ describe('breakwater: reading breakers', () => {
     expect(lines.find((l) => l.includes('upbit/kr:ticker'))).toMatch(
       /circuitbreaker\s+upbit\/kr:ticker\s+CLOSED\s+-\s+-\s+1\s+0\s+0/,
     );
-    expect(lines.find((l) => l.includes('pricing-api'))).toMatch(/^ratelimiter\s+pricing-api$/);
+    expect(lines.find((l) => l.includes('pricing-api'))).toMatch(
+      /^ratelimiter\s+pricing-api\s+fixed-window\s+4 permits left in this period\s+/,
+    );
     expect(r.stdout).not.toContain('hidden');
 
     const other = await cli(['list', '--prefix', 'elsewhere', '--redis', url]);
@@ -266,12 +280,12 @@ describe('breakwater: reading breakers', () => {
     await client.flushall();
     const svc = service();
     await tripOpen(svc.breaker('pricing'));
-    await client.set('breakwater:{bh:workers}:slots', '{}');
+    // a key of a kind of policy this CLI does not know
+    await client.set('breakwater:{tl:timeouts}:state', '{}');
     const r = await bw('list', '--json');
     expect(r.code).toBe(0);
     const list = JSON.parse(r.stdout) as Record<string, unknown>[];
     expect(list).toEqual([
-      { kind: 'bulkhead', name: 'workers', keys: ['breakwater:{bh:workers}:slots'] },
       expect.objectContaining({
         kind: 'circuitbreaker',
         name: 'pricing',
@@ -282,6 +296,7 @@ describe('breakwater: reading breakers', () => {
         failedCalls: 2,
         key: 'breakwater:{cb:pricing}:state',
       }),
+      { kind: 'tl', name: 'timeouts', keys: ['breakwater:{tl:timeouts}:state'] },
     ]);
   });
 
@@ -318,12 +333,28 @@ describe('breakwater: reading breakers', () => {
       failedCalls: metrics.numberOfFailedCalls,
       notPermittedCalls: metrics.numberOfNotPermittedCalls,
       window: { type: 'COUNT_BASED', size: 4, minimumCalls: 4 },
-      config: expect.objectContaining({ failureRateThreshold: '50', waitDurationInOpenState: '30000' }),
+      config: expect.objectContaining({
+        slidingWindowType: 'COUNT_BASED',
+        slidingWindowSize: 4,
+        failureRateThreshold: 50,
+        waitDurationInOpenState: 30_000,
+        automaticTransitionFromOpenToHalfOpenEnabled: false,
+      }),
     });
+    // every value of the document is typed: numbers and booleans are never strings
+    const strings = (value: unknown, path: string): string[] =>
+      typeof value === 'string'
+        ? /^(-?\d+(\.\d+)?|true|false)$/.test(value)
+          ? [path]
+          : []
+        : value !== null && typeof value === 'object'
+          ? Object.entries(value).flatMap(([k, v]) => strings(v, `${path}.${k}`))
+          : [];
+    expect(strings(status, 'status')).toEqual([]);
     expect(status.openUntil - status.since).toBe(30_000);
   });
 
-  it('exits 3 with one line for a breaker that does not exist, whatever the command', async () => {
+  it('exits 3 with one line for a policy that does not exist, whatever the command', async () => {
     const commands = ['status', 'open', 'close', 'disable', 'reset'];
     const runs = await Promise.all(commands.map((command) => bw(command, 'no-such-breaker')));
     for (const [i, r] of runs.entries()) {
@@ -331,10 +362,185 @@ describe('breakwater: reading breakers', () => {
       expect(r.stdout).toBe('');
       oneLine(r.stderr);
       expect(r.stderr).toMatch(
-        /^breakwater: no breaker named 'no-such-breaker' under prefix 'breakwater' on redis:\/\/:\*\*\*@/,
+        new RegExp(
+          `^breakwater: no ${commands[i] === 'status' ? 'policy' : 'breaker'} named 'no-such-breaker' ` +
+            "under prefix 'breakwater' on redis://:\\*\\*\\*@",
+        ),
       );
     }
     expect(await client.exists('breakwater:{cb:no-such-breaker}:state')).toBe(0);
+  });
+});
+
+describe('breakwater: rate limiters and bulkheads', () => {
+  /** When something was done: between these two readings of the clock (Redis's and ours are the host's). */
+  type Span = readonly [from: number, to: number];
+  const during = async (act: () => Promise<unknown>): Promise<Span> => {
+    const from = Date.now();
+    await act();
+    return [from, Date.now()];
+  };
+  /** Redis TIME is read to the millisecond: a margin for its rounding against Date.now(). */
+  const within = (value: number, [from, to]: Span, plus: number) => {
+    expect(value).toBeGreaterThanOrEqual(from + plus - 2);
+    expect(value).toBeLessThanOrEqual(to + plus + 2);
+  };
+
+  /**
+   * A fixed-window limiter (5 an hour: no period ends during a test) and a GCRA one (5 a minute:
+   * a permit every 12 s) with permits taken, and a bulkhead with a call running in it.
+   */
+  async function policies(): Promise<{ gcra: Span; lease: Span }> {
+    await client.flushall();
+    const svc = service();
+    await svc.breaker('pricing').execute(succeed);
+    const fixed = RateLimiter.of(
+      'pricing-api',
+      { limitForPeriod: 5, limitRefreshPeriod: 3_600_000 },
+      { store: svc.store },
+    );
+    const gcra = RateLimiter.of(
+      'search-api',
+      { limitForPeriod: 5, limitRefreshPeriod: 60_000, algorithm: 'gcra' },
+      { store: svc.store },
+    );
+    const bulkhead = Bulkhead.of('workers', { maxConcurrentCalls: 3 }, { store: svc.store });
+    cleanups.push(() => {
+      fixed.close();
+      gcra.close();
+      bulkhead.close();
+    });
+    await fixed.execute(succeed);
+    await fixed.execute(succeed);
+    const gcraSpan = await during(() => gcra.execute(succeed));
+    let finish = () => {};
+    let running: Promise<void> = Promise.resolve();
+    const leaseSpan = await during(async () => {
+      running = bulkhead.execute(() => new Promise<void>((resolve) => (finish = resolve)));
+      await expect.poll(() => client.zcard('breakwater:{bh:workers}:leases')).toBe(1);
+    });
+    cleanups.push(async () => {
+      finish();
+      await running;
+    });
+    return { gcra: gcraSpan, lease: leaseSpan };
+  }
+
+  it('list shows each with its kind and what its state says', async () => {
+    await policies();
+    const r = await bw('list');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const [breakers, limiters, bulkheads, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(breakers).toMatch(/^KIND\s+NAME\s+STATE\s+FAILURE.*\ncircuitbreaker\s+pricing\s+CLOSED\s+/);
+    const rl = limiters.split('\n');
+    expect(rl[0]).toMatch(/^KIND\s+NAME\s+ALGORITHM\s+PERMITS\s+REFILLED IN$/);
+    expect(rl[1]).toMatch(
+      /^ratelimiter\s+pricing-api\s+fixed-window\s+3 permits left in this period\s+(\d+m )?\d+s$/,
+    );
+    expect(rl[2]).toMatch(/^ratelimiter\s+search-api\s+gcra\s+next permit in \d+s\s+\d+s$/);
+    const bh = bulkheads.split('\n');
+    expect(bh[0]).toMatch(/^KIND\s+NAME\s+LEASES HELD\s+NEXT EXPIRY\s+CALLERS WAITING$/);
+    expect(bh[1]).toMatch(/^bulkhead\s+workers\s+1 lease\s+in \d+s\s+no$/);
+  });
+
+  it('list --json and status --json: typed, with what can be read of their state', async () => {
+    const took = await policies();
+    const list = JSON.parse((await bw('list', '--json')).stdout) as Record<string, unknown>[];
+    expect(list.map((p) => `${p.kind} ${p.name}`)).toEqual([
+      'circuitbreaker pricing',
+      'ratelimiter pricing-api',
+      'ratelimiter search-api',
+      'bulkhead workers',
+    ]);
+    expect(list[1]).toEqual({
+      kind: 'ratelimiter',
+      name: 'pricing-api',
+      key: 'breakwater:{rl:pricing-api}:state',
+      algorithm: 'fixed-window',
+      period: Math.floor(took.gcra[0] / 3_600_000),
+      permitsLeft: 3,
+      permitsReserved: 0,
+      nextPermitAt: null,
+      ttlMs: expect.any(Number),
+    });
+    expect(list[2]).toMatchObject({ algorithm: 'gcra', permitsLeft: null, nextPermitAt: expect.any(Number) });
+    // GCRA: one permit every 12 s, the next one 12 s after the first
+    within(list[2].nextPermitAt as number, took.gcra, 12_000);
+    expect(list[3]).toEqual({
+      kind: 'bulkhead',
+      name: 'workers',
+      key: 'breakwater:{bh:workers}:leases',
+      leasesHeld: 1,
+      leases: [{ id: expect.any(String), expiresAt: expect.any(Number) }],
+      expiredLeases: 0,
+      callersWaiting: false,
+      ttlMs: expect.any(Number),
+    });
+    // the lease runs out bulkheadLeaseMs (60 s by default) after it was taken, unless renewed
+    within((list[3].leases as { expiresAt: number }[])[0].expiresAt, took.lease, 60_000);
+
+    const [limiter, bulkhead] = await Promise.all([
+      bw('status', 'pricing-api', '--json'),
+      bw('status', 'workers', '--json'),
+    ]);
+    expect(JSON.parse(limiter.stdout)).toMatchObject({ kind: 'ratelimiter', permitsLeft: 3 });
+    expect(JSON.parse(bulkhead.stdout)).toMatchObject({ kind: 'bulkhead', leasesHeld: 1 });
+  });
+
+  it('status shows a rate limiter or a bulkhead in detail', async () => {
+    await policies();
+    const [fixed, gcra, bulkhead] = await Promise.all([
+      bw('status', 'pricing-api'),
+      bw('status', 'search-api'),
+      bw('status', 'workers'),
+    ]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toMatch(/^pricing-api \(rate limiter\)\n/);
+    expect(fixed.stdout).toMatch(/algorithm\s+fixed-window\n/);
+    expect(fixed.stdout).toMatch(/permits\s+3 left in this period\n/);
+    expect(fixed.stdout).toMatch(/key\s+breakwater:\{rl:pricing-api\}:state\n/);
+    expect(gcra.stdout).toMatch(/^search-api \(rate limiter\)\n/);
+    expect(gcra.stdout).toMatch(/next permit\s+in \d+s\n/);
+    expect(bulkhead.stdout).toMatch(/^workers \(bulkhead\)\n/);
+    expect(bulkhead.stdout).toMatch(
+      /leases held\s+1, renewed while its call runs\n\s+\S+\s+expires in \d+s unless renewed\n/,
+    );
+    expect(bulkhead.stdout).toMatch(/callers waiting\s+no\n/);
+  });
+
+  it('--kind picks one when a name is used by policies of several kinds', async () => {
+    await policies();
+    const svc = service();
+    await svc.breaker('pricing-api').execute(succeed); // the name of the fixed-window limiter too
+
+    const both = await bw('status', 'pricing-api');
+    expect(both.code).toBe(2);
+    expect(both.stdout).toBe('');
+    oneLine(both.stderr);
+    expect(both.stderr).toMatch(
+      /'pricing-api' names a circuit breaker and a rate limiter under prefix 'breakwater': say which with --kind circuitbreaker or --kind ratelimiter/,
+    );
+    const limiter = await bw('status', 'pricing-api', '--kind', 'ratelimiter');
+    expect(limiter.stdout).toMatch(/^pricing-api \(rate limiter\)\n/);
+    const breaker = await bw('status', 'pricing-api', '--kind', 'circuitbreaker');
+    expect(breaker.stdout).toMatch(/^pricing-api \(circuit breaker\)\n/);
+
+    const none = await bw('status', 'pricing', '--kind', 'bulkhead');
+    expect(none.code).toBe(3);
+    expect(none.stderr).toMatch(/^breakwater: no bulkhead named 'pricing' under prefix 'breakwater'/);
+  });
+
+  it('open, close, disable and reset act on breakers only, and say what the name is', async () => {
+    await policies();
+    const r = await bw('open', 'workers');
+    expect(r.code).toBe(3);
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(
+      /no breaker named 'workers' .*\('workers' is a bulkhead: open acts on breakers only\)/,
+    );
+    expect(await client.exists('breakwater:{cb:workers}:state')).toBe(0);
   });
 });
 
@@ -411,7 +617,7 @@ describe('breakwater: steering breakers fleet-wide', () => {
     await tripOpen(cb); // window of 4 and 50%, as configured by the service
   });
 
-  it('reset --all resets every breaker under the prefix', async () => {
+  it('reset --all --yes resets every breaker under the prefix', async () => {
     await client.flushall();
     const svc = service();
     const a = svc.breaker('alpha');
@@ -419,7 +625,7 @@ describe('breakwater: steering breakers fleet-wide', () => {
     await tripOpen(a);
     await tripOpen(b);
     await svc.breaker('gamma').execute(succeed);
-    const r = await bw('reset', '--all');
+    const r = await bw('reset', '--all', '--yes');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
       [
@@ -434,7 +640,7 @@ describe('breakwater: steering breakers fleet-wide', () => {
     expect(await b.getState()).toBe('CLOSED');
 
     await tripOpen(a);
-    const json = await bw('reset', '--all', '--json');
+    const json = await bw('reset', '--all', '--json', '-y');
     expect(JSON.parse(json.stdout)).toEqual({
       reset: [
         { name: 'alpha', before: 'OPEN', transitions: [{ from: 'OPEN', to: 'CLOSED' }] },
@@ -442,6 +648,83 @@ describe('breakwater: steering breakers fleet-wide', () => {
         { name: 'gamma', before: 'CLOSED', transitions: [] },
       ],
       failed: [],
+    });
+  });
+
+  it('reset --all without --yes and without a terminal: exit 2, says why, changes nothing', async () => {
+    await client.flushall();
+    const svc = service();
+    const a = svc.breaker('alpha');
+    await tripOpen(a);
+    const before = await client.get('breakwater:{cb:alpha}:state');
+    const r = await bw('reset', '--all'); // stdin is a pipe here, not a terminal
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    oneLine(r.stderr);
+    expect(r.stderr).toMatch(/reset --all needs --yes when there is no terminal to confirm on/);
+    expect(r.stderr).toMatch(/nothing was reset/);
+    expect(await client.get('breakwater:{cb:alpha}:state')).toBe(before);
+    expect(await a.getState()).toBe('OPEN');
+  });
+
+  describe('reset --all on a terminal', () => {
+    /**
+     * Runs the binary on a pseudo-terminal (util-linux `script`), typing `answer` and Enter: what a
+     * person at a terminal gets. Resolves to everything the terminal showed.
+     */
+    function onTerminal(args: readonly string[], answer: string): Promise<Run> {
+      const command = [process.execPath, BIN, ...args]
+        .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
+        .join(' ');
+      return new Promise((resolve) => {
+        const child = execFile(
+          'script',
+          ['--quiet', '--return', '--command', command, '/dev/null'],
+          { timeout: 15_000, cwd: REPO_ROOT },
+          (error, stdout, stderr) => {
+            const code = error === null ? 0 : typeof error.code === 'number' ? error.code : -1;
+            resolve({ code, stdout: stdout.replaceAll('\r\n', '\n'), stderr });
+          },
+        );
+        // Typed once the question is on the screen, as a person would.
+        let screen = '';
+        child.stdout?.on('data', (chunk: Buffer) => {
+          screen += chunk.toString();
+          if (screen.includes('[y/N]') && child.stdin?.writable) child.stdin.end(`${answer}\n`);
+        });
+      });
+    }
+
+    it('asks first, lists what it will reset, and resets nothing unless told yes', async () => {
+      await client.flushall();
+      const svc = service();
+      const a = svc.breaker('alpha');
+      await tripOpen(a);
+      await svc.breaker('beta').execute(succeed);
+
+      const declined = await onTerminal(['reset', '--all', '--redis', url], 'n');
+      expect(declined.stdout).toMatch(
+        /Reset 2 breakers \(alpha, beta\) under prefix 'breakwater' on redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\/?\? \[y\/N\] /,
+      );
+      expect(declined.stdout).toMatch(/breakwater: not confirmed: nothing was reset/);
+      expect(declined.code).toBe(1);
+      expect(await a.getState()).toBe('OPEN');
+
+      const confirmed = await onTerminal(['reset', '--all', '--redis', url], 'y');
+      expect(confirmed.code).toBe(0);
+      expect(confirmed.stdout).toContain('alpha: reset (OPEN -> CLOSED, window cleared)');
+      expect(confirmed.stdout).toContain('2 breakers reset');
+      expect(await a.getState()).toBe('CLOSED');
+      expect(confirmed.stdout + declined.stdout).not.toContain(PASSWORD);
+    });
+
+    it('with one breaker, says so in the singular; --yes does not ask', async () => {
+      await client.flushall();
+      await tripOpen(service().breaker('solo'));
+      const r = await onTerminal(['reset', '--all', '--yes', '--redis', url], 'n');
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('[y/N]');
+      expect(r.stdout).toMatch(/solo: reset \(OPEN -> CLOSED, window cleared\)\n1 breaker reset\n/);
     });
   });
 

@@ -1,6 +1,23 @@
 #!/usr/bin/env node
 /** The `breakwater` command. */
+import { createInterface } from 'node:readline/promises';
 import { main } from './cli.js';
+
+/** A yes-or-no question on the terminal (the question on stderr, so that stdout stays the output). */
+async function confirm(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const abort = new AbortController();
+  // Ctrl-C or Ctrl-D at the question: a no, not a hang
+  rl.once('SIGINT', () => abort.abort());
+  rl.once('close', () => abort.abort());
+  try {
+    return /^y(es)?$/i.test((await rl.question(question, { signal: abort.signal })).trim());
+  } catch {
+    return false;
+  } finally {
+    rl.close();
+  }
+}
 
 let interrupt = () => {};
 const interrupted = new Promise<void>((resolve) => {
@@ -19,6 +36,7 @@ const code = await main(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   interrupted,
+  confirm: process.stdin.isTTY ? confirm : undefined,
 });
 process.exitCode = code;
 // Leave once the output is out: a failed connection attempt can leave a socket timer behind

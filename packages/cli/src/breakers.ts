@@ -1,60 +1,16 @@
 import {
   BREAKER_SCRIPT,
   breakerKey,
-  describeBreakerConfig,
   forcedTransitionArgs,
   numberOr,
   parseBreakerReply,
-  parsePolicyKey,
-  policyKeyGlob,
   rateOf,
   readBreakerDocument,
   readStoredConfig,
   windowCountsAt,
 } from '@breakwater/store-redis/wire';
-import type { Cluster, Redis } from 'ioredis';
-
-export type Connection = Redis | Cluster;
-
-/** A policy found in Redis: its kind, its name and its keys. */
-export interface PolicyEntry {
-  /** `circuitbreaker`, `ratelimiter`, `bulkhead`, or the short kind of a kind this CLI does not know. */
-  readonly kind: string;
-  readonly name: string;
-  readonly keys: string[];
-}
-
-function isCluster(conn: Connection): conn is Cluster {
-  return (conn as { isCluster?: boolean }).isCluster === true;
-}
-
-/** Every key under `<prefix>:{`, with SCAN (never KEYS), on every master of a cluster. */
-export async function scanKeys(conn: Connection, prefix: string): Promise<string[]> {
-  const nodes: Redis[] = isCluster(conn) ? conn.nodes('master') : [conn];
-  const keys = new Set<string>();
-  for (const node of nodes) {
-    const stream = node.scanStream({ match: policyKeyGlob(prefix), count: 1000 });
-    for await (const batch of stream as AsyncIterable<string[]>) for (const key of batch) keys.add(key);
-  }
-  return [...keys].sort();
-}
-
-/** The policies under `prefix`, sorted by kind and name. */
-export async function scanPolicies(conn: Connection, prefix: string): Promise<PolicyEntry[]> {
-  const byId = new Map<string, PolicyEntry>();
-  for (const key of await scanKeys(conn, prefix)) {
-    const parsed = parsePolicyKey(prefix, key);
-    if (parsed === undefined) continue;
-    const id = `${parsed.kind}\u0000${parsed.name}`;
-    let entry = byId.get(id);
-    if (entry === undefined) {
-      entry = { kind: parsed.kind, name: parsed.name, keys: [] };
-      byId.set(id, entry);
-    }
-    entry.keys.push(key);
-  }
-  return [...byId.values()].sort((a, b) => a.kind.localeCompare(b.kind) || a.name.localeCompare(b.name));
-}
+import { type BreakerSettingsView, breakerSettings } from './config-view.js';
+import { type Connection, ttlOf } from './connection.js';
 
 /** What the CLI shows of a breaker: its shared state as stored, read without changing it. */
 export interface BreakerStatus {
@@ -86,8 +42,8 @@ export interface BreakerStatus {
     readonly size: number;
     readonly minimumCalls: number;
   };
-  /** The config of the services using it, as the stored state records it; null when absent. */
-  readonly config: Readonly<Record<string, string>> | null;
+  /** The config of the services using it, as the stored state records it, typed; null when absent. */
+  readonly config: BreakerSettingsView | null;
   /** Time left before the idle key expires (ms); null without expiry. */
   readonly ttlMs: number | null;
   /** Why the state could not be read (with state INVALID). */
@@ -109,7 +65,7 @@ export async function readBreaker(
 
 /** What the CLI shows of a stored document (`raw`), its counts decayed to `nowMs` as the script would. */
 export function statusOf(name: string, key: string, raw: string, pttl: number, nowMs: number): BreakerStatus {
-  const ttlMs = pttl >= 0 ? pttl : null;
+  const ttlMs = ttlOf(pttl);
   const read = readBreakerDocument(raw);
   if ('problem' in read) {
     return {
@@ -162,7 +118,7 @@ export function statusOf(name: string, key: string, raw: string, pttl: number, n
       size: numberOr(w.size),
       minimumCalls,
     },
-    config: config === undefined ? null : describeBreakerConfig(config),
+    config: config === undefined ? null : breakerSettings(config),
     ttlMs,
   };
 }
@@ -176,12 +132,6 @@ export async function readBreakers(
 ): Promise<BreakerStatus[]> {
   const read = await Promise.all(names.map((n) => readBreaker(conn, prefix, n, nowMs)));
   return read.filter((s): s is BreakerStatus => s !== undefined);
-}
-
-/** Redis's clock (epoch ms): the clock every breaker decision is made on. */
-export async function redisNow(conn: Connection): Promise<number> {
-  const [seconds, micros] = await (conn as Redis).time();
-  return Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
 }
 
 /** A manual transition: FORCED_OPEN, CLOSED, DISABLED, or RESET (CLOSED with an empty window). */

@@ -1,19 +1,28 @@
 import { createRequire } from 'node:module';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { PolicyKind } from '@breakwater/store-redis/wire';
 import {
   type BreakerStatus,
-  type Connection,
   type ForceResult,
   type ForceTarget,
   forceBreaker,
-  readBreaker,
   readBreakers,
-  redisNow,
-  scanPolicies,
   UnforceableBreakerError,
 } from './breakers.js';
-import { breakerTable, duration, policyTable, statusBlock } from './format.js';
+import { type Connection, redisNow } from './connection.js';
+import { breakerTable, duration, plural, policyTables, statusBlock } from './format.js';
+import { COMMANDS, type Command, commandHelp, USAGE } from './help.js';
+import {
+  isKind,
+  KIND_NAMES,
+  KINDS,
+  kindsNamed,
+  type PolicyStatus,
+  readPolicies,
+  readPolicy,
+  scanPolicies,
+} from './policies.js';
 import { DEFAULT_REDIS_URL, type RedisTarget, redact, redisTarget } from './redis-url.js';
 
 /** Exit codes: documented in `breakwater --help`. */
@@ -25,38 +34,12 @@ export interface CliIo {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Resolves when the user asks to stop (Ctrl-C): ends `watch`. */
   readonly interrupted?: Promise<void>;
+  /**
+   * Asks a yes-or-no question on the terminal and resolves to the answer (false for anything but
+   * yes). Absent when there is no terminal to ask on: then `reset --all` needs `--yes`.
+   */
+  readonly confirm?: (question: string) => Promise<boolean>;
 }
-
-export const USAGE = `Usage: breakwater <command> [options]
-
-Inspect and steer the circuit breakers your services keep in Redis (@breakwater/store-redis).
-
-Commands:
-  list                    every policy under the prefix, breakers with state and rates
-  status <name>           one breaker in detail
-  open <name>             pin the breaker open (FORCED_OPEN): every process refuses its calls
-  close <name>            close the breaker (CLOSED, fresh window): every process calls again
-  disable <name>          disable the breaker (DISABLED): calls always pass, nothing is recorded
-  reset <name>            back to CLOSED with an empty window and no open attempts
-  reset --all             reset every breaker under the prefix
-  watch                   a live table of every breaker, refreshed in place (Ctrl-C to quit)
-
-Options:
-  --redis <url>           Redis to use (default: $REDIS_URL, else ${DEFAULT_REDIS_URL}); redis:// or rediss://
-  --prefix <prefix>       key prefix of the store (default: $BREAKWATER_PREFIX, else breakwater)
-  --json                  machine-readable output (watch: one JSON document per line)
-  --timeout <ms>          connect and command timeout (default 2000)
-  --interval <time>       watch: time between refreshes, e.g. 2s, 500ms (default 2s)
-  --iterations <n>        watch: stop after n refreshes
-  --once                  watch: one refresh (same as --iterations 1)
-  -h, --help              this help
-  -v, --version           the CLI's version
-
-Manual transitions run the breaker's own Lua script on its key with the config the services
-stored there, so they are atomic, follow the same rules, and are published to every process.
-
-Exit codes: 0 ok, 1 failed, 2 usage error, 3 no such breaker, 4 Redis unreachable.
-`;
 
 class CliError extends Error {
   constructor(
@@ -67,10 +50,9 @@ class CliError extends Error {
   }
 }
 
-const usage = (message: string) => new CliError(`${message} (see breakwater --help)`, EXIT.USAGE);
-
-const COMMANDS = ['list', 'status', 'open', 'close', 'disable', 'reset', 'watch'] as const;
-type Command = (typeof COMMANDS)[number];
+/** A usage error; `command`: the command it is about, whose help the message points to. */
+const usage = (message: string, command?: Command) =>
+  new CliError(`${message} (see breakwater ${command ? `help ${command}` : '--help'})`, EXIT.USAGE);
 const TARGETS: Readonly<Record<string, ForceTarget>> = {
   open: 'FORCED_OPEN',
   close: 'CLOSED',
@@ -79,12 +61,16 @@ const TARGETS: Readonly<Record<string, ForceTarget>> = {
 };
 
 interface Options {
-  readonly command: Command;
+  readonly command: Exclude<Command, 'help'>;
   readonly name: string | undefined;
+  /** status --kind: the kind of policy the name is of. */
+  readonly kind: PolicyKind | undefined;
   readonly target: RedisTarget;
   readonly prefix: string;
   readonly json: boolean;
   readonly all: boolean;
+  /** reset --all: no question asked. */
+  readonly yes: boolean;
   readonly timeoutMs: number;
   readonly intervalMs: number;
   readonly iterations: number;
@@ -92,12 +78,15 @@ interface Options {
 
 function parseDuration(flag: string, text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(text.trim());
-  if (!m) throw usage(`${flag}: expected a duration such as 2s or 500ms, got '${text}'`);
+  if (!m) throw usage(`${flag}: expected a duration such as 2s or 500ms, got '${text}'`, 'watch');
   const value = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000);
   return value;
 }
 
-function parseOptions(argv: readonly string[], env: CliIo['env']): Options | 'help' | 'version' {
+/** What to do: run a command, print a help (`undefined`: the full one), or print the version. */
+type Request = Options | { readonly help: Command | undefined } | 'version';
+
+function parseOptions(argv: readonly string[], env: CliIo['env']): Request {
   let parsed: ReturnType<typeof parse>;
   function parse() {
     return parseArgs({
@@ -109,6 +98,8 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Options | 'he
         prefix: { type: 'string' },
         json: { type: 'boolean' },
         all: { type: 'boolean' },
+        kind: { type: 'string' },
+        yes: { type: 'boolean', short: 'y' },
         timeout: { type: 'string' },
         interval: { type: 'string' },
         iterations: { type: 'string' },
@@ -128,57 +119,82 @@ function parseOptions(argv: readonly string[], env: CliIo['env']): Options | 'he
     );
   }
   const { values, positionals } = parsed;
-  if (values.help) return 'help';
-  if (values.version) return 'version';
   const [command, ...rest] = positionals;
-  if (command === undefined) throw usage('no command given');
-  if (!(COMMANDS as readonly string[]).includes(command)) throw usage(`unknown command '${command}'`);
-  const cmd = command as Command;
+  if (command === undefined) {
+    if (values.help) return { help: undefined };
+    if (values.version) return 'version';
+    throw usage('no command given');
+  }
+  const known = (c: string): c is Command => (COMMANDS as readonly string[]).includes(c);
+  if (!known(command)) throw usage(`unknown command '${command}'`);
+  if (command === 'help') {
+    if (rest.length > 1) throw usage('help takes one command name', 'help');
+    const about = rest[0];
+    if (about !== undefined && !known(about)) throw usage(`unknown command '${about}'`);
+    return { help: about };
+  }
+  if (values.help) return { help: command };
+  if (values.version) return 'version';
+  const cmd = command;
 
   const takesName =
     cmd === 'status' || cmd === 'open' || cmd === 'close' || cmd === 'disable' || cmd === 'reset';
-  if (!takesName && rest.length > 0) throw usage(`${cmd} takes no arguments`);
-  if (takesName && rest.length > 1) throw usage(`${cmd} takes one breaker name`);
+  if (!takesName && rest.length > 0) throw usage(`${cmd} takes no arguments`, cmd);
+  if (takesName && rest.length > 1) throw usage(`${cmd} takes one breaker name`, cmd);
   const name = rest[0];
   const all = values.all === true;
-  if (all && cmd !== 'reset') throw usage('--all goes with reset only');
-  if (cmd === 'reset' && all && name !== undefined) throw usage('reset takes a name or --all, not both');
+  if (all && cmd !== 'reset') throw usage('--all goes with reset only', cmd);
+  if (cmd === 'reset' && all && name !== undefined) throw usage('reset takes a name or --all, not both', cmd);
   if (takesName && name === undefined && !(cmd === 'reset' && all)) {
-    throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`);
+    throw usage(cmd === 'reset' ? 'reset needs a breaker name or --all' : `${cmd} needs a breaker name`, cmd);
   }
-  if (name !== undefined && name.length === 0) throw usage('the breaker name is empty');
+  if (name !== undefined && name.length === 0) throw usage('the breaker name is empty', cmd);
+  const kind = values.kind;
+  if (kind !== undefined) {
+    if (cmd !== 'status') throw usage('--kind goes with status only', cmd);
+    if (!isKind(kind)) throw usage(`--kind: one of ${KINDS.join(', ')}`, cmd);
+  }
+  const yes = values.yes === true;
+  if (yes && !(cmd === 'reset' && all)) throw usage('--yes goes with reset --all only', cmd);
   const watchOnly = values.interval !== undefined || values.iterations !== undefined || values.once === true;
-  if (watchOnly && cmd !== 'watch') throw usage('--interval, --iterations and --once go with watch only');
+  if (watchOnly && cmd !== 'watch')
+    throw usage('--interval, --iterations and --once go with watch only', cmd);
 
   const rawUrl = values.redis ?? (env.REDIS_URL || DEFAULT_REDIS_URL);
   const target = redisTarget(rawUrl);
   if (target === undefined) {
-    throw usage(`${values.redis !== undefined ? '--redis' : 'REDIS_URL'} is not a redis:// or rediss:// URL`);
+    throw usage(
+      `${values.redis !== undefined ? '--redis' : 'REDIS_URL'} is not a redis:// or rediss:// URL`,
+      cmd,
+    );
   }
   const prefix = values.prefix ?? (env.BREAKWATER_PREFIX || 'breakwater');
   if (prefix.length === 0 || /[{}\s]/.test(prefix))
-    throw usage('--prefix: a non-empty prefix without braces or spaces');
+    throw usage('--prefix: a non-empty prefix without braces or spaces', cmd);
 
   const timeoutMs = values.timeout === undefined ? 2000 : Number(values.timeout);
   if (!Number.isFinite(timeoutMs) || timeoutMs < 1 || timeoutMs > 600_000) {
-    throw usage('--timeout: a number of milliseconds between 1 and 600000');
+    throw usage('--timeout: a number of milliseconds between 1 and 600000', cmd);
   }
   const intervalMs = values.interval === undefined ? 2000 : parseDuration('--interval', values.interval);
-  if (intervalMs < 100) throw usage('--interval: at least 100ms');
+  if (intervalMs < 100) throw usage('--interval: at least 100ms', cmd);
   let iterations = Number.POSITIVE_INFINITY;
   if (values.once) iterations = 1;
   if (values.iterations !== undefined) {
-    if (values.once) throw usage('--once or --iterations, not both');
+    if (values.once) throw usage('--once or --iterations, not both', cmd);
     iterations = Number(values.iterations);
-    if (!Number.isInteger(iterations) || iterations < 1) throw usage('--iterations: a whole number from 1');
+    if (!Number.isInteger(iterations) || iterations < 1)
+      throw usage('--iterations: a whole number from 1', cmd);
   }
   return {
     command: cmd,
     name,
+    kind,
     target,
     prefix,
     json: values.json === true,
     all,
+    yes,
     timeoutMs,
     intervalMs,
     iterations,
@@ -297,8 +313,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     err(`breakwater: ${(error as Error).message}\n`);
     return (error as CliError).code ?? EXIT.USAGE;
   }
-  if (options === 'help') {
-    out(USAGE);
+  if (typeof options === 'object' && 'help' in options) {
+    out(options.help === undefined ? USAGE : commandHelp(options.help));
     return EXIT.OK;
   }
   if (options === 'version') {
@@ -306,7 +322,13 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     return EXIT.OK;
   }
   secrets = options.target.secrets;
-
+  if (options.all && !options.yes && io.confirm === undefined) {
+    err(
+      'breakwater: reset --all needs --yes when there is no terminal to confirm on; nothing was reset ' +
+        '(see breakwater help reset)\n',
+    );
+    return EXIT.USAGE;
+  }
   let conn: Connection | undefined;
   try {
     conn = await connect(options.target, options.timeoutMs);
@@ -360,38 +382,68 @@ async function run(conn: Connection, o: Options, w: Output): Promise<number> {
 
 async function list(conn: Connection, o: Options, w: Output): Promise<number> {
   const [entries, now] = await Promise.all([scanPolicies(conn, o.prefix), redisNow(conn)]);
-  const names = entries.filter((e) => e.kind === 'circuitbreaker').map((e) => e.name);
-  const breakers = new Map((await readBreakers(conn, o.prefix, names, now)).map((b) => [b.name, b]));
+  const policies = await readPolicies(conn, o.prefix, entries, now);
   if (o.json) {
-    w.out(
-      json(
-        entries.map((e) => (e.kind === 'circuitbreaker' && breakers.has(e.name) ? breakers.get(e.name) : e)),
-      ),
-    );
+    w.out(json(policies));
     return EXIT.OK;
   }
   if (entries.length === 0) {
     w.out(`No policies under prefix '${o.prefix}' on ${o.target.shown}\n`);
     return EXIT.OK;
   }
-  w.out(`${policyTable(entries, breakers, now)}\n`);
+  w.out(`${policyTables(policies, now)}\n`);
   return EXIT.OK;
 }
 
-function notFound(o: Options, name: string): CliError {
+/** No `what` (a kind of policy, or any) named `name`; `hint` says more. */
+function notFound(o: Options, what: string, name: string, hint = ''): CliError {
   return new CliError(
-    `no breaker named '${name}' under prefix '${o.prefix}' on ${o.target.shown}`,
+    `no ${what} named '${name}' under prefix '${o.prefix}' on ${o.target.shown}${hint}`,
     EXIT.NOT_FOUND,
   );
+}
+
+/** `a`, `a and b`, `a, b and c` (or `or`). */
+function either(items: readonly string[], conjunction: 'and' | 'or'): string {
+  return items.length <= 1
+    ? items.join('')
+    : `${items.slice(0, -1).join(', ')} ${conjunction} ${items.at(-1)}`;
 }
 
 async function status(conn: Connection, o: Options, w: Output): Promise<number> {
   const name = o.name!;
   const now = await redisNow(conn);
-  const breaker = await readBreaker(conn, o.prefix, name, now);
-  if (breaker === undefined) throw notFound(o, name);
-  w.out(o.json ? json(breaker) : `${statusBlock(breaker, now)}\n`);
+  const kinds = o.kind === undefined ? KINDS : [o.kind];
+  const read = await Promise.all(kinds.map((kind) => readPolicy(conn, o.prefix, kind, name, now)));
+  const found = read.filter((p): p is PolicyStatus => p !== undefined);
+  if (found.length === 0) throw notFound(o, o.kind === undefined ? 'policy' : KIND_NAMES[o.kind], name);
+  if (found.length > 1) {
+    const names = found.map((p) => `a ${KIND_NAMES[p.kind]}`);
+    throw new CliError(
+      `'${name}' names ${either(names, 'and')} under prefix '${o.prefix}': ` +
+        `say which with ${either(
+          found.map((p) => `--kind ${p.kind}`),
+          'or',
+        )} (see breakwater help status)`,
+      EXIT.USAGE,
+    );
+  }
+  const policy = found[0];
+  w.out(o.json ? json(policy) : `${statusBlock(policy, now)}\n`);
   return EXIT.OK;
+}
+
+/** A breaker command on a name that is no breaker: what the name is, if it is something else. */
+async function noBreaker(conn: Connection, o: Options, name: string): Promise<CliError> {
+  const others = (await kindsNamed(conn, o.prefix, name)).filter((k) => k !== 'circuitbreaker');
+  const hint =
+    others.length === 0
+      ? ''
+      : ` ('${name}' is ${either(
+          others.map((k) => `a ${KIND_NAMES[k]}`),
+          'and',
+        )}: ${o.command} acts on breakers only)`;
+  return notFound(o, 'breaker', name, hint);
 }
 
 function describeForce(name: string, target: ForceTarget, r: ForceResult): string {
@@ -412,7 +464,7 @@ function describeForce(name: string, target: ForceTarget, r: ForceResult): strin
 async function force(conn: Connection, o: Options, w: Output, target: ForceTarget): Promise<number> {
   const name = o.name!;
   const result = await forceBreaker(conn, o.prefix, name, target, ORIGIN);
-  if (!result.found) throw notFound(o, name);
+  if (!result.found) throw await noBreaker(conn, o, name);
   if (!result.legal) {
     throw new CliError(`${name}: ${result.before} cannot go to ${target}`, EXIT.FAILED);
   }
@@ -424,10 +476,25 @@ async function force(conn: Connection, o: Options, w: Output, target: ForceTarge
   return EXIT.OK;
 }
 
+/** `alpha, beta, gamma`, or the first ones and how many more. */
+function someNames(names: readonly string[], most = 8): string {
+  const shown = names.slice(0, most).join(', ');
+  return names.length > most ? `${shown} and ${names.length - most} more` : shown;
+}
+
 async function resetAll(conn: Connection, o: Options, w: Output): Promise<number> {
   const names = (await scanPolicies(conn, o.prefix))
     .filter((e) => e.kind === 'circuitbreaker')
     .map((e) => e.name);
+  if (names.length > 0 && !o.yes) {
+    // main() made sure there is a terminal to ask on
+    const question =
+      `Reset ${plural(names.length, 'breaker')} (${someNames(names)}) under prefix '${o.prefix}' ` +
+      `on ${o.target.shown}? [y/N] `;
+    if (!(await w.io.confirm?.(redact(question, o.target.secrets)))) {
+      throw new CliError('not confirmed: nothing was reset', EXIT.FAILED);
+    }
+  }
   const done: { name: string; before: string; transitions: readonly { from: string; to: string }[] }[] = [];
   const failed: { name: string; error: string }[] = [];
   for (const name of names) {
@@ -447,7 +514,7 @@ async function resetAll(conn: Connection, o: Options, w: Output): Promise<number
       w.out(`No breakers under prefix '${o.prefix}' on ${o.target.shown}\n`);
     for (const d of done) w.out(`${describeForce(d.name, 'RESET', { found: true, legal: true, ...d })}\n`);
     for (const f of failed) w.err(`breakwater: ${f.error}\n`);
-    if (done.length > 0) w.out(`${done.length} breaker${done.length === 1 ? '' : 's'} reset\n`);
+    if (done.length > 0) w.out(`${plural(done.length, 'breaker')} reset\n`);
   }
   return failed.length > 0 ? EXIT.FAILED : EXIT.OK;
 }
