@@ -1,14 +1,9 @@
 /**
- * A bulkhead as the CLI shows it. Its key is a sorted set, as `bulkhead.lua` keeps it: a member
- * per slot taken (a lease), scored by when it expires unless the process running the call renews
- * it, and the member `~` while callers refused a slot wait for a release (scored like a lease, so
- * that it lapses by itself). It does not hold maxConcurrentCalls: the services configure it.
+ * A bulkhead as the CLI shows it, from its lease set as @breakwater/store-redis/wire reads it
+ * (`readBulkheadState`). The set does not hold maxConcurrentCalls: the services configure it.
  */
-import { bulkheadKeys } from '@breakwater/store-redis/wire';
+import { bulkheadKeys, readBulkheadState } from '@breakwater/store-redis/wire';
 import { type Connection, isWrongType, ttlOf } from './connection.js';
-
-/** The member that marks callers waiting for a slot (`MARK` in bulkhead.lua). */
-const WAITING_MARK = '~';
 
 export interface BulkheadLease {
   /** The lease's member: the bulkhead instance that took it, and a sequence number. */
@@ -49,19 +44,9 @@ export function bulkheadStatusOf(
 ): BulkheadStatus {
   const base: Base = { kind: 'bulkhead', name, key };
   const ttlMs = ttlOf(pttl);
-  const leases: BulkheadLease[] = [];
-  let expiredLeases = 0;
-  let callersWaiting = false;
-  for (let i = 0; i + 1 < withScores.length; i += 2) {
-    const id = withScores[i];
-    const expiresAt = Number(withScores[i + 1]);
-    if (!Number.isFinite(expiresAt)) return invalid(base, 'a lease that never expires', ttlMs);
-    // the script reclaims what expires at or before its now
-    const live = expiresAt > nowMs;
-    if (id === WAITING_MARK) callersWaiting = live;
-    else if (live) leases.push({ id, expiresAt });
-    else expiredLeases++;
-  }
+  const state = readBulkheadState(withScores, nowMs);
+  if (state === undefined) return invalid(base, 'a lease that never expires', ttlMs);
+  const { leases, expiredLeases, callersWaiting } = state;
   return { ...base, leasesHeld: leases.length, leases, expiredLeases, callersWaiting, ttlMs };
 }
 

@@ -1,10 +1,9 @@
 /**
- * A rate limiter as the CLI shows it. Its key holds a short string, as `rate-limiter.lua` writes it:
- * `F <period> <permits>` (fixed window: the permits left in that period, negative when callers
- * reserved permits of later periods) or `G <tat>` (GCRA: the theoretical arrival time, when the
- * next permit is free). Neither holds the limit nor the period length: the services configure them.
+ * A rate limiter as the CLI shows it, from its stored state as @breakwater/store-redis/wire reads it
+ * (`readRateLimiterState`). The state holds neither the limit nor the period's length: the services
+ * configure them.
  */
-import { rateLimiterKey } from '@breakwater/store-redis/wire';
+import { rateLimiterKey, readRateLimiterState } from '@breakwater/store-redis/wire';
 import { type Connection, isWrongType, ttlOf } from './connection.js';
 
 export interface RateLimiterStatus {
@@ -33,23 +32,20 @@ const NO_STATE = { period: null, permitsLeft: null, permitsReserved: null, nextP
 export function rateLimiterStatusOf(name: string, key: string, raw: string, pttl: number): RateLimiterStatus {
   const base = { kind: 'ratelimiter', name, key } as const;
   const ttlMs = ttlOf(pttl);
-  const m = /^([A-Z]) (\S+) ?(\S*)$/.exec(raw);
-  const x = Number(m?.[2]);
-  const y = Number(m?.[3]);
-  if (m?.[1] === 'F' && Number.isInteger(x) && m[3] !== '' && Number.isFinite(y)) {
+  const state = readRateLimiterState(raw);
+  if (state?.algorithm === 'fixed-window') {
     return {
       ...base,
       ...NO_STATE,
       algorithm: 'fixed-window',
-      period: x,
-      permitsLeft: Math.max(y, 0),
-      permitsReserved: Math.max(-y, 0),
+      period: state.period,
+      permitsLeft: Math.max(state.permits, 0),
+      permitsReserved: Math.max(-state.permits, 0),
       ttlMs,
     };
   }
-  if (m?.[1] === 'G' && m[3] === '' && Number.isFinite(x)) {
-    return { ...base, ...NO_STATE, algorithm: 'gcra', nextPermitAt: x, ttlMs };
-  }
+  if (state?.algorithm === 'gcra')
+    return { ...base, ...NO_STATE, algorithm: 'gcra', nextPermitAt: state.tat, ttlMs };
   return invalid(base, 'no rate limiter state', ttlMs);
 }
 

@@ -48,4 +48,12 @@ export {
   policyKeyGlob,
   rateLimiterKey,
 } from './wire/keys.js';
+export {
+  BULKHEAD_WAITING_MARK,
+  readBulkheadState,
+  readRateLimiterState,
+  type StoredBulkheadLease,
+  type StoredBulkheadState,
+  type StoredRateLimiterState,
+} from './wire/limit-states.js';
 export { BREAKER_SCRIPT, type ScriptDefinition } from './wire/scripts.js';
