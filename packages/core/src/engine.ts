@@ -22,6 +22,7 @@ export { MAX_OPEN_ATTEMPT, resolveCircuitBreakerConfig } from './circuit-breaker
 export {
   acquireIn,
   type BreakerTransition,
+  CLOSED_PERIOD_PERMIT,
   CURRENT_PERMIT,
   carryTripIn,
   createEffects,

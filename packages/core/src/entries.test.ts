@@ -48,6 +48,7 @@ const PUBLIC = [
 /** What only a store needs. */
 const ENGINE = [
   'BULKHEAD_FULL',
+  'CLOSED_PERIOD_PERMIT',
   'CURRENT_PERMIT',
   'ConfigReader',
   'DENIED_FORCED_OPEN',

@@ -29,6 +29,12 @@ export const DENIED_HALF_OPEN = -2;
 export const DENIED_FORCED_OPEN = -3;
 /** A permit token for results reported through the manual API: counts against the current state. */
 export const CURRENT_PERMIT = -1;
+/**
+ * A permit for outcomes a store decided without ever having read the shared state (its fallback
+ * engine, before its first answer): they count for whatever CLOSED period is current, and for
+ * nothing in any other state. `carryTripIn` takes it as a generation the same way.
+ */
+export const CLOSED_PERIOD_PERMIT = -2;
 
 export function deniedState(code: number): CircuitBreakerStateName {
   return code === DENIED_HALF_OPEN ? 'HALF_OPEN' : code === DENIED_FORCED_OPEN ? 'FORCED_OPEN' : 'OPEN';
@@ -169,7 +175,7 @@ export function recordIn(
   fx: StepEffects,
 ): boolean {
   if (s.state === 'CLOSED') {
-    if (permit !== CURRENT_PERMIT && permit !== s.generation) return false;
+    if (permit !== CURRENT_PERMIT && permit !== CLOSED_PERIOD_PERMIT && permit !== s.generation) return false;
     const w = s.window;
     const before = w.calls;
     recordOutcome(w, outcome, now);
@@ -195,6 +201,8 @@ function recordInOtherState(
   fx: StepEffects,
 ): boolean {
   tickIn(s, c, now, fx);
+  if (permit === CLOSED_PERIOD_PERMIT)
+    return s.state === 'CLOSED' && recordIn(s, c, permit, outcome, now, fx);
   if (permit !== CURRENT_PERMIT && permit !== s.generation) return false;
   switch (s.state) {
     case 'CLOSED':
@@ -243,7 +251,8 @@ export type TripReason = 'FAILURE_RATE' | 'SLOW_CALL_RATE' | 'FAILURE_COUNT' | '
 /**
  * Opens the breaker for a trip decided elsewhere (by a store's in-process fallback while the
  * shared state could not be reached), if the state is still the CLOSED period the trip was
- * decided in: `generation` is the one that period had. Anything that happened since (another
+ * decided in: `generation` is the one that period had (`CLOSED_PERIOD_PERMIT`: whichever CLOSED
+ * period is current, for a process that never read the shared state). Anything that happened since (another
  * trip, a manual transition, a reset) makes it stale, and it changes nothing. Returns true when
  * the breaker opened.
  */
@@ -255,7 +264,8 @@ export function carryTripIn(
   now: number,
   fx: StepEffects,
 ): boolean {
-  if (s.state !== 'CLOSED' || s.generation !== generation) return false;
+  if (s.state !== 'CLOSED' || (s.generation !== generation && generation !== CLOSED_PERIOD_PERMIT))
+    return false;
   enterOpen(s, c, now, reason, fx);
   return true;
 }
