@@ -101,38 +101,105 @@ async function refusesNextCall(breakers: readonly CircuitBreaker[]): Promise<boo
   );
 }
 
-async function expectOddOpen(client: Redis | Cluster, breakers: readonly CircuitBreaker[]): Promise<void> {
-  // Outcomes are recorded without awaiting Redis's reply, pipelined ahead of the same store's next
-  // call: ask each breaker first, then Redis (another connection) sees what that call saw.
+/**
+ * Every odd breaker ends OPEN in Redis, every even one CLOSED, and each odd one refuses its next
+ * call. Outcomes are recorded without awaiting Redis's reply, pipelined ahead of the same store's
+ * next call: with no timeout, the next call sees them at once. After timeouts (a loaded machine, a
+ * slow first connection) the calls were decided in-process and the store's guard may be open: the
+ * outcomes and trips reach Redis when it answers again, within the guard's wait (1 s by default)
+ * and a delivery's spacing (1 s at most), and the next calls are asked after that.
+ */
+async function expectOddOpen(
+  client: Redis | Cluster,
+  breakers: readonly CircuitBreaker[],
+  timedOut = false,
+): Promise<void> {
+  let inRedis: CircuitBreakerStateName[] = [];
+  const converged = async () => {
+    inRedis = await statesInRedis(client, breakers);
+    return inRedis.filter((s, i) => odd(i) && s === 'OPEN').length === BREAKERS / 2;
+  };
+  if (timedOut) await waitUntil(converged, 3_000, 'every failing breaker OPEN in Redis').catch(() => {});
   const refused = await refusesNextCall(breakers);
   expect(refused.filter((r, i) => odd(i) && r).length).toBe(BREAKERS / 2);
   expect(refused.filter((r, i) => !odd(i) && r).length).toBe(0);
-  const inRedis = await statesInRedis(client, breakers);
+  await converged();
   const openOdd = inRedis.filter((s, i) => odd(i) && s === 'OPEN').length;
   const openEven = inRedis.filter((s, i) => !odd(i) && s !== 'CLOSED').length;
   expect({ openOdd, openEven }).toEqual({ openOdd: BREAKERS / 2, openEven: 0 });
 }
 
+/**
+ * A store on a client that has never connected, with the time its own connection took to become
+ * ready (performance.now() ms), and every store event and failed round trip, for the assertions.
+ */
+function coldStore(client: Redis | Cluster) {
+  const started = performance.now();
+  const store = storeOn(client);
+  const connection = (store as unknown as { runner: { connection: Redis | Cluster } }).runner.connection;
+  let readyAfter = Number.POSITIVE_INFINITY;
+  connection.once('ready', () => {
+    readyAfter = performance.now() - started;
+  });
+  const events: StoreEvent[] = [];
+  store.onEvent((e) => events.push(e));
+  let timeouts = 0;
+  store.onOperation((op) => {
+    if (!op.ok && /did not answer/.test(String(op.error))) timeouts++;
+  });
+  return { store, events, readyAfter: () => readyAfter, timeouts: () => timeouts };
+}
+
+/**
+ * A cold client is not an outage: with no timeout (a connection, and each node's, made within the
+ * command timeout), the store reports nothing. A machine too loaded to connect within 100 ms
+ * makes the first calls time out, and then the store rightly reports it; either way every outcome
+ * reaches Redis (expectOddOpen).
+ */
+function expectNoOutageUnlessTimedOut(cold: ReturnType<typeof coldStore>): void {
+  if (cold.timeouts() === 0) expect(cold.events.map((e) => e.type)).toEqual([]);
+  else
+    console.info(
+      `cold start: ${cold.timeouts()} round trips timed out (ready after ${cold.readyAfter().toFixed(0)} ms)`,
+    );
+}
+
 describe('a cold client, no warm-up', () => {
   it('a fresh Cluster client: a burst over 100 breakers opens every failing one, fleet-wide', async () => {
-    const store = storeOn(cluster.cluster());
-    const events: StoreEvent[] = [];
-    store.onEvent((e) => events.push(e));
-    const breakers = breakersOn(store, 'cold-cluster');
+    const cold = coldStore(cluster.cluster());
+    const breakers = breakersOn(cold.store, 'cold-cluster');
     await burst(breakers);
-    await expectOddOpen(clusterAdmin, breakers);
-    // A cold Cluster client is not an outage.
-    expect(events.map((e) => e.type)).toEqual([]);
+    await expectOddOpen(clusterAdmin, breakers, cold.timeouts() > 0);
+    expectNoOutageUnlessTimedOut(cold);
   });
 
   it('a fresh single-node client: the same burst, the same result', async () => {
-    const store = storeOn(server.client());
-    const events: StoreEvent[] = [];
-    store.onEvent((e) => events.push(e));
-    const breakers = breakersOn(store, 'cold-single');
+    const cold = coldStore(server.client());
+    const breakers = breakersOn(cold.store, 'cold-single');
     await burst(breakers);
-    await expectOddOpen(admin, breakers);
-    expect(events.map((e) => e.type)).toEqual([]);
+    await expectOddOpen(admin, breakers, cold.timeouts() > 0);
+    expectNoOutageUnlessTimedOut(cold);
+  });
+});
+
+describe('a cold start that gets no answer at first', () => {
+  it('outcomes decided before the first answer are merged, and the trip carried, when Redis answers', async () => {
+    // The process starts while Redis is paused: its first calls time out waiting for the first
+    // connection (a cold start under load does the same), so it decides in-process without ever
+    // having read the shared breaker.
+    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+    const store = storeOn(server.client());
+    const [cb] = breakersOn(store, 'cold-paused').slice(0, 1);
+    const settled = await Promise.allSettled(
+      Array.from({ length: 4 }, () => cb.execute(() => Promise.reject(new DownstreamError('down')))),
+    );
+    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof DownstreamError)).toBe(true);
+    expect(await cb.getState()).toBe('OPEN'); // in-process
+    await waitUntil(async () => (await statesInRedis(admin, [cb]))[0] === 'OPEN', 3_000, 'OPEN in Redis');
+    const doc = JSON.parse((await admin.get(`breakwater:{cb:${cb.name}}:state`)) ?? '{}') as {
+      window: { failures: number };
+    };
+    expect(doc.window.failures).toBe(4);
   });
 });
 
@@ -147,8 +214,15 @@ describe('a short blip, then a burst', () => {
     expect(during.every((s) => s.status === 'fulfilled')).toBe(true);
     expect(await store.guardState()).toBe('OPEN');
     await sleep(1_500);
+    // Redis is healthy again: the burst goes to it (on a loaded machine a round trip may still
+    // time out; then the outcomes reach Redis a little later, as expectOddOpen allows).
+    let timedOut = false;
+    const stop = store.onOperation((op) => {
+      if (!op.ok) timedOut = true;
+    });
     await burst(breakers);
-    await expectOddOpen(admin, breakers);
+    stop();
+    await expectOddOpen(admin, breakers, timedOut);
   });
 
   it('a trip decided in-process during an outage is carried to the shared state when Redis answers', async () => {

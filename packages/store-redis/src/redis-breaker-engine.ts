@@ -7,15 +7,21 @@ import type {
 import {
   type BreakerEffectsListener,
   type BreakerEngine,
+  type BreakerState,
   type BreakerView,
+  CLOSED_PERIOD_PERMIT,
+  CURRENT_PERMIT,
   createBreakerCell,
+  createEffects,
   DENIED_OPEN,
+  initialBreakerState,
   LocalBreakerEngine,
   MAX_OPEN_ATTEMPT,
   type ManualTarget,
   type Outcome,
   type StepEffects,
   type TripReason,
+  transitionIn,
 } from '@breakwater/core/engine';
 import {
   ALLOW_PERMIT,
@@ -132,7 +138,9 @@ export class RedisBreakerEngine implements BreakerEngine {
   private renewAt = Number.NEGATIVE_INFINITY;
   private readonly renewEvery: number;
   /** The shared state as the latest reply left it. */
-  private shared: { generation: number; state: CircuitBreakerStateName } | undefined;
+  private shared:
+    | { readonly generation: number; readonly state: CircuitBreakerStateName; readonly openUntil: number }
+    | undefined;
   /** In-process state used while Redis is unavailable; dropped (after merging) when it answers. */
   private local: LocalBreakerEngine | undefined;
   private localEpoch = 0;
@@ -284,6 +292,11 @@ export class RedisBreakerEngine implements BreakerEngine {
     for (const op of ops) {
       let value: unknown;
       if (op.code === 'R' || op.code === 'L') {
+        // What this process saw but Redis has not confirmed also counts for the in-process
+        // fallback's decisions from now on (the fallback's own outcomes are there already).
+        if (op.code === 'R' && op.resolve !== noop && (storeWide || fate === 'pending')) {
+          this.fallbackEngine().record(CURRENT_PERMIT, op.c as Outcome, op.now);
+        }
         // Never run: it waits for Redis. Refused by Redis for this breaker: it would be again.
         if (fate === 'not-applied' && storeWide) this.requeue(op);
         else if (op.code === 'R' && fate !== 'pending' && fate !== 'applied') {
@@ -305,12 +318,20 @@ export class RedisBreakerEngine implements BreakerEngine {
    * (each permitted in that generation, CLOSED) and results (recorded), with no effects.
    */
   private applyShortPath(ops: readonly Op[], generation: number): void {
-    this.shared = { generation, state: 'CLOSED' };
+    this.shared = { generation, state: 'CLOSED', openUntil: 0 };
     for (const op of ops) op.resolve(op.code === 'A' ? sharedPermit(generation, 0) : undefined);
   }
 
   private apply(ops: readonly Op[], reply: BreakerReply, late: boolean): void {
-    this.shared = { generation: reply.n, state: reply.s };
+    this.shared = {
+      generation: reply.n,
+      state: reply.s,
+      // The wait's end on this process's clock (the script's clock may be Redis TIME).
+      openUntil:
+        reply.s === 'OPEN' && reply.u !== undefined
+          ? this.lastNow + (reply.u - (reply.now ?? this.lastNow))
+          : 0,
+    };
     if (reply.g !== undefined) this.hooks.stateReset(this.name, reply.g);
     const effects: StepEffects = {
       transitions: reply.t.map(transitionOf),
@@ -358,7 +379,7 @@ export class RedisBreakerEngine implements BreakerEngine {
   /** Redis answered a batch whose callers had given up on it (their operations were decided without it). */
   private applyLate(ops: readonly Op[], raw: ScriptReply): void {
     try {
-      if (typeof raw === 'number') this.shared = { generation: raw, state: 'CLOSED' };
+      if (typeof raw === 'number') this.shared = { generation: raw, state: 'CLOSED', openUntil: 0 };
       else this.apply(ops, parseBreakerReply(raw as string), true);
     } catch {
       // nothing to give back that can be read
@@ -440,8 +461,10 @@ export class RedisBreakerEngine implements BreakerEngine {
     if (this.closed) return;
     const wait = this.deliveryNotBefore - Date.now();
     if (wait > 0) {
-      // A background timer: what waits is counted as dropped if the breaker is closed first.
-      setTimeout(() => this.runner.onNextSuccess(this.deliver), wait).unref?.();
+      // Redis answered (or the connection came up) too soon after a delivery failed: try once the
+      // spacing is over (a background timer: what waits is counted as dropped if the breaker is
+      // closed first). A try that fails arms the next one.
+      setTimeout(this.deliver, wait).unref?.();
       return;
     }
     this.deliveryArmed = false;
@@ -493,11 +516,15 @@ export class RedisBreakerEngine implements BreakerEngine {
     if (this.local === undefined) {
       const settings = this.settings;
       const shared = this.shared;
-      // Outcomes of this episode count for the shared period the outage began in, if it records any.
+      // Outcomes of this episode count for the shared period the outage began in, if it records
+      // any; a process that never read the shared state gives them to whichever CLOSED period is
+      // current when Redis answers (a cold start under load, before the first answer).
       const base =
-        shared !== undefined && (shared.state === 'CLOSED' || shared.state === 'METRICS_ONLY')
-          ? shared.generation
-          : undefined;
+        shared === undefined
+          ? CLOSED_PERIOD_PERMIT
+          : shared.state === 'CLOSED' || shared.state === 'METRICS_ONLY'
+            ? shared.generation
+            : undefined;
       this.epochBases.set(this.localEpoch, base);
       this.epochBases.delete(this.localEpoch - EPOCHS_KEPT);
       this.local = new LocalBreakerEngine(
@@ -506,7 +533,7 @@ export class RedisBreakerEngine implements BreakerEngine {
           this.noteLocalTrips(fx, base);
           this.listener(fx);
         },
-        (now) => createBreakerCell(settings, now),
+        (now) => createBreakerCell(settings, now, startingState(settings, shared, now)),
       );
     }
     return this.local;
@@ -523,6 +550,26 @@ export class RedisBreakerEngine implements BreakerEngine {
       }
     }
   }
+}
+
+/**
+ * Where the in-process fallback starts: the shared state as this process last read it, so that a
+ * breaker Redis had opened (or an operator forced) stays so while Redis cannot be asked; a fresh
+ * CLOSED state when it was CLOSED or never read.
+ */
+function startingState(
+  settings: CircuitBreakerSettings,
+  shared: { readonly state: CircuitBreakerStateName; readonly openUntil: number } | undefined,
+  now: number,
+): BreakerState | undefined {
+  if (shared === undefined || shared.state === 'CLOSED') return undefined;
+  const state = initialBreakerState(settings, now);
+  // HALF_OPEN starts as OPEN with its wait over: the next call probes, in this process.
+  const target = shared.state === 'HALF_OPEN' ? 'OPEN' : shared.state;
+  transitionIn(state, settings, target, now, createEffects());
+  if (shared.state === 'HALF_OPEN') state.openUntil = now;
+  else if (shared.state === 'OPEN') state.openUntil = Math.max(now, shared.openUntil);
+  return state;
 }
 
 function internalOp(code: Op['code'], a: string | number, b: number | string, c: number, now: number): Op {

@@ -51,8 +51,10 @@ export class RedisRunner {
     events: EventPublisher<StoreEvent>,
   ) {
     this.link = new StoreConnection(client, () => {
-      // The connection is back: find out at once whether Redis serves again.
+      // The connection is (back) up: find out at once whether Redis serves again, and let engines
+      // deliver what waited for it (a process whose first calls timed out may make no other call).
       if (this.guard.isOpen) this.probe();
+      else this.guard.wakeRecoveryWaiters();
     });
     this.guard = new StoreGuard(settings, events, {
       opened: () => this.scheduleProbe(),

@@ -68,11 +68,19 @@ export class StoreGuard {
       this.nextFailure = 0;
       this.endOutage(this.clock());
     }
-    if (this.recoveryWaiters.size > 0) {
-      const waiters = [...this.recoveryWaiters];
-      this.recoveryWaiters.clear();
-      for (const waiter of waiters) waiter();
-    }
+    this.wakeRecoveryWaiters();
+  }
+
+  /**
+   * Calls the recovery waiters now (they send what they hold; what fails waits again): on a
+   * success, and when the connection becomes ready, which a store that has nothing else to send
+   * would otherwise never learn.
+   */
+  wakeRecoveryWaiters(): void {
+    if (this.recoveryWaiters.size === 0) return;
+    const waiters = [...this.recoveryWaiters];
+    this.recoveryWaiters.clear();
+    for (const waiter of waiters) waiter();
   }
 
   /** A failure that says something about Redis as a whole. */

@@ -461,7 +461,13 @@ end
 
 local function record(gen, lease, outcome, at)
   if s.state ~= 'CLOSED' then tick(at) end
-  if gen ~= CURRENT and gen ~= s.generation then return 0 end
+  -- CLOSED_PERIOD: an outcome decided in-process by a process that never read this state: it
+  -- counts for whichever CLOSED period is current, and for nothing in another state.
+  if gen == CLOSED_PERIOD then
+    if s.state ~= 'CLOSED' then return 0 end
+  elseif gen ~= CURRENT and gen ~= s.generation then
+    return 0
+  end
   local st = s.state
   if st == 'HALF_OPEN' and not dropLease(lease) then return 0 end
   dirty = true
@@ -503,7 +509,7 @@ end
 local TRIPS = { FAILURE_RATE = true, SLOW_CALL_RATE = true, FAILURE_COUNT = true, CONSECUTIVE_FAILURES = true }
 
 local function carryTrip(gen, reason, at)
-  if s.state ~= 'CLOSED' or gen ~= s.generation or not TRIPS[reason] then return 0 end
+  if s.state ~= 'CLOSED' or (gen ~= s.generation and gen ~= CLOSED_PERIOD) or not TRIPS[reason] then return 0 end
   dirty = true
   enterOpen(at, reason)
   return 1
@@ -597,4 +603,4 @@ end
 if #fx.t > 0 and channel ~= '' then
   redis.call('PUBLISH', channel, cjson.encode({ kind = 'circuitbreaker', name = name, origin = origin, transitions = fx.t }))
 end
-return cjson.encode({ r = results, t = fx.t, x = fx.x, z = fx.z, v = view, g = garbage, now = now, n = s.generation, s = s.state })
+return cjson.encode({ r = results, t = fx.t, x = fx.x, z = fx.z, v = view, g = garbage, now = now, n = s.generation, s = s.state, u = s.openUntil })

@@ -120,9 +120,12 @@ export interface BreakerReply {
   readonly v?: ScriptView;
   /** Why the key was reset (it held garbage). */
   readonly g?: string;
-  /** The generation and state the batch left. */
+  /** The generation and state the batch left, and when its OPEN wait ends (0 unless OPEN). */
   readonly n: number;
   readonly s: CircuitBreakerStateName;
+  readonly u?: number;
+  /** The script's clock when it ran (epoch ms). */
+  readonly now?: number;
 }
 
 /** Reads the machine's reply; Lua's cjson writes an empty table as `{}`, so every list is read defensively. */

@@ -4,7 +4,13 @@
  * and the document head it writes, all from DOCUMENT_FIELDS, so that the fast path reads exactly
  * what the encoder writes and neither keeps a key order by hand.
  */
-import { CURRENT_PERMIT, DENIED_FORCED_OPEN, DENIED_HALF_OPEN, DENIED_OPEN } from '@breakwater/core/engine';
+import {
+  CLOSED_PERIOD_PERMIT,
+  CURRENT_PERMIT,
+  DENIED_FORCED_OPEN,
+  DENIED_HALF_OPEN,
+  DENIED_OPEN,
+} from '@breakwater/core/engine';
 import { MAX_LEASE } from '../permit-codec.js';
 import { BREAKER_CONFIG, type BreakerConfigName } from './breaker-config.js';
 import {
@@ -188,7 +194,7 @@ function configReaderLua(): string {
 /** The permit codes the script answers with, as the engines read them (permit-codec.ts, core). */
 function permitsLua(): string {
   return [
-    `local CURRENT = ${CURRENT_PERMIT}`,
+    `local CURRENT, CLOSED_PERIOD = ${CURRENT_PERMIT}, ${CLOSED_PERIOD_PERMIT}`,
     `local DENIED_OPEN, DENIED_HALF_OPEN, DENIED_FORCED_OPEN = ${DENIED_OPEN}, ${DENIED_HALF_OPEN}, ${DENIED_FORCED_OPEN}`,
     `local MAX_LEASE = ${MAX_LEASE}`,
   ].join('\n');
