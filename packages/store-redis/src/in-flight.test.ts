@@ -1,15 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import { type CallObserver, InFlightCalls, type ScriptCallbacks } from './in-flight.js';
-
-function deferred() {
-  let resolve!: (value: unknown) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<unknown>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function recorder() {
   const heard: string[] = [];
@@ -37,7 +28,7 @@ afterEach(() => {
 describe('InFlightCalls', () => {
   it('a reply in time goes to its caller; the store hears a success', async () => {
     const r = recorder();
-    const call = deferred();
+    const call = deferred<unknown>();
     r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
     call.resolve('1');
     await vi.advanceTimersByTimeAsync(0);
@@ -47,7 +38,7 @@ describe('InFlightCalls', () => {
 
   it('a timeout reaches the caller at its deadline; the late reply still arrives, as such', async () => {
     const r = recorder();
-    const call = deferred();
+    const call = deferred<unknown>();
     r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
     await vi.advanceTimersByTimeAsync(99);
     expect(r.heard).toEqual([]);
@@ -62,7 +53,7 @@ describe('InFlightCalls', () => {
 
   it('a timed-out call that then fails for good is reported once more, as lateFailed', async () => {
     const r = recorder();
-    const call = deferred();
+    const call = deferred<unknown>();
     r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
     await vi.advanceTimersByTimeAsync(100);
     call.reject(new Error('Connection is closed.'));
@@ -72,9 +63,9 @@ describe('InFlightCalls', () => {
 
   it('one timer serves every call: each times out at its own deadline, answered ones are left alone', async () => {
     const r = recorder();
-    const a = deferred();
-    const b = deferred();
-    const c = deferred();
+    const a = deferred<unknown>();
+    const b = deferred<unknown>();
+    const c = deferred<unknown>();
     r.calls.watch(a.promise, 'a', performance.now() + 100, r.callbacks);
     await vi.advanceTimersByTimeAsync(30);
     r.calls.watch(b.promise, 'b', performance.now() + 100, r.callbacks);
@@ -90,7 +81,7 @@ describe('InFlightCalls', () => {
 
   it('a reply its caller cannot read fails that call alone; Redis ran it, and the store stays healthy', async () => {
     const r = recorder();
-    const call = deferred();
+    const call = deferred<unknown>();
     r.calls.watch(call.promise, 'k', performance.now() + 100, {
       ...r.callbacks,
       reply: () => {
@@ -105,7 +96,7 @@ describe('InFlightCalls', () => {
 
   it('a reply error (Redis refused the call) ran nothing', async () => {
     const r = recorder();
-    const call = deferred();
+    const call = deferred<unknown>();
     r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
     call.reject(
       Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {

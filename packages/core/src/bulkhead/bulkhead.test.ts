@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { deferred, settle, track } from '../../../../test/support/promises.js';
 import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import type { Clock } from '../common/clock.js';
 import { BulkheadFullError, ConfigError } from '../common/errors.js';
@@ -17,35 +18,6 @@ import {
 import { createBulkheadCell, LocalBulkheadEngine } from './local-bulkhead-engine.js';
 
 const fakeTimersClock: Clock = { now: () => Date.now() };
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
-
-function track<T>(p: Promise<T>) {
-  const t = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-  p.then(
-    (v) => {
-      t.done = true;
-      t.value = v;
-    },
-    (e: unknown) => {
-      t.done = true;
-      t.error = e;
-    },
-  );
-  return t;
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 describe('Bulkhead config', () => {
   it('fills in the defaults', () => {

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { settle, track } from '../../../../test/support/promises.js';
 import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
 import { type Clock, ManualClock } from '../common/clock.js';
 import { ConfigError, RequestNotPermittedError } from '../common/errors.js';
@@ -12,27 +13,6 @@ import type { RateLimiterEngine, RateLimiterStore } from './rate-limiter-store.j
 
 /** Under vi.useFakeTimers, Date.now() moves with the timers: the limiter's clock and its waits agree. */
 const fakeTimersClock: Clock = { now: () => Date.now() };
-
-/** Lets promise continuations run without moving time. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
-
-/** Tracks a promise's outcome without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-  p.then(
-    (v) => {
-      t.done = true;
-      t.value = v;
-    },
-    (e: unknown) => {
-      t.done = true;
-      t.error = e;
-    },
-  );
-  return t;
-}
 
 describe('RateLimiter config', () => {
   it('fills in the defaults', () => {
