@@ -17,7 +17,15 @@ import { RedisStore, type StoreFailurePolicy } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../support/redis-harness.js';
-import { captureStoreEvents, redisSuite, sleep, waitUntil, within } from './helpers.js';
+import {
+  BREAKER_COMMANDS,
+  captureStoreEvents,
+  redisSuite,
+  restrictedUser,
+  sleep,
+  waitUntil,
+  within,
+} from './helpers.js';
 
 const redis = redisSuite();
 const { store, limiter, bulkhead } = redis;
@@ -384,34 +392,13 @@ describe('ACL', () => {
    * What rate limiters and bulkheads need on top of the breaker's list (test/redis/redis-store.test.ts):
    * the sorted-set commands of the leases, PEXPIRE, UNSUBSCRIBE, and the bulkheads' notice channels.
    */
-  const ACL = [
-    'on',
-    '>bw-limits',
-    'resetkeys',
-    '~breakwater:*',
-    'resetchannels',
-    '&breakwater:*',
-    '-@all',
-    ...[
-      '+evalsha',
-      '+eval',
-      '+time',
-      '+get',
-      '+set',
-      '+del',
-      '+type',
-      '+publish',
-      '+subscribe',
-      '+info',
-      '+quit',
-    ],
-    ...['+zadd', '+zrem', '+zremrangebyscore', '+zscore', '+zcard', '+zrange', '+pexpire', '+unsubscribe'],
+  const COMMANDS = [
+    ...BREAKER_COMMANDS,
+    ...['zadd', 'zrem', 'zremrangebyscore', 'zscore', 'zcard', 'zrange', 'unsubscribe'],
   ];
 
   it('a user restricted to the documented commands runs rate limiters and bulkheads, waiting included', async () => {
-    await redis.client.call('ACL', 'SETUSER', 'limits', ...ACL);
-    await redis.client.call('ACL', 'LOG', 'RESET');
-    const restricted = () => redis.server.client({ username: 'limits', password: 'bw-limits' });
+    const restricted = await restrictedUser(redis, 'limits', 'bw-limits', 'breakwater:*', COMMANDS);
     const a = store({}, restricted());
     const b = store({}, restricted());
     const events = [captureStoreEvents(a), captureStoreEvents(b)];

@@ -16,7 +16,15 @@ import {
 import { type FleetTransitionMessage, RedisStore, type RedisStoreOptions } from '@breakwater/store-redis';
 import { describe, expect, it } from 'vitest';
 import { parseInfo } from '../support/redis-harness.js';
-import { captureStoreEvents, DownstreamError, redisSuite, sleep, waitUntil } from './helpers.js';
+import {
+  BREAKER_COMMANDS,
+  captureStoreEvents,
+  DownstreamError,
+  redisSuite,
+  restrictedUser,
+  sleep,
+  waitUntil,
+} from './helpers.js';
 
 const redis = redisSuite();
 const { cleanup, store, breaker } = redis;
@@ -465,39 +473,14 @@ describe('close()', () => {
 });
 
 describe('ACL', () => {
-  /**
-   * The least a Redis user needs: the scripts (EVALSHA, and EVAL once after NOSCRIPT), the commands
-   * the script runs (TIME, GET, SET, PEXPIRE when a full window of successes only needs its expiry
-   * renewed, and DEL + TYPE to clear garbage, PUBLISH), SUBSCRIBE for fleet
-   * events, INFO for ioredis' ready check, QUIT for close(). Keys under the prefix, one channel.
-   */
-  const ACL = [
-    'on',
-    '>bw-secret',
-    'resetkeys',
-    '~breakwater:*',
-    'resetchannels',
-    '&breakwater:events',
-    '-@all',
-    '+evalsha',
-    '+eval',
-    '+time',
-    '+get',
-    '+set',
-    '+pexpire',
-    '+del',
-    '+type',
-    '+publish',
-    '+subscribe',
-    '+info',
-    '+quit',
-  ];
+  // Keys under the prefix, one channel, BREAKER_COMMANDS (helpers.ts says why each).
+  const breakerUser = (user: string, commands = BREAKER_COMMANDS) =>
+    restrictedUser(redis, user, 'bw-secret', 'breakwater:events', commands);
 
   it('a user restricted to exactly the documented commands can run everything the store does', async () => {
-    await redis.client.call('ACL', 'SETUSER', 'breakwater', ...ACL);
-    await redis.client.call('ACL', 'LOG', 'RESET');
-    const restricted = redis.server.client({ username: 'breakwater', password: 'bw-secret' });
-    const listenerClient = redis.server.client({ username: 'breakwater', password: 'bw-secret' });
+    const clientOf = await breakerUser('breakwater');
+    const restricted = clientOf();
+    const listenerClient = clientOf();
     const s = store({ processId: 'acl' }, restricted);
     const listener = store({}, listenerClient);
     const captured = captureStoreEvents(s);
@@ -531,21 +514,13 @@ describe('ACL', () => {
   });
 
   it('the full list for every policy (breaker, rate limiter, bulkhead) as the README documents it', async () => {
-    const FULL = [
-      'on',
-      '>bw-secret',
-      'resetkeys',
-      '~breakwater:*',
-      'resetchannels',
-      '&breakwater:*',
-      '-@all',
-      ...['evalsha', 'eval', 'info', 'quit', 'subscribe', 'unsubscribe'].map((c) => `+${c}`),
-      ...['time', 'get', 'set', 'del', 'type', 'publish', 'pexpire'].map((c) => `+${c}`),
-      ...['zadd', 'zcard', 'zrange', 'zrem', 'zremrangebyscore', 'zscore'].map((c) => `+${c}`),
-    ];
-    await redis.client.call('ACL', 'SETUSER', 'breakwater-all', ...FULL);
-    await redis.client.call('ACL', 'LOG', 'RESET');
-    const restricted = redis.server.client({ username: 'breakwater-all', password: 'bw-secret' });
+    const restricted = (
+      await restrictedUser(redis, 'breakwater-all', 'bw-secret', 'breakwater:*', [
+        ...['evalsha', 'eval', 'info', 'quit', 'subscribe', 'unsubscribe'],
+        ...['time', 'get', 'set', 'del', 'type', 'publish', 'pexpire'],
+        ...['zadd', 'zcard', 'zrange', 'zrem', 'zremrangebyscore', 'zscore'],
+      ])
+    )();
     const s = store({}, restricted);
     const captured = captureStoreEvents(s);
 
@@ -586,8 +561,12 @@ describe('ACL', () => {
   });
 
   it('without one of them, the store reports a failure and falls back (no error reaches the caller)', async () => {
-    await redis.client.call('ACL', 'SETUSER', 'no-time', ...ACL.filter((c) => c !== '+time'));
-    const restricted = redis.server.client({ username: 'no-time', password: 'bw-secret' });
+    const restricted = (
+      await breakerUser(
+        'no-time',
+        BREAKER_COMMANDS.filter((c) => c !== 'time'),
+      )
+    )();
     const s = store({}, restricted);
     const captured = captureStoreEvents(s);
     const cb = breaker('acl-missing', TWO_CALLS, s);
