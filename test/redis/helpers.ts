@@ -125,6 +125,26 @@ export async function restrictedUser(
   return () => redis.server.client({ username: user, password });
 }
 
+/** A protected call that takes `ms` and counts the calls running at once; `highest` is the most seen. */
+export function concurrencyProbe(ms: number): {
+  readonly call: () => Promise<void>;
+  readonly highest: number;
+} {
+  let running = 0;
+  let highest = 0;
+  return {
+    call: async () => {
+      running++;
+      highest = Math.max(highest, running);
+      await sleep(ms);
+      running--;
+    },
+    get highest() {
+      return highest;
+    },
+  };
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` until it returns a truthy value (returned), or throws after `timeoutMs`. */

@@ -20,6 +20,7 @@ import { type RedisServer, startRedis } from '../support/redis-harness.js';
 import {
   BREAKER_COMMANDS,
   captureStoreEvents,
+  concurrencyProbe,
   redisSuite,
   restrictedUser,
   sleep,
@@ -216,18 +217,11 @@ describe('bulkhead on Redis', () => {
     const config: BulkheadConfig = { maxConcurrentCalls: 3 };
     const a = bulkhead('cap', config, store());
     const b = bulkhead('cap', config, store());
-    let running = 0;
-    let highest = 0;
-    const call = async () => {
-      running++;
-      highest = Math.max(highest, running);
-      await sleep(50);
-      running--;
-    };
+    const probe = concurrencyProbe(50);
     const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < 6; i++) calls.push(a.execute(call), b.execute(call));
+    for (let i = 0; i < 6; i++) calls.push(a.execute(probe.call), b.execute(probe.call));
     expect(await admitted(calls)).toBe(3);
-    expect(highest).toBe(3);
+    expect(probe.highest).toBe(3);
     // every slot back (releases are not awaited by the calls): the set is gone
     await waitUntil(async () => (await redis.client.exists(bhKey('cap'))) === 0, 1_000, 'no lease left');
     expect((await a.getMetrics()).availableConcurrentCalls).toBe(3);
