@@ -79,52 +79,6 @@ export function redisSuite(): RedisSuite {
   };
 }
 
-/**
- * The least a Redis user needs for breakers: the scripts (EVALSHA, and EVAL once after NOSCRIPT),
- * the commands the script runs (TIME, GET, SET, PEXPIRE when a full window of successes only needs
- * its expiry renewed, and DEL + TYPE to clear garbage, PUBLISH), SUBSCRIBE for fleet events, INFO
- * for ioredis' ready check, QUIT for close().
- */
-export const BREAKER_COMMANDS: readonly string[] = [
-  'evalsha',
-  'eval',
-  'time',
-  'get',
-  'set',
-  'pexpire',
-  'del',
-  'type',
-  'publish',
-  'subscribe',
-  'info',
-  'quit',
-];
-
-/**
- * Makes `user` on `redis`'s server: `password`, keys under `breakwater:`, the channels `channels`
- * matches and no command but `commands`; the ACL log starts empty. Returns a maker of its clients.
- */
-export async function restrictedUser(
-  redis: Pick<RedisForFile, 'server' | 'client'>,
-  user: string,
-  password: string,
-  channels: string,
-  commands: readonly string[],
-): Promise<() => Redis> {
-  const rules = [
-    'on',
-    `>${password}`,
-    'resetkeys',
-    '~breakwater:*',
-    'resetchannels',
-    `&${channels}`,
-    '-@all',
-  ];
-  await redis.client.call('ACL', 'SETUSER', user, ...rules, ...commands.map((c) => `+${c}`));
-  await redis.client.call('ACL', 'LOG', 'RESET');
-  return () => redis.server.client({ username: user, password });
-}
-
 /** A protected call that takes `ms` and counts the calls running at once; `highest` is the most seen. */
 export function concurrencyProbe(ms: number): {
   readonly call: () => Promise<void>;

@@ -17,16 +17,8 @@ import { RedisStore, type StoreFailurePolicy } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../support/redis-harness.js';
-import {
-  BREAKER_COMMANDS,
-  captureStoreEvents,
-  concurrencyProbe,
-  redisSuite,
-  restrictedUser,
-  sleep,
-  waitUntil,
-  within,
-} from './helpers.js';
+import { BREAKER_COMMANDS, restrictedUser } from './acl.js';
+import { captureStoreEvents, concurrencyProbe, redisSuite, sleep, waitUntil, within } from './helpers.js';
 
 const redis = redisSuite();
 const { store, limiter, bulkhead } = redis;

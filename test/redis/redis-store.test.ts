@@ -16,15 +16,8 @@ import {
 import { type FleetTransitionMessage, RedisStore, type RedisStoreOptions } from '@breakwater/store-redis';
 import { describe, expect, it } from 'vitest';
 import { parseInfo } from '../support/redis-harness.js';
-import {
-  BREAKER_COMMANDS,
-  captureStoreEvents,
-  DownstreamError,
-  redisSuite,
-  restrictedUser,
-  sleep,
-  waitUntil,
-} from './helpers.js';
+import { BREAKER_COMMANDS, restrictedUser } from './acl.js';
+import { captureStoreEvents, DownstreamError, redisSuite, sleep, waitUntil } from './helpers.js';
 
 const redis = redisSuite();
 const { cleanup, store, breaker } = redis;
