@@ -114,26 +114,22 @@ async function expectOddOpen(client: Redis | Cluster, breakers: readonly Circuit
 }
 
 describe('a cold client, no warm-up', () => {
-  it('a fresh Cluster client: a burst over 100 breakers opens every failing one, fleet-wide', async () => {
-    const store = storeOn(cluster.cluster());
-    const events: StoreEvent[] = [];
-    store.onEvent((e) => events.push(e));
-    const breakers = breakersOn(store, 'cold-cluster');
-    await burst(breakers);
-    await expectOddOpen(clusterAdmin, breakers);
-    // A cold Cluster client is not an outage.
-    expect(events.map((e) => e.type)).toEqual([]);
-  });
-
-  it('a fresh single-node client: the same burst, the same result', async () => {
-    const store = storeOn(server.client());
-    const events: StoreEvent[] = [];
-    store.onEvent((e) => events.push(e));
-    const breakers = breakersOn(store, 'cold-single');
-    await burst(breakers);
-    await expectOddOpen(admin, breakers);
-    expect(events.map((e) => e.type)).toEqual([]);
-  });
+  it.each([
+    { what: 'Cluster', prefix: 'cold-cluster', fresh: () => cluster.cluster(), seen: () => clusterAdmin },
+    { what: 'single-node', prefix: 'cold-single', fresh: () => server.client(), seen: () => admin },
+  ])(
+    'a fresh $what client: a burst over 100 breakers opens every failing one, fleet-wide',
+    async ({ prefix, fresh, seen }) => {
+      const store = storeOn(fresh());
+      const events: StoreEvent[] = [];
+      store.onEvent((e) => events.push(e));
+      const breakers = breakersOn(store, prefix);
+      await burst(breakers);
+      await expectOddOpen(seen(), breakers);
+      // A cold client is not an outage.
+      expect(events.map((e) => e.type)).toEqual([]);
+    },
+  );
 });
 
 describe('a short blip, then a burst', () => {
