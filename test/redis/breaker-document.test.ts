@@ -17,6 +17,24 @@ beforeAll(() => {
 const store = (processId = 'proc-new') => redis.store({ processId });
 
 const ok = () => 'ok';
+
+/** A breaker (window 4, minimum 2) on a fresh store after `successes` calls, and its stored document. */
+async function afterSuccesses(name: string, successes: number) {
+  const s = store();
+  const captured = captureStoreEvents(s);
+  const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
+  for (let i = 0; i < successes; i++) await cb.execute(ok);
+  await cb.getState(); // the last outcome rides with an operation: let it land
+  return { cb, captured, doc: (await redis.client.get(keyOf(name)))! };
+}
+
+/** The store reset the document once, for `reason`, and callers saw no failure. */
+function expectOneReset(captured: ReturnType<typeof captureStoreEvents>, reason: RegExp): void {
+  const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
+  expect(resets).toHaveLength(1);
+  expect((resets[0] as { reason: string }).reason).toMatch(reason);
+  expect(captured.types()).not.toContain('STORE_FAILURE');
+}
 const fail = () => Promise.reject(new DownstreamError('down'));
 const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
 
@@ -227,21 +245,13 @@ describe('a spoiled document in the current key order', () => {
     ['more calls than the window holds', (doc) => doc.replace(/"calls":\d+/, '"calls":11'), /count window/],
   ])('%s: reset with a STATE_RESET event; callers see no error', async (what, spoil, reason) => {
     const name = `spoiled-${what.replaceAll(' ', '-')}`;
-    const s = store();
-    const captured = captureStoreEvents(s);
-    const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
-    for (let i = 0; i < 3; i++) await cb.execute(ok);
-    await cb.getState();
-    const doc = (await redis.client.get(keyOf(name)))!;
+    const { cb, captured, doc } = await afterSuccesses(name, 3);
     const spoiled = spoil(doc);
     expect(spoiled).not.toBe(doc);
     await redis.client.set(keyOf(name), spoiled);
 
     expect(await cb.execute(ok)).toBe('ok');
-    const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
-    expect(resets).toHaveLength(1);
-    expect((resets[0] as { reason: string }).reason).toMatch(reason);
-    expect(captured.types()).not.toContain('STORE_FAILURE');
+    expectOneReset(captured, reason);
     await cb.execute(ok);
     expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(2);
     expect(JSON.parse((await redis.client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
@@ -251,12 +261,7 @@ describe('a spoiled document in the current key order', () => {
 describe('a spoiled rest of a full window of successes', () => {
   it('calls only read it, checked up to its config; whatever writes next resets it', async () => {
     const name = 'spoiled-steady';
-    const s = store();
-    const captured = captureStoreEvents(s);
-    const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
-    for (let i = 0; i < 5; i++) await cb.execute(ok);
-    await cb.getState();
-    const doc = (await redis.client.get(keyOf(name)))!;
+    const { cb, captured, doc } = await afterSuccesses(name, 5);
     expect(JSON.parse(doc)).toMatchObject({ window: { calls: 4, failures: 0 } });
     const spoiled = doc.replace('"leases":{}', '"leases":{]');
     await redis.client.set(keyOf(name), spoiled);
@@ -266,10 +271,7 @@ describe('a spoiled rest of a full window of successes', () => {
     expect(captured.types()).toEqual([]);
     await cb.execute(fail).catch(() => {}); // a failure needs writing: the machine reads it whole
     await cb.execute(ok);
-    const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
-    expect(resets).toHaveLength(1);
-    expect((resets[0] as { reason: string }).reason).toMatch(/not JSON/);
-    expect(captured.types()).not.toContain('STORE_FAILURE');
+    expectOneReset(captured, /not JSON/);
     const metrics = await cb.getMetrics();
     expect(metrics.numberOfBufferedCalls).toBe(2);
     expect(metrics.numberOfFailedCalls).toBe(1);
