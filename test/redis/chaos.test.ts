@@ -350,19 +350,34 @@ describe('failure policies during an outage', () => {
     }
   }
 
+  /**
+   * `times` calls through `cb` whose function returns `body()`, each settling in time and rejecting
+   * with an `error`; resolves with how many of them ran the function.
+   */
+  async function rejectedCalls(
+    cb: CircuitBreaker,
+    times: number,
+    body: () => unknown,
+    error: abstract new (...args: never[]) => unknown,
+  ): Promise<number> {
+    let ran = 0;
+    for (let i = 0; i < times; i++) {
+      await expect(
+        timed(() =>
+          cb.execute(() => {
+            ran++;
+            return body();
+          }),
+        ),
+      ).rejects.toBeInstanceOf(error);
+    }
+    return ran;
+  }
+
   it("'allow' permits every call during an outage, records nothing, and counts what it did not record", async () => {
     let ran = 0;
     const { cb, transitions, events } = await outage('allow', async (cb) => {
-      for (let i = 0; i < 6; i++) {
-        await expect(
-          timed(() =>
-            cb.execute(() => {
-              ran++;
-              return fail();
-            }),
-          ),
-        ).rejects.toBeInstanceOf(DownstreamError);
-      }
+      ran = await rejectedCalls(cb, 6, fail, DownstreamError);
       expect(await timed(() => cb.execute(() => 'allowed'))).toBe('allowed');
     });
     expect(ran).toBe(6);
@@ -378,16 +393,7 @@ describe('failure policies during an outage', () => {
   it("'deny' refuses every call during an outage with CallNotPermittedError", async () => {
     let ran = 0;
     const { cb } = await outage('deny', async (cb) => {
-      for (let i = 0; i < 5; i++) {
-        await expect(
-          timed(() =>
-            cb.execute(() => {
-              ran++;
-              return 'never';
-            }),
-          ),
-        ).rejects.toBeInstanceOf(CallNotPermittedError);
-      }
+      ran = await rejectedCalls(cb, 5, () => 'never', CallNotPermittedError);
       // what calls get: every one refused, as by an OPEN breaker
       expect(await timed(() => cb.getState())).toBe('OPEN');
     });
@@ -398,16 +404,7 @@ describe('failure policies during an outage', () => {
   it("'local' decides in-process during an outage (it trips locally), and carries its outcomes and trip to Redis", async () => {
     let ran = 0;
     const { cb, transitions } = await outage('local', async (cb) => {
-      for (let i = 0; i < 2; i++) {
-        await expect(
-          timed(() =>
-            cb.execute(() => {
-              ran++;
-              return fail();
-            }),
-          ),
-        ).rejects.toBeInstanceOf(DownstreamError);
-      }
+      ran = await rejectedCalls(cb, 2, fail, DownstreamError);
       // the in-process fallback saw two failures in its window of two: it is open, locally
       const refused = await timed(() => cb.execute(() => 'never')).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(CallNotPermittedError);
