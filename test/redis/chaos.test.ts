@@ -75,6 +75,13 @@ function breaker(name: string, config: CircuitBreakerConfig, store: RedisStore):
 }
 
 const LOADED: CircuitBreakerConfig = { slidingWindowSize: 100, minimumNumberOfCalls: 100 };
+
+/** A breaker with a window that the load never fills, on a chaos store whose events are captured. */
+function loadedBreaker(name: string) {
+  const store = chaosStore();
+  const events = captureStoreEvents(store);
+  return { store, events, cb: breaker(name, LOADED, store) };
+}
 const succeed = (cb: CircuitBreaker) =>
   cb.execute(async () => {
     await sleep(1);
@@ -190,9 +197,7 @@ describe('chaos under load', () => {
   });
 
   it('SCRIPT FLUSH under load: transparent (no store failure, no fallback), state intact', async () => {
-    const store = chaosStore();
-    const events = captureStoreEvents(store);
-    const cb = breaker('chaos-flush', LOADED, store);
+    const { store, events, cb } = loadedBreaker('chaos-flush');
     const pinned = breaker('chaos-flush-pinned', {}, store);
     await pinned.transitionToForcedOpenState();
     const load = startLoad(cb);
@@ -213,9 +218,7 @@ describe('chaos under load', () => {
   });
 
   it('Redis frozen (SIGSTOP) for 10 command timeouts: calls time out promptly, the guard opens, state survives', async () => {
-    const store = chaosStore();
-    const events = captureStoreEvents(store);
-    const cb = breaker('chaos-pause', LOADED, store);
+    const { store, events, cb } = loadedBreaker('chaos-pause');
     const pinned = breaker('chaos-pause-pinned', {}, store);
     await pinned.transitionToOpenState();
     const load = startLoad(cb);
@@ -451,9 +454,7 @@ describe('Redis out of memory', () => {
 
 describe('a breaker closed while Redis is away', () => {
   it('counts the outcomes that still waited for Redis as dropped (closed)', async () => {
-    const store = chaosStore();
-    const events = captureStoreEvents(store);
-    const cb = breaker('closed-waiting', LOADED, store);
+    const { events, cb } = loadedBreaker('closed-waiting');
     expect(await cb.execute(() => 'shared')).toBe('shared');
     await sleep(20); // that success reached Redis
     await server.kill('SIGKILL');
@@ -469,9 +470,7 @@ describe('a breaker closed while Redis is away', () => {
 
 describe('a reply the store cannot apply', () => {
   it('fails that batch alone (POLICY_FAILURE, the failure policy decides): no unhandled rejection, every call settles', async () => {
-    const store = chaosStore();
-    const captured = captureStoreEvents(store);
-    const cb = breaker('unappliable', LOADED, store);
+    const { store, events: captured, cb } = loadedBreaker('unappliable');
     expect(await cb.execute(() => 'through Redis')).toBe('through Redis');
     // A script of some other version, answering in a shape this one cannot read: an acquire's
     // result that is not a list.
