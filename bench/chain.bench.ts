@@ -55,26 +55,31 @@ function ourPolicies(id: string, store?: MemoryStore) {
   return { cb, rl, bh, tl, r };
 }
 
+/** What a supplier chain and a function chain both offer: the five policies' layers. */
+interface Layered<B> {
+  withBulkhead(bh: Bulkhead): B;
+  withTimeLimiter(tl: TimeLimiter): B;
+  withRateLimiter(rl: RateLimiter): B;
+  withCircuitBreaker(cb: CircuitBreaker): B;
+  withRetry(r: Retry): B;
+}
+
+/** Our chain's layers, innermost first: the same five in the same order for every case. */
+function withOurPolicies<B extends Layered<B>>(builder: B, p: ReturnType<typeof ourPolicies>): B {
+  return builder
+    .withBulkhead(p.bh)
+    .withTimeLimiter(p.tl)
+    .withRateLimiter(p.rl)
+    .withCircuitBreaker(p.cb)
+    .withRetry(p.r);
+}
+
 function ourChain(id: string, store?: MemoryStore): Invoke {
-  const { cb, rl, bh, tl, r } = ourPolicies(id, store);
-  return Decorators.ofSupplier(succeed)
-    .withBulkhead(bh)
-    .withTimeLimiter(tl)
-    .withRateLimiter(rl)
-    .withCircuitBreaker(cb)
-    .withRetry(r)
-    .decorate();
+  return withOurPolicies(Decorators.ofSupplier(succeed), ourPolicies(id, store)).decorate();
 }
 
 function ourFunctionChain(id: string): Invoke {
-  const { cb, rl, bh, tl, r } = ourPolicies(id);
-  const call = Decorators.ofFunction(succeedWith)
-    .withBulkhead(bh)
-    .withTimeLimiter(tl)
-    .withRateLimiter(rl)
-    .withCircuitBreaker(cb)
-    .withRetry(r)
-    .decorate();
+  const call = withOurPolicies(Decorators.ofFunction(succeedWith), ourPolicies(id)).decorate();
   return () => call(7);
 }
 

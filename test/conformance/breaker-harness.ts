@@ -14,12 +14,13 @@
  */
 
 import { isDeepStrictEqual } from 'node:util';
-import type {
-  CircuitBreakerConfig,
-  CircuitBreakerMetrics,
-  CircuitBreakerSettings,
-  CircuitBreakerStateName,
-  Store,
+import {
+  type CircuitBreakerConfig,
+  type CircuitBreakerMetrics,
+  type CircuitBreakerSettings,
+  type CircuitBreakerStateName,
+  STATES,
+  type Store,
 } from '@breakwater/core';
 import {
   type BreakerEngine,
@@ -177,15 +178,7 @@ const permitArb: fc.Arbitrary<PermitRef> = fc.oneof(
   { weight: 4, arbitrary: fc.nat().map((pick) => ({ kind: 'issued' as const, pick })) },
   { weight: 1, arbitrary: fc.constant({ kind: 'current' as const }) },
 );
-const targetArb: fc.Arbitrary<ManualTarget> = fc.constantFrom(
-  'CLOSED',
-  'OPEN',
-  'HALF_OPEN',
-  'FORCED_OPEN',
-  'DISABLED',
-  'METRICS_ONLY',
-  'RESET',
-);
+const targetArb: fc.Arbitrary<ManualTarget> = fc.constantFrom<ManualTarget>(...STATES, 'RESET');
 
 /** Mostly successes: the hot case a store may take a shortcut for (and its edges: the minimum, a failure). */
 const burstCallArb: fc.Arbitrary<BurstCall> = fc.oneof(

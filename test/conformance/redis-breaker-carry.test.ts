@@ -21,24 +21,16 @@ import {
 } from '@breakwater/core/engine';
 import { BREAKER_SCRIPT, type BreakerConfigValues, packBreakerConfig } from '@breakwater/store-redis/wire';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { redisForFile, type ScriptCall, scriptCommand } from '../support/redis-suite.js';
 import { breakerConfigArb } from './breaker-harness.js';
 
-type ScriptCall = (key: string, ...args: string[]) => Promise<string>;
-
-let server: RedisServer;
-let client: Redis;
+const redis = redisForFile();
 let script: ScriptCall;
 
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-  client.defineCommand('bwCarry', { numberOfKeys: 1, lua: BREAKER_SCRIPT.lua });
-  script = (client as unknown as Record<string, ScriptCall>).bwCarry.bind(client);
+beforeAll(() => {
+  script = scriptCommand(redis.client, 'bwCarry', BREAKER_SCRIPT.lua);
 });
-afterAll(stopAll);
 
 /** The script's arguments before the operations: the caller's clock, the config by name, the origin. */
 function argsFor(name: string, s: CircuitBreakerSettings, now: number): string[] {
@@ -171,7 +163,7 @@ describe('the Lua O operation against carryTripIn', () => {
           expect(reply.t.map((t) => `${t.from}->${t.to} ${t.reason} @${t.at}`)).toEqual(
             expected.transitions.map((t) => `${t.from}->${t.to} ${t.reason} @${t.at}`),
           );
-          const doc = JSON.parse((await client.get(key)) ?? 'null') as BreakerState | null;
+          const doc = JSON.parse((await redis.client.get(key)) ?? 'null') as BreakerState | null;
           if (doc !== null) {
             // (`since` of a state nothing has written yet is when the script first wrote it: compared
             // only where the carry decided it.)

@@ -5,26 +5,17 @@
  * any generated gap (lease expiry is Redis-only behaviour, tested on its own).
  */
 import { RedisStore } from '@breakwater/store-redis';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll } from 'vitest';
-import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { redisForFile } from '../support/redis-suite.js';
 import { describeBreakerConformance } from './breaker-harness.js';
 
-let server: RedisServer;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-});
-afterAll(stopAll);
+const redis = redisForFile();
 
 describeBreakerConformance([
   {
     name: 'RedisStore (Lua)',
     create: () => {
       const store = new RedisStore({
-        client,
+        client: redis.client,
         clock: 'caller',
         commandTimeout: 5_000,
         halfOpenLeaseMs: 315_360_000_000,

@@ -12,24 +12,12 @@ import {
   LocalBulkheadEngine,
   resolveBulkheadConfig,
 } from '@breakwater/core/engine';
-import { RedisStore } from '@breakwater/store-redis';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { describe, expect, it } from 'vitest';
+import { redisForFile } from '../support/redis-suite.js';
 
-let server: RedisServer;
-let client: Redis;
-let store: RedisStore;
-
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-  store = new RedisStore({ client, clock: 'caller', commandTimeout: 5_000, bulkheadLeaseMs: 2_000_000_000 });
-});
-afterAll(async () => {
-  await store?.close();
-  await stopAll();
+const redis = redisForFile({
+  store: { clock: 'caller', commandTimeout: 5_000, bulkheadLeaseMs: 2_000_000_000 },
 });
 
 type Op =
@@ -61,7 +49,7 @@ async function run(max: number, waits: boolean, start: number, ops: readonly Op[
         () => cell,
       ),
   );
-  const engines: BulkheadEngine[] = [0, 1].map(() => store.bulkhead(name, settings, () => {}));
+  const engines: BulkheadEngine[] = [0, 1].map(() => redis.store.bulkhead(name, settings, () => {}));
   /** Slots held: which engine granted them, and its lease token. */
   const held: { via: number; lease: number }[] = [];
   let now = start;

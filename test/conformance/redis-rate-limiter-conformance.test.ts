@@ -12,25 +12,11 @@ import {
   type RateLimiterEngine,
   resolveRateLimiterConfig,
 } from '@breakwater/core/engine';
-import { RedisStore } from '@breakwater/store-redis';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { describe, expect, it } from 'vitest';
+import { redisForFile } from '../support/redis-suite.js';
 
-let server: RedisServer;
-let client: Redis;
-let store: RedisStore;
-
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-  store = new RedisStore({ client, clock: 'caller', commandTimeout: 5_000 });
-});
-afterAll(async () => {
-  await store?.close();
-  await stopAll();
-});
+const redis = redisForFile({ store: { clock: 'caller', commandTimeout: 5_000 } });
 
 type Op =
   | { readonly kind: 'acquire'; readonly via: number; readonly gap: number; readonly permits: number }
@@ -99,7 +85,10 @@ async function run(config: RateLimiterConfig, start: number, ops: readonly Op[])
     cell ??= createRateLimiterCell(settings, now);
     return cell;
   });
-  const engines: RateLimiterEngine[] = [store.rateLimiter(name, settings), store.rateLimiter(name, settings)];
+  const engines: RateLimiterEngine[] = [
+    redis.store.rateLimiter(name, settings),
+    redis.store.rateLimiter(name, settings),
+  ];
   /** Reservations granted with a wait and not handed back: their due time and permits. */
   const reservations: { due: number; permits: number }[] = [];
   const log: string[] = [];

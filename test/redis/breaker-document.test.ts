@@ -1,57 +1,40 @@
-/**
- * The breaker's stored document: the script's fast path (acquires and success records on a CLOSED
- * count window, read and rewritten with string operations), the one key order it relies on, both
- * directions of a rolling deploy from the previous version (which wrote cjson's key order and kept
- * the origin in `cfg`), documents spoiled in ways only the fast path would see (and a spoiled rest of
- * a full window of successes, which the fast path only reads), and windows resized
- * by processes of different configs while the fast path runs.
- */
-import { CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
-import { RedisStore } from '@breakwater/store-redis';
 import { BREAKER_SCRIPT } from '@breakwater/store-redis/wire';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type ScriptCall, scriptCommand } from '../support/redis-suite.js';
 import { BREAKER_LUA_V0 } from './fixtures/breaker-script-v0.js';
-import { captureStoreEvents, DownstreamError } from './helpers.js';
+import { captureStoreEvents, DownstreamError, redisSuite } from './helpers.js';
 
-let server: RedisServer;
-let client: Redis;
-const stores: RedisStore[] = [];
-const breakers: CircuitBreaker[] = [];
-
-type ScriptCall = (key: string, ...args: string[]) => Promise<string>;
+const redis = redisSuite();
+const { breaker } = redis;
 let current: ScriptCall;
 let v0: ScriptCall;
 
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-  client.defineCommand('bwCurrent', { numberOfKeys: 1, lua: BREAKER_SCRIPT.lua });
-  client.defineCommand('bwV0', { numberOfKeys: 1, lua: BREAKER_LUA_V0 });
-  const commands = client as unknown as Record<string, ScriptCall>;
-  current = commands.bwCurrent.bind(client);
-  v0 = commands.bwV0.bind(client);
+beforeAll(() => {
+  current = scriptCommand(redis.client, 'bwCurrent', BREAKER_SCRIPT.lua);
+  v0 = scriptCommand(redis.client, 'bwV0', BREAKER_LUA_V0);
 });
-afterEach(async () => {
-  for (const cb of breakers.splice(0)) cb.close();
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
-afterAll(stopAll);
 
-function store(processId = 'proc-new'): RedisStore {
-  const s = new RedisStore({ client, commandTimeout: 1_000, processId });
-  stores.push(s);
-  return s;
-}
-
-function breaker(name: string, config: CircuitBreakerConfig, s: RedisStore): CircuitBreaker {
-  const cb = CircuitBreaker.of(name, config, { store: s });
-  breakers.push(cb);
-  return cb;
-}
+const store = (processId = 'proc-new') => redis.store({ processId });
 
 const ok = () => 'ok';
+
+/** A breaker (window 4, minimum 2) on a fresh store after `successes` calls, and its stored document. */
+async function afterSuccesses(name: string, successes: number) {
+  const s = store();
+  const captured = captureStoreEvents(s);
+  const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
+  for (let i = 0; i < successes; i++) await cb.execute(ok);
+  await cb.getState(); // the last outcome rides with an operation: let it land
+  return { cb, captured, doc: (await redis.client.get(keyOf(name)))! };
+}
+
+/** The store reset the document once, for `reason`, and callers saw no failure. */
+function expectOneReset(captured: ReturnType<typeof captureStoreEvents>, reason: RegExp): void {
+  const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
+  expect(resets).toHaveLength(1);
+  expect((resets[0] as { reason: string }).reason).toMatch(reason);
+  expect(captured.types()).not.toContain('STORE_FAILURE');
+}
 const fail = () => Promise.reject(new DownstreamError('down'));
 const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
 
@@ -114,7 +97,7 @@ describe('the fast path', () => {
     // the first record creates the document (the machine: there is nothing to read yet)
     expect(await run('R-1,0,1')).toEqual(MACHINE);
     expect(
-      (await client.get(key))!.startsWith(
+      (await redis.client.get(key))!.startsWith(
         '{"v":1,"state":"CLOSED","generation":0,"consecutiveFailures":1,"window":{"type":"COUNT","size":4,"calls":1,',
       ),
     ).toBe(true);
@@ -125,7 +108,7 @@ describe('the fast path', () => {
     // acquires and successes in one batch; the window (4) fills and wraps: the failure drops out
     const fast = await run('R0,0,0 A R-1,0,0 A');
     expect(fast).toBe(0);
-    const doc = JSON.parse((await client.get(key))!);
+    const doc = JSON.parse((await redis.client.get(key))!);
     expect(doc).toMatchObject({
       v: 1,
       state: 'CLOSED',
@@ -135,42 +118,42 @@ describe('the fast path', () => {
     });
     expect(doc.cfg.split('\n')).toHaveLength(20);
     expect(doc.cfg.split('\n')[18]).toBe(''); // the origin is not stored: every process writes the same cfg
-    expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
+    expect(await redis.client.pttl(key)).toBeGreaterThan(86_000_000);
     expect(doc.cfg).toBe(JSON.parse(packed('fast-direct', 4, 3)[0])); // as sent, byte for byte
     // the machine reads what the fast path wrote and agrees
     const view = JSON.parse(await current(key, '', ...packed('fast-direct', 4, 3), 'G')) as Reply;
     expect(view.g).toBeUndefined();
     expect(view.v).toMatchObject({ state: 'CLOSED', counts: [4, 0, 0, 0, 3] });
     // and the machine, reading with nothing to change, leaves the fast path's document as it is
-    expect(await client.get(key)).toBe(JSON.stringify(doc));
+    expect(await redis.client.get(key)).toBe(JSON.stringify(doc));
   });
 
   it('a full window of successes is left as it is: the batch only reads, or renews the expiry when asked (E)', async () => {
     const key = keyOf('fast-steady');
     const run = (ops: string) => runScript(key, ['', ...packed('fast-steady', 3, 1), ops]);
     for (let i = 0; i < 4; i++) await run('R-1,0,0');
-    const full = (await client.get(key))!;
+    const full = (await redis.client.get(key))!;
     expect(JSON.parse(full)).toMatchObject({ consecutiveFailures: 0, window: { calls: 3, ring: '000' } });
-    await client.pexpire(key, 5_000);
+    await redis.client.pexpire(key, 5_000);
     // a batch marked + (only acquires and successes) is answered without reading its operations
     expect(await run('+R0,0,0 A R-1,0,0')).toBe(0);
-    expect(await client.get(key)).toBe(full);
-    expect(await client.pttl(key)).toBeLessThanOrEqual(5_000); // nothing written
+    expect(await redis.client.get(key)).toBe(full);
+    expect(await redis.client.pttl(key)).toBeLessThanOrEqual(5_000); // nothing written
     expect(await run('+R0,0,0 A E')).toBe(0);
-    expect(await client.get(key)).toBe(full);
-    expect(await client.pttl(key)).toBeGreaterThan(86_000_000); // renewed
+    expect(await redis.client.get(key)).toBe(full);
+    expect(await redis.client.pttl(key)).toBeGreaterThan(86_000_000); // renewed
     // a success of another generation leaves it as it is too (the machine would ignore it)
     expect(await run('+R7,0,0 A R-1,12,0')).toBe(0);
-    expect(await client.get(key)).toBe(full);
+    expect(await redis.client.get(key)).toBe(full);
     // unmarked, the same batch goes to the machine, which rewrites the same state
     expect(await run('R0,0,0 A')).toEqual(MACHINE);
-    expect(JSON.parse((await client.get(key))!)).toEqual(JSON.parse(full));
+    expect(JSON.parse((await redis.client.get(key))!)).toEqual(JSON.parse(full));
     // a slow or failed call, a release, a read: the machine
     for (const ops of ['R0,0,2', 'R0,0,1 A', 'A L0,0', 'G', 'R0,10,3 A']) {
-      await client.set(key, full);
+      await redis.client.set(key, full);
       expect(await run(ops)).toEqual(MACHINE);
     }
-    await client.set(key, full);
+    await redis.client.set(key, full);
     // a failure after it lands where the machine expects it, and is counted
     expect(await run('R-1,0,1')).toEqual(MACHINE);
     expect(await run('G')).toMatchObject({ v: { state: 'CLOSED', counts: [3, 1, 0, 0, 1] } });
@@ -180,13 +163,13 @@ describe('the fast path', () => {
     const key = keyOf('machine-renew');
     const run = (ops: string) => runScript(key, ['', ...packed('machine-renew', 3, 1), ops]);
     await run('R-1,0,1');
-    await client.pexpire(key, 5_000);
-    const before = await client.get(key);
+    await redis.client.pexpire(key, 5_000);
+    const before = await redis.client.get(key);
     expect(await run('R7,0,0')).toMatchObject({ r: [0] }); // a stale permit: nothing to write
-    expect(await client.pttl(key)).toBeLessThanOrEqual(5_000);
+    expect(await redis.client.pttl(key)).toBeLessThanOrEqual(5_000);
     expect(await run('R7,0,0 E')).toMatchObject({ r: [0] }); // E adds no result of its own
-    expect(await client.pttl(key)).toBeGreaterThan(86_000_000);
-    expect(await client.get(key)).toBe(before);
+    expect(await redis.client.pttl(key)).toBeGreaterThan(86_000_000);
+    expect(await redis.client.get(key)).toBe(before);
   });
 
   it('leaves to the machine: a failure, a stale generation, another config, another state', async () => {
@@ -214,7 +197,7 @@ describe('rolling deploy from the previous version', () => {
     const key = keyOf(name);
     const cfg = configArgs(name, 10, 5);
     for (const outcome of ['1', '0', '0', '1', '0', '0']) await v0(key, '', ...cfg, 'R', '-1', '0', outcome);
-    const before = JSON.parse((await client.get(key))!);
+    const before = JSON.parse((await redis.client.get(key))!);
     expect(before.cfg.split('\n')[18]).toBe('proc-old');
 
     const s = store();
@@ -226,7 +209,7 @@ describe('rolling deploy from the previous version', () => {
     expect(metrics.numberOfBufferedCalls).toBe(9);
     expect(metrics.numberOfFailedCalls).toBe(2);
     expect(captured.types()).toEqual([]);
-    expect((await client.get(key))!.startsWith('{"v":1,"state":"CLOSED","generation":0,')).toBe(true);
+    expect((await redis.client.get(key))!.startsWith('{"v":1,"state":"CLOSED","generation":0,')).toBe(true);
   });
 
   it('the previous version reads what the current one wrote, fast path included, without a reset', async () => {
@@ -262,54 +245,42 @@ describe('a spoiled document in the current key order', () => {
     ['more calls than the window holds', (doc) => doc.replace(/"calls":\d+/, '"calls":11'), /count window/],
   ])('%s: reset with a STATE_RESET event; callers see no error', async (what, spoil, reason) => {
     const name = `spoiled-${what.replaceAll(' ', '-')}`;
-    const s = store();
-    const captured = captureStoreEvents(s);
-    const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
-    for (let i = 0; i < 3; i++) await cb.execute(ok);
-    await cb.getState();
-    const doc = (await client.get(keyOf(name)))!;
+    const { cb, captured, doc } = await afterSuccesses(name, 3);
     const spoiled = spoil(doc);
     expect(spoiled).not.toBe(doc);
-    await client.set(keyOf(name), spoiled);
+    await redis.client.set(keyOf(name), spoiled);
 
     expect(await cb.execute(ok)).toBe('ok');
-    const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
-    expect(resets).toHaveLength(1);
-    expect((resets[0] as { reason: string }).reason).toMatch(reason);
-    expect(captured.types()).not.toContain('STORE_FAILURE');
+    expectOneReset(captured, reason);
     await cb.execute(ok);
     expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(2);
-    expect(JSON.parse((await client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
+    expect(JSON.parse((await redis.client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
   });
 });
 
 describe('a spoiled rest of a full window of successes', () => {
   it('calls only read it, checked up to its config; whatever writes next resets it', async () => {
     const name = 'spoiled-steady';
-    const s = store();
-    const captured = captureStoreEvents(s);
-    const cb = breaker(name, { slidingWindowSize: 4, minimumNumberOfCalls: 2 }, s);
-    for (let i = 0; i < 5; i++) await cb.execute(ok);
-    await cb.getState();
-    const doc = (await client.get(keyOf(name)))!;
+    const { cb, captured, doc } = await afterSuccesses(name, 5);
     expect(JSON.parse(doc)).toMatchObject({ window: { calls: 4, failures: 0 } });
     const spoiled = doc.replace('"leases":{}', '"leases":{]');
-    await client.set(keyOf(name), spoiled);
+    await redis.client.set(keyOf(name), spoiled);
 
     for (let i = 0; i < 3; i++) expect(await cb.execute(ok)).toBe('ok');
-    expect(await client.get(keyOf(name))).toBe(spoiled); // nothing written, nothing reset
+    expect(await redis.client.get(keyOf(name))).toBe(spoiled); // nothing written, nothing reset
     expect(captured.types()).toEqual([]);
     await cb.execute(fail).catch(() => {}); // a failure needs writing: the machine reads it whole
     await cb.execute(ok);
-    const resets = captured.events.filter((e) => e.type === 'STATE_RESET');
-    expect(resets).toHaveLength(1);
-    expect((resets[0] as { reason: string }).reason).toMatch(/not JSON/);
-    expect(captured.types()).not.toContain('STORE_FAILURE');
+    expectOneReset(captured, /not JSON/);
     const metrics = await cb.getMetrics();
     expect(metrics.numberOfBufferedCalls).toBe(2);
     expect(metrics.numberOfFailedCalls).toBe(1);
     // valid again (and OPEN: one failure in two calls is the 50% threshold)
-    expect(JSON.parse((await client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'OPEN', leases: {} });
+    expect(JSON.parse((await redis.client.get(keyOf(name)))!)).toMatchObject({
+      v: 1,
+      state: 'OPEN',
+      leases: {},
+    });
   });
 });
 

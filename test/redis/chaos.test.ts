@@ -75,6 +75,13 @@ function breaker(name: string, config: CircuitBreakerConfig, store: RedisStore):
 }
 
 const LOADED: CircuitBreakerConfig = { slidingWindowSize: 100, minimumNumberOfCalls: 100 };
+
+/** A breaker with a window that the load never fills, on a chaos store whose events are captured. */
+function loadedBreaker(name: string) {
+  const store = chaosStore();
+  const events = captureStoreEvents(store);
+  return { store, events, cb: breaker(name, LOADED, store) };
+}
 const succeed = (cb: CircuitBreaker) =>
   cb.execute(async () => {
     await sleep(1);
@@ -190,9 +197,7 @@ describe('chaos under load', () => {
   });
 
   it('SCRIPT FLUSH under load: transparent (no store failure, no fallback), state intact', async () => {
-    const store = chaosStore();
-    const events = captureStoreEvents(store);
-    const cb = breaker('chaos-flush', LOADED, store);
+    const { store, events, cb } = loadedBreaker('chaos-flush');
     const pinned = breaker('chaos-flush-pinned', {}, store);
     await pinned.transitionToForcedOpenState();
     const load = startLoad(cb);
@@ -213,9 +218,7 @@ describe('chaos under load', () => {
   });
 
   it('Redis frozen (SIGSTOP) for 10 command timeouts: calls time out promptly, the guard opens, state survives', async () => {
-    const store = chaosStore();
-    const events = captureStoreEvents(store);
-    const cb = breaker('chaos-pause', LOADED, store);
+    const { store, events, cb } = loadedBreaker('chaos-pause');
     const pinned = breaker('chaos-pause-pinned', {}, store);
     await pinned.transitionToOpenState();
     const load = startLoad(cb);
@@ -354,19 +357,34 @@ describe('failure policies during an outage', () => {
     }
   }
 
+  /**
+   * `times` calls through `cb` whose function returns `body()`, each settling in time and rejecting
+   * with an `error`; resolves with how many of them ran the function.
+   */
+  async function rejectedCalls(
+    cb: CircuitBreaker,
+    times: number,
+    body: () => unknown,
+    error: abstract new (...args: never[]) => unknown,
+  ): Promise<number> {
+    let ran = 0;
+    for (let i = 0; i < times; i++) {
+      await expect(
+        timed(() =>
+          cb.execute(() => {
+            ran++;
+            return body();
+          }),
+        ),
+      ).rejects.toBeInstanceOf(error);
+    }
+    return ran;
+  }
+
   it("'allow' permits every call during an outage, records nothing, and counts what it did not record", async () => {
     let ran = 0;
     const { cb, transitions, events } = await outage('allow', async (cb) => {
-      for (let i = 0; i < 6; i++) {
-        await expect(
-          timed(() =>
-            cb.execute(() => {
-              ran++;
-              return fail();
-            }),
-          ),
-        ).rejects.toBeInstanceOf(DownstreamError);
-      }
+      ran = await rejectedCalls(cb, 6, fail, DownstreamError);
       expect(await timed(() => cb.execute(() => 'allowed'))).toBe('allowed');
     });
     expect(ran).toBe(6);
@@ -382,16 +400,7 @@ describe('failure policies during an outage', () => {
   it("'deny' refuses every call during an outage with CallNotPermittedError", async () => {
     let ran = 0;
     const { cb } = await outage('deny', async (cb) => {
-      for (let i = 0; i < 5; i++) {
-        await expect(
-          timed(() =>
-            cb.execute(() => {
-              ran++;
-              return 'never';
-            }),
-          ),
-        ).rejects.toBeInstanceOf(CallNotPermittedError);
-      }
+      ran = await rejectedCalls(cb, 5, () => 'never', CallNotPermittedError);
       // what calls get: every one refused, as by an OPEN breaker
       expect(await timed(() => cb.getState())).toBe('OPEN');
     });
@@ -402,16 +411,7 @@ describe('failure policies during an outage', () => {
   it("'local' decides in-process during an outage (it trips locally), and carries its outcomes and trip to Redis", async () => {
     let ran = 0;
     const { cb, transitions } = await outage('local', async (cb) => {
-      for (let i = 0; i < 2; i++) {
-        await expect(
-          timed(() =>
-            cb.execute(() => {
-              ran++;
-              return fail();
-            }),
-          ),
-        ).rejects.toBeInstanceOf(DownstreamError);
-      }
+      ran = await rejectedCalls(cb, 2, fail, DownstreamError);
       // the in-process fallback saw two failures in its window of two: it is open, locally
       const refused = await timed(() => cb.execute(() => 'never')).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(CallNotPermittedError);
@@ -456,9 +456,7 @@ describe('Redis out of memory', () => {
 
 describe('a breaker closed while Redis is away', () => {
   it('counts the outcomes that still waited for Redis as dropped (closed)', async () => {
-    const store = chaosStore();
-    const events = captureStoreEvents(store);
-    const cb = breaker('closed-waiting', LOADED, store);
+    const { events, cb } = loadedBreaker('closed-waiting');
     expect(await cb.execute(() => 'shared')).toBe('shared');
     await sleep(20); // that success reached Redis
     await server.kill('SIGKILL');
@@ -474,9 +472,7 @@ describe('a breaker closed while Redis is away', () => {
 
 describe('a reply the store cannot apply', () => {
   it('fails that batch alone (POLICY_FAILURE, the failure policy decides): no unhandled rejection, every call settles', async () => {
-    const store = chaosStore();
-    const captured = captureStoreEvents(store);
-    const cb = breaker('unappliable', LOADED, store);
+    const { store, events: captured, cb } = loadedBreaker('unappliable');
     expect(await cb.execute(() => 'through Redis')).toBe('through Redis');
     // A script of some other version, answering in a shape this one cannot read: an acquire's
     // result that is not a list.

@@ -165,21 +165,19 @@ function expectNoOutageUnlessTimedOut(cold: ReturnType<typeof coldStore>): void 
 }
 
 describe('a cold client, no warm-up', () => {
-  it('a fresh Cluster client: a burst over 100 breakers opens every failing one, fleet-wide', async () => {
-    const cold = coldStore(cluster.cluster());
-    const breakers = breakersOn(cold.store, 'cold-cluster');
-    await burst(breakers);
-    await expectOddOpen(clusterAdmin, breakers, cold.timeouts() > 0);
-    expectNoOutageUnlessTimedOut(cold);
-  });
-
-  it('a fresh single-node client: the same burst, the same result', async () => {
-    const cold = coldStore(server.client());
-    const breakers = breakersOn(cold.store, 'cold-single');
-    await burst(breakers);
-    await expectOddOpen(admin, breakers, cold.timeouts() > 0);
-    expectNoOutageUnlessTimedOut(cold);
-  });
+  it.each([
+    { what: 'Cluster', prefix: 'cold-cluster', fresh: () => cluster.cluster(), seen: () => clusterAdmin },
+    { what: 'single-node', prefix: 'cold-single', fresh: () => server.client(), seen: () => admin },
+  ])(
+    'a fresh $what client: a burst over 100 breakers opens every failing one, fleet-wide',
+    async ({ prefix, fresh, seen }) => {
+      const cold = coldStore(fresh());
+      const breakers = breakersOn(cold.store, prefix);
+      await burst(breakers);
+      await expectOddOpen(seen(), breakers, cold.timeouts() > 0);
+      expectNoOutageUnlessTimedOut(cold);
+    },
+  );
 });
 
 describe('a cold start that gets no answer at first', () => {

@@ -11,15 +11,9 @@
  */
 import { CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
 import { RedisStore } from '@breakwater/store-redis';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type RedisServer,
-  spawnWorker,
-  startRedis,
-  stopAll,
-  type WorkerHandle,
-} from '../support/redis-harness.js';
+import { spawnWorker, type WorkerHandle } from '../support/redis-harness.js';
+import { redisForFile } from '../support/redis-suite.js';
 import { sleep, waitUntil } from './helpers.js';
 
 const WORKER = 'test/redis/fixtures/fleet-worker.ts';
@@ -33,19 +27,21 @@ interface Message {
 }
 type Probe = { start: number; end: number; inflight: number; worker: number };
 
-let server: RedisServer;
-let client: Redis;
+const redis = redisForFile();
 let workers: WorkerHandle<Message>[];
 const local: { store?: RedisStore; breakers: CircuitBreaker[] } = { breakers: [] };
 
 beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
   workers = Array.from({ length: FLEET }, () =>
-    spawnWorker<Message>(WORKER, [server.url], {}, { timeoutMs: 15_000 }),
+    spawnWorker<Message>(WORKER, [redis.server.url], {}, { timeoutMs: 15_000 }),
   );
   await Promise.all(workers.map((w) => w.waitFor((m) => m.type === 'started-process')));
-  local.store = new RedisStore({ client, commandTimeout: 1_000, processId: 'test', halfOpenLeaseMs: 500 });
+  local.store = new RedisStore({
+    client: redis.client,
+    commandTimeout: 1_000,
+    processId: 'test',
+    halfOpenLeaseMs: 500,
+  });
 });
 
 afterAll(async () => {
@@ -54,7 +50,6 @@ afterAll(async () => {
   for (const w of workers) {
     expect(w.messages.filter((m) => m.type === 'unhandled' || m.type === 'unexpected')).toEqual([]);
   }
-  await stopAll();
 });
 
 /** Sends `message` to a worker and resolves with its next reply of `reply` type. */
@@ -179,7 +174,7 @@ describe('fleet of 4 processes on one Redis', () => {
       waitDurationInOpenState: 150,
     };
     await init(name, config, workers);
-    await client.del(`fleet:${name}:inflight`, `fleet:${name}:max`);
+    await redis.client.del(`fleet:${name}:inflight`, `fleet:${name}:max`);
     const cb = localBreaker(name, config);
     await cb.transitionToOpenState();
     await cb.transitionToHalfOpenState();
@@ -209,7 +204,7 @@ describe('fleet of 4 processes on one Redis', () => {
       since(w, marks2[i], 'transition').filter((m) => m.from === 'OPEN' && m.to === 'HALF_OPEN'),
     );
 
-    const highWater = Number(await client.get(`fleet:${name}:max`));
+    const highWater = Number(await redis.client.get(`fleet:${name}:max`));
     const a = maxOverlap(released);
     const b = maxOverlap(failed);
     console.info(
@@ -230,7 +225,7 @@ describe('fleet of 4 processes on one Redis', () => {
     expect(new Set(released.map((p) => p.worker)).size).toBe(FLEET);
     expect(released.length).toBeGreaterThan(20);
     expect(reopened.length).toBeGreaterThanOrEqual(2);
-    expect(await client.get(`fleet:${name}:inflight`)).toBe('0');
+    expect(await redis.client.get(`fleet:${name}:inflight`)).toBe('0');
   });
 
   it('a probe whose process is SIGKILLed mid-call is reclaimed after the lease, not before', async () => {

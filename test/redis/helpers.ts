@@ -1,11 +1,23 @@
 /**
- * Small helpers shared by the RedisStore suites in this folder: waiting, store-event capture and a
- * bounded load generator that measures every call.
+ * Small helpers shared by the RedisStore suites in this folder: the life of a suite file (one
+ * server, policies and stores closed after each test), waiting, store-event capture and a bounded
+ * load generator that measures every call.
  */
-import { CallNotPermittedError, type CircuitBreaker } from '@breakwater/core';
-import type { RedisStore, StoreEvent } from '@breakwater/store-redis';
+import {
+  Bulkhead,
+  type BulkheadConfig,
+  CallNotPermittedError,
+  CircuitBreaker,
+  type CircuitBreakerConfig,
+  type Clock,
+  RateLimiter,
+  type RateLimiterConfig,
+} from '@breakwater/core';
+import { RedisStore, type RedisStoreOptions, type StoreEvent } from '@breakwater/store-redis';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { stopAll } from '../support/redis-harness.js';
+import { type RedisForFile, redisForFile } from '../support/redis-suite.js';
 
 /**
  * The life of a suite file: after each test, what it registered in `cleanup` runs (last first) and
@@ -28,6 +40,63 @@ export function suiteLifecycle(): { readonly cleanup: (() => unknown)[] } {
     await stopAll();
   });
   return { cleanup };
+}
+
+export interface RedisSuite extends Omit<RedisForFile, 'store'> {
+  readonly cleanup: (() => unknown)[];
+  /** A store on `on` (the suite's client by default), 1 s command timeout unless `options` say otherwise. */
+  store(options?: Partial<RedisStoreOptions>, on?: Redis): RedisStore;
+  breaker(name: string, config: CircuitBreakerConfig, store: RedisStore): CircuitBreaker;
+  limiter(name: string, config: RateLimiterConfig, store: RedisStore, clock?: Clock): RateLimiter;
+  bulkhead(name: string, config: BulkheadConfig, store: RedisStore): Bulkhead;
+}
+
+/**
+ * `suiteLifecycle()` on one redis-server (`redisForFile`), with factories whose stores and
+ * policies are closed after the test that made them. The factories need no `this`.
+ */
+export function redisSuite(): RedisSuite {
+  const { cleanup } = suiteLifecycle();
+  const redis = redisForFile();
+  const closedAfterTest = <T extends { close(): unknown }>(made: T): T => {
+    cleanup.push(() => made.close());
+    return made;
+  };
+  return {
+    get server() {
+      return redis.server;
+    },
+    get client() {
+      return redis.client;
+    },
+    cleanup,
+    store: (options = {}, on = redis.client) =>
+      closedAfterTest(new RedisStore({ client: on, commandTimeout: 1_000, ...options })),
+    breaker: (name, config, store) => closedAfterTest(CircuitBreaker.of(name, config, { store })),
+    limiter: (name, config, store, clock) =>
+      closedAfterTest(RateLimiter.of(name, config, { store, ...(clock ? { clock } : {}) })),
+    bulkhead: (name, config, store) => closedAfterTest(Bulkhead.of(name, config, { store })),
+  };
+}
+
+/** A protected call that takes `ms` and counts the calls running at once; `highest` is the most seen. */
+export function concurrencyProbe(ms: number): {
+  readonly call: () => Promise<void>;
+  readonly highest: number;
+} {
+  let running = 0;
+  let highest = 0;
+  return {
+    call: async () => {
+      running++;
+      highest = Math.max(highest, running);
+      await sleep(ms);
+      running--;
+    },
+    get highest() {
+      return highest;
+    },
+  };
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -9,7 +9,7 @@ import { RedisStore } from '@breakwater/store-redis';
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisClusterHandle, startRedisCluster, stopAll } from '../support/redis-harness.js';
-import { captureStoreEvents, sleep, within } from './helpers.js';
+import { captureStoreEvents, concurrencyProbe, sleep, within } from './helpers.js';
 
 let cluster: RedisClusterHandle;
 let clients: Cluster[];
@@ -60,20 +60,13 @@ describe('on a Redis Cluster', () => {
     expect(admittedPerLimiter).toEqual(Array(30).fill(3));
     const runningPerBulkhead = await Promise.all(
       bulkheads.map(async ([a, b]) => {
-        let running = 0;
-        let highest = 0;
-        const call = async () => {
-          running++;
-          highest = Math.max(highest, running);
-          await sleep(30);
-          running--;
-        };
+        const probe = concurrencyProbe(30);
         const results = await Promise.allSettled(
-          Array.from({ length: 5 }, (_, k) => (k % 2 === 0 ? a : b).execute(call)),
+          Array.from({ length: 5 }, (_, k) => (k % 2 === 0 ? a : b).execute(probe.call)),
         );
         for (const r of results)
           if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(BulkheadFullError);
-        return highest;
+        return probe.highest;
       }),
     );
     expect(runningPerBulkhead).toEqual(Array(30).fill(2));

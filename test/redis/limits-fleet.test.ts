@@ -1,27 +1,6 @@
-/**
- * Fleet: four worker processes (./fixtures/limits-worker.ts), each with its own RedisStore and
- * connection, share one rate limiter or one bulkhead on one redis-server.
- *
- * - Rate limiter, fixed window: no period (aligned to the epoch on Redis's clock, which is this
- *   machine's clock) admits more than N across the fleet. Each admission is known to lie between
- *   the worker's clock readings before and after its acquire; those wholly inside one period are
- *   counted for it, and the total is bounded by N times the periods the run touched.
- * - Rate limiter, GCRA: no window of one period, wherever it starts, holds more than N admissions.
- * - Both runs are saturated (far more demand than permits), so the bounds are reached, not idle.
- * - Bulkhead: calls running at once across the fleet never exceed M (counted in Redis by the calls
- *   themselves, and from their reported start/end times), and M is reached.
- * - A process SIGKILLed while holding every slot loses them when their lease runs out, not before;
- *   a waiting process then gets them.
- */
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type RedisServer,
-  spawnWorker,
-  startRedis,
-  stopAll,
-  type WorkerHandle,
-} from '../support/redis-harness.js';
+import { spawnWorker, type WorkerHandle } from '../support/redis-harness.js';
+import { redisForFile } from '../support/redis-suite.js';
 
 const WORKER = 'test/redis/fixtures/limits-worker.ts';
 const FLEET = 4;
@@ -36,15 +15,12 @@ interface Done {
   readonly unexpected: string[];
 }
 
-let server: RedisServer;
-let client: Redis;
+const redis = redisForFile();
 /** The fleet, shared by the tests (each sets up its own policy on every worker). */
 let workers: WorkerHandle<Message>[];
 const everyWorker: WorkerHandle<Message>[] = [];
 
 beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
   workers = await spawn(FLEET);
 });
 
@@ -52,12 +28,11 @@ afterAll(async () => {
   for (const w of everyWorker) {
     expect(w.messages.filter((m) => m.type === 'unhandled' || m.type === 'unexpected')).toEqual([]);
   }
-  await stopAll();
 });
 
 async function spawn(n: number): Promise<WorkerHandle<Message>[]> {
   const workers = Array.from({ length: n }, () =>
-    spawnWorker<Message>(WORKER, [server.url], {}, { timeoutMs: 15_000 }),
+    spawnWorker<Message>(WORKER, [redis.server.url], {}, { timeoutMs: 15_000 }),
   );
   everyWorker.push(...workers);
   await Promise.all(workers.map((w) => w.waitFor((m) => m.type === 'started-process')));
@@ -160,7 +135,7 @@ describe('a fleet shares one bulkhead', () => {
     const config = { maxConcurrentCalls: M, maxWaitDuration: 500 };
     await Promise.all(workers.map((w) => ask(w, { type: 'bulkhead', name, config }, 'ready')));
     const run = await runAll(workers, 3, 3_000, 15);
-    const highWater = Number(await client.get(`fleet:${name}:max`));
+    const highWater = Number(await redis.client.get(`fleet:${name}:max`));
     // from the reported intervals: the most that overlap at any start
     let overlap = 0;
     for (const [s] of run.admitted) {
@@ -171,7 +146,7 @@ describe('a fleet shares one bulkhead', () => {
     );
     expect(highWater).toBe(M);
     expect(overlap).toBeLessThanOrEqual(M);
-    expect(Number(await client.get(`fleet:${name}:inflight`))).toBe(0);
+    expect(Number(await redis.client.get(`fleet:${name}:inflight`))).toBe(0);
     expect(run.admitted.length).toBeGreaterThan(100);
   }, 15_000);
 
@@ -188,7 +163,7 @@ describe('a fleet shares one bulkhead', () => {
     await ask(holder, { type: 'hold', n: M }, 'holding');
     // the holder renews its leases: two lease periods later, nothing has been reclaimed
     await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_MS));
-    expect(await client.zcard(`breakwater:{bh:${name}}:leases`)).toBe(M);
+    expect(await redis.client.zcard(`breakwater:{bh:${name}}:leases`)).toBe(M);
     const waiting = ask(waiter, { type: 'run', lanes: 1, until: Date.now() + 100, callMs: 1 }, 'done');
     await new Promise((resolve) => setTimeout(resolve, 50));
     await holder.kill('SIGKILL');

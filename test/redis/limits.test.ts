@@ -10,65 +10,25 @@ import {
   type BulkheadConfig,
   BulkheadFullError,
   ConfigError,
-  RateLimiter,
   type RateLimiterConfig,
   RequestNotPermittedError,
 } from '@breakwater/core';
-import { RedisStore, type RedisStoreOptions, type StoreFailurePolicy } from '@breakwater/store-redis';
+import { RedisStore, type StoreFailurePolicy } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
-import { captureStoreEvents, sleep, waitUntil, within } from './helpers.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type RedisServer, startRedis } from '../support/redis-harness.js';
+import { BREAKER_COMMANDS, restrictedUser } from './acl.js';
+import { captureStoreEvents, concurrencyProbe, redisSuite, sleep, waitUntil, within } from './helpers.js';
 
-let server: RedisServer;
-let client: Redis;
-const cleanup: (() => unknown)[] = [];
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown) => unhandled.push(reason);
-
-beforeAll(async () => {
-  process.on('unhandledRejection', onUnhandled);
-  server = await startRedis();
-  client = server.client();
-});
-afterEach(async () => {
-  for (const fn of cleanup.splice(0).reverse()) await fn();
-  expect(unhandled.splice(0)).toEqual([]);
-});
-afterAll(async () => {
-  process.off('unhandledRejection', onUnhandled);
-  await stopAll();
-});
-
-function store(options: Partial<RedisStoreOptions> = {}, on: Redis = client): RedisStore {
-  const s = new RedisStore({ client: on, commandTimeout: 1_000, ...options });
-  cleanup.push(() => s.close());
-  return s;
-}
-
-function limiter(
-  name: string,
-  config: RateLimiterConfig,
-  s: RedisStore,
-  clock?: { now(): number },
-): RateLimiter {
-  const rl = RateLimiter.of(name, config, { store: s, ...(clock ? { clock } : {}) });
-  cleanup.push(() => rl.close());
-  return rl;
-}
-
-function bulkhead(name: string, config: BulkheadConfig, s: RedisStore): Bulkhead {
-  const bh = Bulkhead.of(name, config, { store: s });
-  cleanup.push(() => bh.close());
-  return bh;
-}
+const redis = redisSuite();
+const { store, limiter, bulkhead } = redis;
 
 const rlKey = (name: string, prefix = 'breakwater') => `${prefix}:{rl:${name}}:state`;
 const bhKey = (name: string, prefix = 'breakwater') => `${prefix}:{bh:${name}}:leases`;
 
 /** Redis TIME in epoch ms. */
 async function redisTime(): Promise<number> {
-  const [s, us] = (await client.time()) as unknown as [string | number, string | number];
+  const [s, us] = (await redis.client.time()) as unknown as [string | number, string | number];
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
 
@@ -106,7 +66,9 @@ describe('options', () => {
     expect(store().options.bulkheadLeaseMs).toBe(60_000);
     expect(store({ bulkheadLeaseMs: 5_000 }).options.bulkheadLeaseMs).toBe(5_000);
     for (const bad of [0, 29, 1.5, '1000', Number.POSITIVE_INFINITY]) {
-      expect(() => new RedisStore({ client, bulkheadLeaseMs: bad as number })).toThrow(ConfigError);
+      expect(() => new RedisStore({ client: redis.client, bulkheadLeaseMs: bad as number })).toThrow(
+        ConfigError,
+      );
     }
   });
 });
@@ -185,26 +147,26 @@ describe('rate limiter on Redis', () => {
         store({ keyPrefix: 'acme' }),
       );
       for (let i = 0; i < 50; i++) await rl.acquirePermission();
-      expect(await client.keys('acme:*')).toEqual([rlKey(name, 'acme')]);
-      const value = await client.get(rlKey(name, 'acme'));
+      expect(await redis.client.keys('acme:*')).toEqual([rlKey(name, 'acme')]);
+      const value = await redis.client.get(rlKey(name, 'acme'));
       expect(value).toMatch(shape);
-      const ttl = await client.pttl(rlKey(name, 'acme'));
+      const ttl = await redis.client.pttl(rlKey(name, 'acme'));
       expect(ttl).toBeGreaterThan(0);
       expect(ttl).toBeLessThanOrEqual(300);
-      const bytes = Number(await client.call('MEMORY', 'USAGE', rlKey(name, 'acme'), 'SAMPLES', '0'));
+      const bytes = Number(await redis.client.call('MEMORY', 'USAGE', rlKey(name, 'acme'), 'SAMPLES', '0'));
       console.info(`MEMORY USAGE, rate limiter (${algorithm}): ${bytes} bytes (${JSON.stringify(value)})`);
       expect(bytes).toBeLessThanOrEqual(128);
-      await waitUntil(async () => (await client.exists(rlKey(name, 'acme'))) === 0, 1_000, 'expiry');
+      await waitUntil(async () => (await redis.client.exists(rlKey(name, 'acme'))) === 0, 1_000, 'expiry');
       expect((await rl.getMetrics()).availablePermissions).toBe(100);
     },
   );
 
   it.each<[string, (key: string) => Promise<unknown>, RegExp]>([
-    ['a hash', async (key) => client.multi().del(key).hset(key, 'permissions', '5').exec(), /hash/],
-    ['text', (key) => client.set(key, 'lots of permits'), /not a rate limiter state/],
-    ['a fractional cycle', (key) => client.set(key, 'F 1.5 3'), /fixed-window/],
-    ['a GCRA time that is not a number', (key) => client.set(key, 'G soon'), /GCRA/],
-    ['infinite permissions', (key) => client.set(key, 'F 1 inf'), /fixed-window/],
+    ['a hash', async (key) => redis.client.multi().del(key).hset(key, 'permissions', '5').exec(), /hash/],
+    ['text', (key) => redis.client.set(key, 'lots of permits'), /not a rate limiter state/],
+    ['a fractional cycle', (key) => redis.client.set(key, 'F 1.5 3'), /fixed-window/],
+    ['a GCRA time that is not a number', (key) => redis.client.set(key, 'G soon'), /GCRA/],
+    ['infinite permissions', (key) => redis.client.set(key, 'F 1 inf'), /fixed-window/],
   ])(
     'garbage (%s) resets the limiter with a STATE_RESET event; callers see no error',
     async (_what, write, reason) => {
@@ -236,7 +198,7 @@ describe('rate limiter on Redis', () => {
       store(),
     );
     await rl.acquirePermission();
-    await server.flushScripts();
+    await redis.server.flushScripts();
     await rl.acquirePermission();
     expect((await rl.getMetrics()).availablePermissions).toBeLessThanOrEqual(998);
   });
@@ -247,20 +209,13 @@ describe('bulkhead on Redis', () => {
     const config: BulkheadConfig = { maxConcurrentCalls: 3 };
     const a = bulkhead('cap', config, store());
     const b = bulkhead('cap', config, store());
-    let running = 0;
-    let highest = 0;
-    const call = async () => {
-      running++;
-      highest = Math.max(highest, running);
-      await sleep(50);
-      running--;
-    };
+    const probe = concurrencyProbe(50);
     const calls: Promise<unknown>[] = [];
-    for (let i = 0; i < 6; i++) calls.push(a.execute(call), b.execute(call));
+    for (let i = 0; i < 6; i++) calls.push(a.execute(probe.call), b.execute(probe.call));
     expect(await admitted(calls)).toBe(3);
-    expect(highest).toBe(3);
+    expect(probe.highest).toBe(3);
     // every slot back (releases are not awaited by the calls): the set is gone
-    await waitUntil(async () => (await client.exists(bhKey('cap'))) === 0, 1_000, 'no lease left');
+    await waitUntil(async () => (await redis.client.exists(bhKey('cap'))) === 0, 1_000, 'no lease left');
     expect((await a.getMetrics()).availableConcurrentCalls).toBe(3);
   });
 
@@ -289,7 +244,7 @@ describe('bulkhead on Redis', () => {
   });
 
   it('releases publish nothing while nobody waits', async () => {
-    const sub = server.client();
+    const sub = redis.server.client();
     const heard: string[] = [];
     sub.on('message', (channel: string) => heard.push(channel));
     await sub.subscribe('breakwater:{bh:quiet}:freed');
@@ -311,13 +266,13 @@ describe('bulkhead on Redis', () => {
     const bh = bulkhead('reclaim', { maxConcurrentCalls: 1, maxWaitDuration: 3_000 }, s);
     // a lease left by a process that died (nobody renews it)
     const redisNow = await redisTime();
-    await client.zadd(bhKey('reclaim'), redisNow + 400, 'dead:1');
+    await redis.client.zadd(bhKey('reclaim'), redisNow + 400, 'dead:1');
     const started = Date.now();
     expect(await bh.execute(() => 'mine')).toBe('mine');
     const waited = Date.now() - started;
     expect(waited).toBeGreaterThanOrEqual(300);
     expect(waited).toBeLessThan(2_900); // well before its 3 s wait ends, with room for a loaded machine
-    expect(await client.zscore(bhKey('reclaim'), 'dead:1')).toBeNull();
+    expect(await redis.client.zscore(bhKey('reclaim'), 'dead:1')).toBeNull();
   });
 
   it('a call running longer than the lease keeps its slot (renewed): no over-admission', async () => {
@@ -328,7 +283,7 @@ describe('bulkhead on Redis', () => {
     const held = gate();
     const long = a.execute(() => held.promise);
     // a and b talk to Redis over different connections: let a's slot land before b tries.
-    await waitUntil(async () => (await client.zcard(bhKey('renew'))) === 1, 1_000, "a's slot");
+    await waitUntil(async () => (await redis.client.zcard(bhKey('renew'))) === 1, 1_000, "a's slot");
     const deadline = Date.now() + 2.5 * leaseMs;
     let refusals = 0;
     while (Date.now() < deadline) {
@@ -337,7 +292,7 @@ describe('bulkhead on Redis', () => {
       await sleep(50);
     }
     expect(refusals).toBeGreaterThan(10);
-    const ttl = await client.pttl(bhKey('renew'));
+    const ttl = await redis.client.pttl(bhKey('renew'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(leaseMs);
     held.release();
@@ -350,24 +305,28 @@ describe('bulkhead on Redis', () => {
     const bh = bulkhead('pool', { maxConcurrentCalls: 25 }, s);
     const held = gate();
     const running = Array.from({ length: 25 }, () => bh.execute(() => held.promise));
-    await waitUntil(async () => (await client.zcard(bhKey('pool', 'acme'))) === 25, 1_000, '25 leases');
-    expect(await client.keys('acme:*')).toEqual([bhKey('pool', 'acme')]);
-    expect(await client.type(bhKey('pool', 'acme'))).toBe('zset');
-    const ttl = await client.pttl(bhKey('pool', 'acme'));
+    await waitUntil(async () => (await redis.client.zcard(bhKey('pool', 'acme'))) === 25, 1_000, '25 leases');
+    expect(await redis.client.keys('acme:*')).toEqual([bhKey('pool', 'acme')]);
+    expect(await redis.client.type(bhKey('pool', 'acme'))).toBe('zset');
+    const ttl = await redis.client.pttl(bhKey('pool', 'acme'));
     expect(ttl).toBeGreaterThan(29_000);
     expect(ttl).toBeLessThanOrEqual(30_000);
-    const bytes = Number(await client.call('MEMORY', 'USAGE', bhKey('pool', 'acme'), 'SAMPLES', '0'));
+    const bytes = Number(await redis.client.call('MEMORY', 'USAGE', bhKey('pool', 'acme'), 'SAMPLES', '0'));
     console.info(`MEMORY USAGE, bulkhead with 25 leases: ${bytes} bytes`);
     expect(bytes).toBeLessThanOrEqual(1_024);
     held.release();
     await Promise.all(running);
-    await waitUntil(async () => (await client.exists(bhKey('pool', 'acme'))) === 0, 1_000, 'no lease left');
+    await waitUntil(
+      async () => (await redis.client.exists(bhKey('pool', 'acme'))) === 0,
+      1_000,
+      'no lease left',
+    );
   });
 
   it.each<[string, (key: string) => Promise<unknown>, RegExp]>([
-    ['a string', (key) => client.set(key, '3 in use'), /string/],
-    ['a hash', (key) => client.hset(key, 'inUse', '3'), /hash/],
-    ['a lease that never expires', (key) => client.zadd(key, '+inf', 'forever'), /never expires/],
+    ['a string', (key) => redis.client.set(key, '3 in use'), /string/],
+    ['a hash', (key) => redis.client.hset(key, 'inUse', '3'), /hash/],
+    ['a lease that never expires', (key) => redis.client.zadd(key, '+inf', 'forever'), /never expires/],
   ])(
     'garbage (%s) resets the bulkhead with a STATE_RESET event; callers see no error',
     async (what, write, reason) => {
@@ -386,18 +345,19 @@ describe('bulkhead on Redis', () => {
 
   it('close() closes the notice subscription', async () => {
     const count = async () =>
-      String(await client.client('LIST'))
+      String(await redis.client.client('LIST'))
         .split('\n')
         .filter((l) => l.trim()).length;
-    const s = new RedisStore({ client, commandTimeout: 1_000 });
+    const s = new RedisStore({ client: redis.client, commandTimeout: 1_000 });
     const a = Bulkhead.of('closing', { maxConcurrentCalls: 1, maxWaitDuration: 200 }, { store: s });
     const held = gate();
     const running = a.execute(() => held.promise);
     await expect(a.execute(() => 'x')).rejects.toBeInstanceOf(BulkheadFullError);
     await waitUntil(
       async () =>
-        Number(((await client.pubsub('NUMSUB', 'breakwater:{bh:closing}:freed')) as [string, number])[1]) ===
-        1,
+        Number(
+          ((await redis.client.pubsub('NUMSUB', 'breakwater:{bh:closing}:freed')) as [string, number])[1],
+        ) === 1,
       1_000,
       'the subscription',
     );
@@ -408,7 +368,7 @@ describe('bulkhead on Redis', () => {
     await s.close();
     await waitUntil(async () => (await count()) <= before - 2, 1_000, 'connections closed');
     expect(
-      Number(((await client.pubsub('NUMSUB', 'breakwater:{bh:closing}:freed')) as [string, number])[1]),
+      Number(((await redis.client.pubsub('NUMSUB', 'breakwater:{bh:closing}:freed')) as [string, number])[1]),
     ).toBe(0);
   });
 });
@@ -418,34 +378,13 @@ describe('ACL', () => {
    * What rate limiters and bulkheads need on top of the breaker's list (test/redis/redis-store.test.ts):
    * the sorted-set commands of the leases, PEXPIRE, UNSUBSCRIBE, and the bulkheads' notice channels.
    */
-  const ACL = [
-    'on',
-    '>bw-limits',
-    'resetkeys',
-    '~breakwater:*',
-    'resetchannels',
-    '&breakwater:*',
-    '-@all',
-    ...[
-      '+evalsha',
-      '+eval',
-      '+time',
-      '+get',
-      '+set',
-      '+del',
-      '+type',
-      '+publish',
-      '+subscribe',
-      '+info',
-      '+quit',
-    ],
-    ...['+zadd', '+zrem', '+zremrangebyscore', '+zscore', '+zcard', '+zrange', '+pexpire', '+unsubscribe'],
+  const COMMANDS = [
+    ...BREAKER_COMMANDS,
+    ...['zadd', 'zrem', 'zremrangebyscore', 'zscore', 'zcard', 'zrange', 'unsubscribe'],
   ];
 
   it('a user restricted to the documented commands runs rate limiters and bulkheads, waiting included', async () => {
-    await client.call('ACL', 'SETUSER', 'limits', ...ACL);
-    await client.call('ACL', 'LOG', 'RESET');
-    const restricted = () => server.client({ username: 'limits', password: 'bw-limits' });
+    const restricted = await restrictedUser(redis, 'limits', 'bw-limits', 'breakwater:*', COMMANDS);
     const a = store({}, restricted());
     const b = store({}, restricted());
     const events = [captureStoreEvents(a), captureStoreEvents(b)];
@@ -458,25 +397,25 @@ describe('ACL', () => {
       await rl.acquirePermission();
       await rl.drainPermissions();
       await expect(rl.acquirePermission()).rejects.toBeInstanceOf(RequestNotPermittedError);
-      await client.set(rlKey(`acl-${algorithm}`), 'junk'); // garbage: reset
+      await redis.client.set(rlKey(`acl-${algorithm}`), 'junk'); // garbage: reset
       await rl.getMetrics();
     }
     const holder = bulkhead('acl', { maxConcurrentCalls: 1 }, a);
     const waiter = bulkhead('acl', { maxConcurrentCalls: 1, maxWaitDuration: 3_000 }, b);
     const held = gate();
     const first = holder.execute(() => held.promise);
-    await waitUntil(async () => (await client.zcard(bhKey('acl'))) === 1, 1_000, 'the lease');
+    await waitUntil(async () => (await redis.client.zcard(bhKey('acl'))) === 1, 1_000, 'the lease');
     const second = waiter.execute(() => 'waited');
     await sleep(200);
     held.release();
     await first;
     expect(await within(second, 2_000, 'the waiter')).toBe('waited');
-    await client.set(bhKey('acl'), 'junk'); // garbage: TYPE + DEL
+    await redis.client.set(bhKey('acl'), 'junk'); // garbage: TYPE + DEL
     expect(await holder.execute(() => 'after garbage')).toBe('after garbage');
     waiter.close();
     await b.close(); // UNSUBSCRIBE, QUIT
     expect(events.flatMap((e) => e.types()).filter((t) => t !== 'STATE_RESET')).toEqual([]);
-    expect(await client.call('ACL', 'LOG')).toEqual([]);
+    expect(await redis.client.call('ACL', 'LOG')).toEqual([]);
   });
 });
 

@@ -14,49 +14,25 @@ import {
   RequestNotPermittedError,
 } from '@breakwater/core';
 import { type FleetTransitionMessage, RedisStore, type RedisStoreOptions } from '@breakwater/store-redis';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseInfo, type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
-import { captureStoreEvents, DownstreamError, sleep, waitUntil } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { parseInfo } from '../support/redis-harness.js';
+import { BREAKER_COMMANDS, restrictedUser } from './acl.js';
+import { captureStoreEvents, DownstreamError, redisSuite, sleep, waitUntil } from './helpers.js';
 
-let server: RedisServer;
-let client: Redis;
-const stores: RedisStore[] = [];
-const breakers: CircuitBreaker[] = [];
-
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-});
-afterEach(async () => {
-  for (const cb of breakers.splice(0)) cb.close();
-  await Promise.all(stores.splice(0).map((s) => s.close()));
-});
-afterAll(stopAll);
-
-function store(options: Partial<RedisStoreOptions> = {}): RedisStore {
-  const s = new RedisStore({ client, commandTimeout: 1_000, ...options });
-  stores.push(s);
-  return s;
-}
-
-function breaker(name: string, config: CircuitBreakerConfig, s: RedisStore): CircuitBreaker {
-  const cb = CircuitBreaker.of(name, config, { store: s });
-  breakers.push(cb);
-  return cb;
-}
+const redis = redisSuite();
+const { cleanup, store, breaker } = redis;
 
 const fail = () => Promise.reject(new DownstreamError('down'));
 const keyOf = (name: string, prefix = 'breakwater') => `${prefix}:{cb:${name}}:state`;
 const TWO_CALLS: CircuitBreakerConfig = { slidingWindowSize: 2, minimumNumberOfCalls: 2 };
 
 async function clientCount(): Promise<number> {
-  const list = String(await client.client('LIST'));
+  const list = String(await redis.client.client('LIST'));
   return list.split('\n').filter((line) => line.trim() !== '').length;
 }
 
 async function subscribers(channel: string): Promise<number> {
-  const reply = (await client.pubsub('NUMSUB', channel)) as [string, number];
+  const reply = (await redis.client.pubsub('NUMSUB', channel)) as [string, number];
   return Number(reply[1]);
 }
 
@@ -82,7 +58,7 @@ describe('options', () => {
     ['publishEvents not a boolean', { publishEvents: 'yes' }],
     ['an empty processId', { processId: '' }],
   ])('rejects %s with a ConfigError', (_what, bad) => {
-    const options = 'client' in bad || Object.keys(bad).length === 0 ? bad : { client, ...bad };
+    const options = 'client' in bad || Object.keys(bad).length === 0 ? bad : { client: redis.client, ...bad };
     expect(() => new RedisStore(options as unknown as RedisStoreOptions)).toThrow(ConfigError);
   });
 
@@ -138,7 +114,7 @@ describe('options', () => {
     const cb = breaker(longest, TWO_CALLS, s);
     await cb.execute(fail).catch(() => {});
     await cb.getState();
-    expect(await client.exists(keyOf(longest))).toBe(1);
+    expect(await redis.client.exists(keyOf(longest))).toBe(1);
   });
 });
 
@@ -148,20 +124,20 @@ describe('keys', () => {
     const cb = breaker('payments/kr', TWO_CALLS, s);
     await cb.execute(() => 'ok');
     await cb.getState(); // the outcome is recorded without an await: this read queues behind it
-    expect(await client.keys('acme:*')).toEqual(['acme:{cb:payments/kr}:state']);
-    const ttl = await client.pttl('acme:{cb:payments/kr}:state');
+    expect(await redis.client.keys('acme:*')).toEqual(['acme:{cb:payments/kr}:state']);
+    const ttl = await redis.client.pttl('acme:{cb:payments/kr}:state');
     expect(ttl).toBeGreaterThan(55_000);
     expect(ttl).toBeLessThanOrEqual(60_000);
     // every write refreshes the TTL
     await sleep(50);
     await cb.execute(() => 'ok');
     await cb.getState();
-    expect(await client.pttl('acme:{cb:payments/kr}:state')).toBeGreaterThan(ttl - 50);
+    expect(await redis.client.pttl('acme:{cb:payments/kr}:state')).toBeGreaterThan(ttl - 50);
     // the default TTL is a day
     const other = breaker('payments/jp', TWO_CALLS, store());
     await other.execute(() => 'ok');
     await other.getState();
-    expect(await client.pttl(keyOf('payments/jp'))).toBeGreaterThan(86_000_000);
+    expect(await redis.client.pttl(keyOf('payments/jp'))).toBeGreaterThan(86_000_000);
   });
 
   it('the key expires when the breaker is idle; the breaker then starts afresh without an error', async () => {
@@ -169,7 +145,11 @@ describe('keys', () => {
     const cb = breaker('short-lived', TWO_CALLS, s);
     await cb.execute(fail).catch(() => {});
     expect((await cb.getMetrics()).numberOfFailedCalls).toBe(1);
-    await waitUntil(async () => (await client.exists('ttl:{cb:short-lived}:state')) === 0, 3_000, 'expiry');
+    await waitUntil(
+      async () => (await redis.client.exists('ttl:{cb:short-lived}:state')) === 0,
+      3_000,
+      'expiry',
+    );
     expect(await cb.getState()).toBe('CLOSED');
     expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(0);
     expect(await cb.execute(() => 'fresh')).toBe('fresh');
@@ -181,15 +161,15 @@ describe('keys', () => {
     const key = 'ttl:{cb:steady}:state';
     for (let i = 0; i < 3; i++) await cb.execute(() => 'ok');
     await cb.getState();
-    const steady = await client.get(key);
+    const steady = await redis.client.get(key);
     const until = Date.now() + 1_600;
     let lowest = Number.POSITIVE_INFINITY;
     while (Date.now() < until) {
       await cb.execute(() => 'ok');
-      lowest = Math.min(lowest, await client.pttl(key));
+      lowest = Math.min(lowest, await redis.client.pttl(key));
       await sleep(20);
     }
-    expect(await client.get(key)).toBe(steady); // never rewritten...
+    expect(await redis.client.get(key)).toBe(steady); // never rewritten...
     expect(lowest).toBeGreaterThan(500); // ...yet renewed, long before it could expire
   });
 
@@ -197,16 +177,16 @@ describe('keys', () => {
     let t = 1_000_000;
     const s = store({ keyPrefix: 'ttl', keyTtlMs: 1_000 }); // a renewal period of 250 ms
     const cb = CircuitBreaker.of('renewals', TWO_CALLS, { store: s, clock: { now: () => t } });
-    breakers.push(cb);
+    cleanup.push(() => cb.close());
     const key = 'ttl:{cb:renewals}:state';
     for (let i = 0; i < 3; i++) await cb.execute(() => 'ok');
     await cb.getState(); // a full window of successes from here on: calls only read it
     const call = async (advance: number) => {
       t += advance;
-      await client.pexpire(key, 600);
+      await redis.client.pexpire(key, 600);
       await cb.execute(() => 'ok');
       await cb.execute(() => 'ok'); // (a read would go through the machine, which writes)
-      return client.pttl(key);
+      return redis.client.pttl(key);
     };
     expect(await call(100)).toBeLessThanOrEqual(600); // within the period: only read
     expect(await call(300)).toBeGreaterThan(900); // a period later: renewed
@@ -221,7 +201,7 @@ describe('keys', () => {
     const metrics = await cb.getMetrics();
     expect(metrics.numberOfBufferedCalls).toBe(100);
     expect(await cb.getState()).toBe('CLOSED');
-    const bytes = Number(await client.call('MEMORY', 'USAGE', keyOf('memory'), 'SAMPLES', '0'));
+    const bytes = Number(await redis.client.call('MEMORY', 'USAGE', keyOf('memory'), 'SAMPLES', '0'));
     console.info(`MEMORY USAGE, COUNT_BASED window 100: ${bytes} bytes`);
     expect(bytes).toBeLessThanOrEqual(1024);
   });
@@ -229,16 +209,24 @@ describe('keys', () => {
 
 describe('garbage in a key', () => {
   it.each<[string, (key: string) => Promise<unknown>, RegExp]>([
-    ['text that is not JSON', (key) => client.set(key, 'OPEN since tuesday'), /not JSON/],
-    ['a hash', (key) => client.hset(key, 'state', 'OPEN'), /hash/],
-    ['a list', (key) => client.rpush(key, 'a', 'b'), /list/],
-    ['a JSON number', (key) => client.set(key, '42'), /not an object/],
-    ['JSON of an unknown state', (key) => client.set(key, '{"v":1,"state":"SIDEWAYS"}'), /unknown state/],
-    ['JSON without a version', (key) => client.set(key, '{"state":"OPEN","openUntil":1e15}'), /version/],
+    ['text that is not JSON', (key) => redis.client.set(key, 'OPEN since tuesday'), /not JSON/],
+    ['a hash', (key) => redis.client.hset(key, 'state', 'OPEN'), /hash/],
+    ['a list', (key) => redis.client.rpush(key, 'a', 'b'), /list/],
+    ['a JSON number', (key) => redis.client.set(key, '42'), /not an object/],
+    [
+      'JSON of an unknown state',
+      (key) => redis.client.set(key, '{"v":1,"state":"SIDEWAYS"}'),
+      /unknown state/,
+    ],
+    [
+      'JSON without a version',
+      (key) => redis.client.set(key, '{"state":"OPEN","openUntil":1e15}'),
+      /version/,
+    ],
     [
       'a state whose window is not a window',
       (key) =>
-        client.set(
+        redis.client.set(
           key,
           JSON.stringify({
             v: 1,
@@ -273,8 +261,8 @@ describe('garbage in a key', () => {
     expect(captured.types()).not.toContain('STORE_FAILURE');
 
     // the key holds a valid state again, and the breaker keeps working from it
-    expect(await client.type(keyOf(name))).toBe('string');
-    expect(JSON.parse((await client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
+    expect(await redis.client.type(keyOf(name))).toBe('string');
+    expect(JSON.parse((await redis.client.get(keyOf(name)))!)).toMatchObject({ v: 1, state: 'CLOSED' });
     expect(await cb.getState()).toBe('CLOSED');
     await cb.execute(fail).catch(() => {});
     await cb.execute(fail).catch(() => {});
@@ -288,10 +276,10 @@ describe('garbage in a key', () => {
     const captured = captureStoreEvents(s);
     const cb = breaker('garbage-manual', TWO_CALLS, s);
     await sleep(20);
-    await client.set(keyOf('garbage-manual'), '{"v":1');
+    await redis.client.set(keyOf('garbage-manual'), '{"v":1');
     expect(await cb.getState()).toBe('CLOSED');
-    await client.del(keyOf('garbage-manual'));
-    await client.sadd(keyOf('garbage-manual'), 'x');
+    await redis.client.del(keyOf('garbage-manual'));
+    await redis.client.sadd(keyOf('garbage-manual'), 'x');
     await cb.transitionToOpenState();
     expect(await cb.getState()).toBe('OPEN');
     expect(captured.types()).toEqual(['STATE_RESET', 'STATE_RESET']);
@@ -333,15 +321,15 @@ describe('scripts', () => {
     const cb = breaker('flushed', { slidingWindowSize: 10, minimumNumberOfCalls: 10 }, s);
     for (let i = 0; i < 3; i++) await cb.execute(fail).catch(() => {});
     const evalsBefore = Number(
-      parseInfo(String(await client.info('commandstats'))).cmdstat_eval?.match(/calls=(\d+)/)?.[1] ?? 0,
+      parseInfo(String(await redis.client.info('commandstats'))).cmdstat_eval?.match(/calls=(\d+)/)?.[1] ?? 0,
     );
 
-    await server.flushScripts();
+    await redis.server.flushScripts();
     expect(await cb.execute(() => 'after flush')).toBe('after flush');
-    await server.flushScripts();
+    await redis.server.flushScripts();
     await cb.execute(fail).catch(() => {});
 
-    const stats = parseInfo(String(await client.info('commandstats')));
+    const stats = parseInfo(String(await redis.client.info('commandstats')));
     const evals = Number(stats.cmdstat_eval?.match(/calls=(\d+)/)?.[1] ?? 0);
     expect(evals - evalsBefore).toBe(2);
     expect(captured.types()).toEqual([]);
@@ -353,10 +341,9 @@ describe('scripts', () => {
 
 describe('sharing', () => {
   it('two stores on two clients share one state per name', async () => {
-    const otherClient = server.client();
+    const otherClient = redis.server.client();
     const a = breaker('shared', TWO_CALLS, store({ processId: 'proc-a' }));
-    const bStore = new RedisStore({ client: otherClient, commandTimeout: 1_000, processId: 'proc-b' });
-    stores.push(bStore);
+    const bStore = store({ processId: 'proc-b' }, otherClient);
     const b = breaker('shared', TWO_CALLS, bStore);
 
     // one failure in each process fills the shared window of 2: both see OPEN
@@ -403,9 +390,9 @@ describe('sharing', () => {
   });
 
   it("onFleetTransition: a second store sees the first one's transitions with its processId", async () => {
-    const otherClient = server.client();
+    const otherClient = redis.server.client();
     const listener = new RedisStore({ client: otherClient, processId: 'listener' });
-    stores.push(listener);
+    cleanup.push(() => listener.close());
     const seen: FleetTransitionMessage[] = [];
     const off = listener.onFleetTransition((m) => seen.push(m));
     await waitUntil(async () => (await subscribers('breakwater:events')) === 1, 2_000, 'SUBSCRIBE');
@@ -453,7 +440,7 @@ describe('close()', () => {
   it("releases the store's connections and subscription; the user's client stays open", async () => {
     await sleep(50);
     const baseline = await clientCount();
-    const s = new RedisStore({ client, commandTimeout: 1_000 });
+    const s = new RedisStore({ client: redis.client, commandTimeout: 1_000 });
     const cb = CircuitBreaker.of('closing', TWO_CALLS, { store: s });
     s.onFleetTransition(() => {});
     await cb.execute(() => 'ok');
@@ -464,13 +451,13 @@ describe('close()', () => {
     await s.close();
     await waitUntil(async () => (await clientCount()) === baseline, 2_000, 'connections released');
     expect(await subscribers('breakwater:events')).toBe(0);
-    expect(client.status).toBe('ready');
-    expect(await client.ping()).toBe('PONG');
+    expect(redis.client.status).toBe('ready');
+    expect(await redis.client.ping()).toBe('PONG');
     await s.close(); // idempotent
   });
 
   it('a breaker of a closed store falls back instead of throwing', async () => {
-    const s = new RedisStore({ client, onStoreFailure: 'allow' });
+    const s = new RedisStore({ client: redis.client, onStoreFailure: 'allow' });
     const cb = CircuitBreaker.of('orphan', TWO_CALLS, { store: s });
     await s.close();
     expect(await cb.execute(() => 'allowed')).toBe('allowed');
@@ -479,42 +466,16 @@ describe('close()', () => {
 });
 
 describe('ACL', () => {
-  /**
-   * The least a Redis user needs: the scripts (EVALSHA, and EVAL once after NOSCRIPT), the commands
-   * the script runs (TIME, GET, SET, PEXPIRE when a full window of successes only needs its expiry
-   * renewed, and DEL + TYPE to clear garbage, PUBLISH), SUBSCRIBE for fleet
-   * events, INFO for ioredis' ready check, QUIT for close(). Keys under the prefix, one channel.
-   */
-  const ACL = [
-    'on',
-    '>bw-secret',
-    'resetkeys',
-    '~breakwater:*',
-    'resetchannels',
-    '&breakwater:events',
-    '-@all',
-    '+evalsha',
-    '+eval',
-    '+time',
-    '+get',
-    '+set',
-    '+pexpire',
-    '+del',
-    '+type',
-    '+publish',
-    '+subscribe',
-    '+info',
-    '+quit',
-  ];
+  // Keys under the prefix, one channel, BREAKER_COMMANDS (helpers.ts says why each).
+  const breakerUser = (user: string, commands = BREAKER_COMMANDS) =>
+    restrictedUser(redis, user, 'bw-secret', 'breakwater:events', commands);
 
   it('a user restricted to exactly the documented commands can run everything the store does', async () => {
-    await client.call('ACL', 'SETUSER', 'breakwater', ...ACL);
-    await client.call('ACL', 'LOG', 'RESET');
-    const restricted = server.client({ username: 'breakwater', password: 'bw-secret' });
-    const listenerClient = server.client({ username: 'breakwater', password: 'bw-secret' });
-    const s = new RedisStore({ client: restricted, commandTimeout: 1_000, processId: 'acl' });
-    const listener = new RedisStore({ client: listenerClient, commandTimeout: 1_000 });
-    stores.push(s, listener);
+    const clientOf = await breakerUser('breakwater');
+    const restricted = clientOf();
+    const listenerClient = clientOf();
+    const s = store({ processId: 'acl' }, restricted);
+    const listener = store({}, listenerClient);
     const captured = captureStoreEvents(s);
     const seen: FleetTransitionMessage[] = [];
     listener.onFleetTransition((m) => seen.push(m));
@@ -522,47 +483,38 @@ describe('ACL', () => {
 
     const cb = breaker('acl', TWO_CALLS, s);
     for (let i = 0; i < 4; i++) expect(await cb.execute(() => 'ok')).toBe('ok'); // a full window: PEXPIRE
-    await server.flushScripts(); // NOSCRIPT -> EVAL
+    await redis.server.flushScripts(); // NOSCRIPT -> EVAL
     await cb.execute(fail).catch(() => {});
     await cb.execute(fail).catch(() => {});
     expect(await cb.getState()).toBe('OPEN');
-    await client.del(keyOf('acl'));
-    await client.hset(keyOf('acl'), 'x', 'y'); // garbage -> TYPE + DEL
+    await redis.client.del(keyOf('acl'));
+    await redis.client.hset(keyOf('acl'), 'x', 'y'); // garbage -> TYPE + DEL
     await cb.transitionToClosedState();
     expect(await cb.getState()).toBe('CLOSED');
     await waitUntil(() => seen.length >= 1, 2_000, 'fleet message');
 
     expect(captured.types()).toEqual(['STATE_RESET']);
-    expect(await client.call('ACL', 'LOG')).toEqual([]);
+    expect(await redis.client.call('ACL', 'LOG')).toEqual([]);
     // and the restriction is real: anything else is refused
     await expect(restricted.call('KEYS', '*')).rejects.toThrow(/NOPERM/);
     await expect(restricted.get('elsewhere')).rejects.toThrow(/NOPERM/);
-    await client.call('ACL', 'LOG', 'RESET');
+    await redis.client.call('ACL', 'LOG', 'RESET');
     await s.close();
     await listener.close();
-    expect(await client.call('ACL', 'LOG')).toEqual([]); // QUIT too
+    expect(await redis.client.call('ACL', 'LOG')).toEqual([]); // QUIT too
     restricted.disconnect();
     listenerClient.disconnect();
   });
 
   it('the full list for every policy (breaker, rate limiter, bulkhead) as the README documents it', async () => {
-    const FULL = [
-      'on',
-      '>bw-secret',
-      'resetkeys',
-      '~breakwater:*',
-      'resetchannels',
-      '&breakwater:*',
-      '-@all',
-      ...['evalsha', 'eval', 'info', 'quit', 'subscribe', 'unsubscribe'].map((c) => `+${c}`),
-      ...['time', 'get', 'set', 'del', 'type', 'publish', 'pexpire'].map((c) => `+${c}`),
-      ...['zadd', 'zcard', 'zrange', 'zrem', 'zremrangebyscore', 'zscore'].map((c) => `+${c}`),
-    ];
-    await client.call('ACL', 'SETUSER', 'breakwater-all', ...FULL);
-    await client.call('ACL', 'LOG', 'RESET');
-    const restricted = server.client({ username: 'breakwater-all', password: 'bw-secret' });
-    const s = new RedisStore({ client: restricted, commandTimeout: 1_000 });
-    stores.push(s);
+    const restricted = (
+      await restrictedUser(redis, 'breakwater-all', 'bw-secret', 'breakwater:*', [
+        ...['evalsha', 'eval', 'info', 'quit', 'subscribe', 'unsubscribe'],
+        ...['time', 'get', 'set', 'del', 'type', 'publish', 'pexpire'],
+        ...['zadd', 'zcard', 'zrange', 'zrem', 'zremrangebyscore', 'zscore'],
+      ])
+    )();
+    const s = store({}, restricted);
     const captured = captureStoreEvents(s);
 
     const cb = breaker('acl-all', TWO_CALLS, s);
@@ -597,15 +549,18 @@ describe('ACL', () => {
 
     expect(captured.types()).toEqual([]);
     await s.close();
-    expect(await client.call('ACL', 'LOG')).toEqual([]);
+    expect(await redis.client.call('ACL', 'LOG')).toEqual([]);
     restricted.disconnect();
   });
 
   it('without one of them, the store reports a failure and falls back (no error reaches the caller)', async () => {
-    await client.call('ACL', 'SETUSER', 'no-time', ...ACL.filter((c) => c !== '+time'));
-    const restricted = server.client({ username: 'no-time', password: 'bw-secret' });
-    const s = new RedisStore({ client: restricted, commandTimeout: 1_000 });
-    stores.push(s);
+    const restricted = (
+      await breakerUser(
+        'no-time',
+        BREAKER_COMMANDS.filter((c) => c !== 'time'),
+      )
+    )();
+    const s = store({}, restricted);
     const captured = captureStoreEvents(s);
     const cb = breaker('acl-missing', TWO_CALLS, s);
     // every call fails the same way: the third in a row opens the store's guard (the outage)

@@ -7,6 +7,7 @@ import {
 import { asyncScheduler, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { circuitOpenAlert } from '../../../test/support/alert-fixtures.js';
 import { ALERTS_DEFAULTS, type Alert, alerts, type SuppressedAlert, toAlert } from './alerts.js';
 import type { EventShape, FleetStateTransitionEvent } from './types.js';
 
@@ -86,19 +87,7 @@ const summary = (at: number, since: number, count: number, keys: string[]): Supp
 
 describe('toAlert', () => {
   it('raises alerts for transitions into OPEN and FORCED_OPEN and for store failures only', () => {
-    expect(toAlert(ev.a)).toEqual({
-      kind: 'alert',
-      type: 'CIRCUIT_OPEN',
-      key: 'a',
-      name: 'a',
-      at: 1_700_000_000_000,
-      from: 'CLOSED',
-      to: 'OPEN',
-      reason: 'FAILURE_RATE',
-      failureRate: 60,
-      slowCallRate: 0,
-      message: 'Circuit a: CLOSED -> OPEN (failure rate 60%)',
-    });
+    expect(toAlert(ev.a)).toEqual(circuitOpenAlert('a'));
     expect(toAlert(ev.F)).toMatchObject({ type: 'CIRCUIT_OPEN', to: 'FORCED_OPEN', key: 'a' });
     expect(toAlert(transition('a', 'OPEN', 'HALF_OPEN'))).toMatchObject({
       type: 'CIRCUIT_OPEN',

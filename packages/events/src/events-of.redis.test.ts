@@ -6,8 +6,9 @@ import { CircuitBreaker } from '@breakwater/core';
 import type { EventPublisher } from '@breakwater/core/engine';
 import { RedisStore } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RedisServer, spawnWorker, startRedis, stopAll } from '../../../test/support/redis-harness.js';
+import { describe, expect, it } from 'vitest';
+import { spawnWorker, startRedis } from '../../../test/support/redis-harness.js';
+import { redisForFile } from '../../../test/support/redis-suite.js';
 import { type Alert, alerts } from './alerts.js';
 import { eventsOf } from './events-of.js';
 import { ofKind, transitions } from './operators.js';
@@ -15,14 +16,7 @@ import type { EventShape } from './types.js';
 
 const WORKER = new URL('../../../test/support/fixtures/events-fleet-worker.ts', import.meta.url);
 
-let server: RedisServer;
-let client: Redis;
-
-beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-});
-afterAll(stopAll);
+const redis = redisForFile();
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -36,13 +30,13 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
 
 /** Subscribers of `channel` (PUBSUB NUMSUB), over a fresh connection. */
 async function subscribers(channel: string): Promise<number> {
-  const reply = (await server.command('PUBSUB', 'NUMSUB', channel)) as [string, number];
+  const reply = (await redis.server.command('PUBSUB', 'NUMSUB', channel)) as [string, number];
   return Number(reply[1]);
 }
 
 /** CLIENT LIST: every connection, and those in pub/sub mode (flag P, or sub/psub > 0). */
 async function connections(): Promise<{ total: number; pubsub: number }> {
-  const lines = String(await server.command('CLIENT', 'LIST'))
+  const lines = String(await redis.server.command('CLIENT', 'LIST'))
     .split('\n')
     .filter((l) => l.trim() !== '')
     // the fresh connection running CLIENT LIST itself
@@ -69,7 +63,7 @@ describe('eventsOf(RedisStore)', () => {
   it("observes a trip made by another process, with that process's origin", async () => {
     const prefix = 'bw-events-fleet';
     const channel = `${prefix}:events`;
-    const store = new RedisStore({ client, keyPrefix: prefix, processId: 'observer:1' });
+    const store = new RedisStore({ client: redis.client, keyPrefix: prefix, processId: 'observer:1' });
     const events: EventShape[] = [];
     const raised: Alert[] = [];
     const sub = eventsOf(store).subscribe((e) => events.push(e));
@@ -79,7 +73,7 @@ describe('eventsOf(RedisStore)', () => {
     // SUBSCRIBE is asynchronous: only what is published after it has been answered is seen
     await until('the subscription', async () => (await subscribers(channel)) === 1);
 
-    const worker = spawnWorker(WORKER, [server.url, prefix, 'worker:42', 'upbit/kr/ticker']);
+    const worker = spawnWorker(WORKER, [redis.server.url, prefix, 'worker:42', 'upbit/kr/ticker']);
     await worker.waitFor((m) => m.type === 'ready', 15_000);
     worker.send({ type: 'trip' });
     expect(await worker.waitFor((m) => m.type === 'tripped')).toMatchObject({ state: 'OPEN' });
@@ -189,8 +183,8 @@ describe('eventsOf(RedisStore)', () => {
   it('subscribe/unsubscribe 10,000 times: no listener, no subscription, no connection left behind', async () => {
     const prefix = 'bw-events-churn';
     const channel = `${prefix}:events`;
-    const store = new RedisStore({ client, keyPrefix: prefix, processId: 'churn:1' });
-    await client.ping();
+    const store = new RedisStore({ client: redis.client, keyPrefix: prefix, processId: 'churn:1' });
+    await redis.client.ping();
     // other pub/sub connections (none today) are not ours to count: compare with this baseline
     const before = await connections();
 
@@ -226,13 +220,13 @@ describe("another process's store failures", () => {
   it('reach every process once the outage is over, with the origin that had it', async () => {
     const prefix = 'bw-events-outage';
     const lost = new RedisStore({
-      client,
+      client: redis.client,
       keyPrefix: prefix,
       processId: 'lost:1',
       commandTimeout: 200,
       guard: { failureThreshold: 1, waitDurationMs: 50 },
     });
-    const watching = new RedisStore({ client, keyPrefix: prefix, processId: 'watching:2' });
+    const watching = new RedisStore({ client: redis.client, keyPrefix: prefix, processId: 'watching:2' });
     const seen: EventShape[] = [];
     const sub = eventsOf(watching)
       .pipe(ofKind('store'))
@@ -244,7 +238,7 @@ describe("another process's store failures", () => {
     // Cut only the lost store's own connection: it fails fast while reconnecting, then recovers.
     const runner = (lost as unknown as { runner: { connection: Redis } }).runner;
     const id = Number(await runner.connection.client('ID'));
-    await client.client('KILL', 'ID', String(id));
+    await redis.client.client('KILL', 'ID', String(id));
     await until('the outage', async () => {
       await cb.execute(() => 'ok').catch(() => {});
       return runner.connection.status !== 'ready';

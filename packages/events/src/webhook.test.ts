@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { Retry } from '@breakwater/core';
 import { from, lastValueFrom, Subject, toArray } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { Alert, CircuitOpenAlert, SuppressedAlert } from './alerts.js';
+import { circuitOpenAlert as open } from '../../../test/support/alert-fixtures.js';
+import type { Alert, SuppressedAlert } from './alerts.js';
 import { slackBody, toWebhook, WebhookError, WebhookTimeoutError } from './webhook.js';
 
 interface Received {
@@ -69,20 +70,6 @@ const receiver = async (respond?: ConstructorParameters<typeof Receiver>[0]) => 
 afterEach(async () => {
   await Promise.all(receivers.splice(0).map((r) => r.stop()));
   vi.restoreAllMocks();
-});
-
-const open = (name: string): CircuitOpenAlert => ({
-  kind: 'alert',
-  type: 'CIRCUIT_OPEN',
-  key: name,
-  name,
-  at: 1_700_000_000_000,
-  from: 'CLOSED',
-  to: 'OPEN',
-  reason: 'FAILURE_RATE',
-  failureRate: 60,
-  slowCallRate: 0,
-  message: `Circuit ${name}: CLOSED -> OPEN (failure rate 60%)`,
 });
 
 /** Fast retries for tests: 3 attempts, 10 ms apart. */

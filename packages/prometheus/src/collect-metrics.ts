@@ -1,6 +1,7 @@
 import type { Registry as BreakwaterRegistry, PolicyKind, Unsubscribe } from '@breakwater/core';
 import { register as defaultRegister, type Registry } from 'prom-client';
 import { type Policy, PolicyMetrics } from './policy-metrics.js';
+import { metricsHandle } from './shared-exporter.js';
 
 /** A registry of policies (any of the five): its policies are reported, including those created later. */
 export type PolicyRegistrySource = BreakwaterRegistry<Policy>;
@@ -74,18 +75,11 @@ export function collectMetrics(
     for (const policy of s.all()) follow(policy);
   }
 
-  let closed = false;
-  return {
-    register,
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const stop of stops) stop();
-      for (const policy of mine) exporter.untrack(policy);
-      mine.clear();
-      exporter.release();
-    },
-  };
+  return metricsHandle(register, stops, () => {
+    for (const policy of mine) exporter.untrack(policy);
+    mine.clear();
+    exporter.release();
+  });
 }
 
 const POLICY_KINDS: ReadonlySet<PolicyKind> = new Set<PolicyKind>([

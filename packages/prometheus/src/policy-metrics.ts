@@ -18,6 +18,7 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CallHistogram } from './call-histogram.js';
 import { BREAKER_STATE_LABELS, DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './names.js';
+import { acquireShared, type SharedExporter } from './shared-exporter.js';
 
 /** A policy whose metrics can be collected. */
 export type Policy = CircuitBreaker | Retry | RateLimiter | TimeLimiter | Bulkhead;
@@ -63,9 +64,9 @@ const exporters = new WeakMap<Registry, PolicyMetrics>();
  * value (durations, refusals) follow the breakers' events; the rest read the policies' own
  * counters at scrape time, which costs the call path nothing.
  */
-export class PolicyMetrics {
+export class PolicyMetrics implements SharedExporter {
   private readonly tracked = new Map<Policy, Tracked>();
-  private handles = 0;
+  handles = 0;
   private pending: Promise<Reading> | undefined;
 
   private readonly calls: CallHistogram;
@@ -73,13 +74,11 @@ export class PolicyMetrics {
   private readonly refused = new Map<string, { n: number; refs: number }>();
 
   static acquire(register: Registry, callBuckets: readonly number[] | undefined): PolicyMetrics {
-    let exporter = exporters.get(register);
-    if (exporter === undefined) {
-      exporter = new PolicyMetrics(register, callBuckets ?? DEFAULT_CALL_BUCKETS);
-      exporters.set(register, exporter);
-    }
-    exporter.handles++;
-    return exporter;
+    return acquireShared(
+      exporters,
+      register,
+      () => new PolicyMetrics(register, callBuckets ?? DEFAULT_CALL_BUCKETS),
+    );
   }
 
   private constructor(
@@ -88,6 +87,23 @@ export class PolicyMetrics {
   ) {
     const registers = [register];
     const self = this;
+    /** A gauge of one number per policy name, read from this scrape's reading of `policies`. */
+    const perName = <K extends 'breakers' | 'limiters' | 'bulkheads'>(
+      name: string,
+      help: string,
+      policies: K,
+      value: (metrics: Reading[K][number]['metrics']) => number,
+    ) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ['name'] as const,
+        registers,
+        async collect() {
+          this.reset();
+          for (const p of (await self.read())[policies]) this.set({ name: p.name }, value(p.metrics));
+        },
+      });
     new Gauge({
       name: METRIC_NAMES.circuitBreakerState,
       help: 'The states of the circuit breaker: 1 for the current state, 0 for the others',
@@ -101,26 +117,18 @@ export class PolicyMetrics {
         }
       },
     });
-    new Gauge({
-      name: METRIC_NAMES.circuitBreakerFailureRate,
-      help: 'The failure rate of the circuit breaker in percent (-1 below the minimum number of calls)',
-      labelNames: ['name'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).breakers) this.set({ name: b.name }, b.metrics.failureRate);
-      },
-    });
-    new Gauge({
-      name: METRIC_NAMES.circuitBreakerSlowCallRate,
-      help: 'The slow call rate of the circuit breaker in percent (-1 below the minimum number of calls)',
-      labelNames: ['name'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).breakers) this.set({ name: b.name }, b.metrics.slowCallRate);
-      },
-    });
+    perName(
+      METRIC_NAMES.circuitBreakerFailureRate,
+      'The failure rate of the circuit breaker in percent (-1 below the minimum number of calls)',
+      'breakers',
+      (m) => m.failureRate,
+    );
+    perName(
+      METRIC_NAMES.circuitBreakerSlowCallRate,
+      'The slow call rate of the circuit breaker in percent (-1 below the minimum number of calls)',
+      'breakers',
+      (m) => m.slowCallRate,
+    );
     new Gauge({
       name: METRIC_NAMES.circuitBreakerBufferedCalls,
       help: 'The number of buffered calls in the sliding window, by outcome',
@@ -193,50 +201,30 @@ export class PolicyMetrics {
         }
       },
     });
-    new Gauge({
-      name: METRIC_NAMES.rateLimiterAvailablePermissions,
-      help: 'The permits the rate limiter can hand out now',
-      labelNames: ['name'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const l of (await self.read()).limiters)
-          this.set({ name: l.name }, l.metrics.availablePermissions);
-      },
-    });
-    new Gauge({
-      name: METRIC_NAMES.rateLimiterWaitingThreads,
-      help: 'Callers waiting for a rate limiter permit (this process)',
-      labelNames: ['name'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const l of (await self.read()).limiters)
-          this.set({ name: l.name }, l.metrics.numberOfWaitingCalls);
-      },
-    });
-    new Gauge({
-      name: METRIC_NAMES.bulkheadAvailableConcurrentCalls,
-      help: 'The free slots of the bulkhead',
-      labelNames: ['name'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).bulkheads)
-          this.set({ name: b.name }, b.metrics.availableConcurrentCalls);
-      },
-    });
-    new Gauge({
-      name: METRIC_NAMES.bulkheadMaxAllowedConcurrentCalls,
-      help: 'The slots of the bulkhead',
-      labelNames: ['name'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).bulkheads)
-          this.set({ name: b.name }, b.metrics.maxAllowedConcurrentCalls);
-      },
-    });
+    perName(
+      METRIC_NAMES.rateLimiterAvailablePermissions,
+      'The permits the rate limiter can hand out now',
+      'limiters',
+      (m) => m.availablePermissions,
+    );
+    perName(
+      METRIC_NAMES.rateLimiterWaitingThreads,
+      'Callers waiting for a rate limiter permit (this process)',
+      'limiters',
+      (m) => m.numberOfWaitingCalls,
+    );
+    perName(
+      METRIC_NAMES.bulkheadAvailableConcurrentCalls,
+      'The free slots of the bulkhead',
+      'bulkheads',
+      (m) => m.availableConcurrentCalls,
+    );
+    perName(
+      METRIC_NAMES.bulkheadMaxAllowedConcurrentCalls,
+      'The slots of the bulkhead',
+      'bulkheads',
+      (m) => m.maxAllowedConcurrentCalls,
+    );
   }
 
   /** Starts reporting `policy` (counted: a policy tracked twice is reported once). */

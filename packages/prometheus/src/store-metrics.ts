@@ -2,6 +2,7 @@ import type { Unsubscribe } from '@breakwater/core';
 import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetricsHandle } from './collect-metrics.js';
 import { DEFAULT_STORE_BUCKETS, METRIC_NAMES } from './names.js';
+import { acquireShared, metricsHandle, type SharedExporter } from './shared-exporter.js';
 
 /** One round trip of a store to its backend, as `RedisStore.onOperation` reports it. */
 export interface StoreOperationEvent {
@@ -62,22 +63,20 @@ const GUARD_VALUES: Readonly<Record<string, number>> = { CLOSED: 0, HALF_OPEN: 1
 const exporters = new WeakMap<Registry, StoreMetrics>();
 
 /** The store metrics of one prom-client registry, shared by every `collectStoreMetrics` call on it. */
-class StoreMetrics {
+class StoreMetrics implements SharedExporter {
   /** Stores followed, with how many handles follow each. */
   readonly stores = new Map<ObservableStore, number>();
-  private handles = 0;
+  handles = 0;
   readonly duration: Histogram<'operation'>;
   readonly errors: Counter<'type'>;
   readonly dropped: Counter<'reason'>;
 
   static acquire(register: Registry, buckets: readonly number[] | undefined): StoreMetrics {
-    let exporter = exporters.get(register);
-    if (exporter === undefined) {
-      exporter = new StoreMetrics(register, buckets ?? DEFAULT_STORE_BUCKETS);
-      exporters.set(register, exporter);
-    }
-    exporter.handles++;
-    return exporter;
+    return acquireShared(
+      exporters,
+      register,
+      () => new StoreMetrics(register, buckets ?? DEFAULT_STORE_BUCKETS),
+    );
   }
 
   private constructor(
@@ -195,19 +194,12 @@ export function collectStoreMetrics(
     );
   }
   exporter.stores.set(store, (exporter.stores.get(store) ?? 0) + 1);
-  let closed = false;
-  return {
-    register,
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const stop of stops) stop();
-      const refs = (exporter.stores.get(store) ?? 1) - 1;
-      if (refs > 0) exporter.stores.set(store, refs);
-      else exporter.stores.delete(store);
-      exporter.release();
-    },
-  };
+  return metricsHandle(register, stops, () => {
+    const refs = (exporter.stores.get(store) ?? 1) - 1;
+    if (refs > 0) exporter.stores.set(store, refs);
+    else exporter.stores.delete(store);
+    exporter.release();
+  });
 }
 
 /** Sorts a failed operation's error into a `type` label value. */

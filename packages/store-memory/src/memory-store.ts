@@ -117,19 +117,11 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
     settings: CircuitBreakerSettings,
     now: number,
   ): StoredBreaker {
-    const existing = this.breakers.get(name);
-    if (existing !== undefined && !existing.evicted) return existing;
-    this.autoSweep(now);
-    let state: BreakerState | undefined;
-    const restored = this.pendingBreakers.get(name);
-    if (restored !== undefined) {
-      this.pendingBreakers.delete(name);
-      if (breakerStateProblem(restored, settings) === undefined) {
-        state = restored;
-        alignBreakerState(state, settings);
-      }
-    }
-    return this.hold(new StoredBreaker(name, now, settings, shared, state), now);
+    return this.attach(this.breakers, name, now, () => {
+      const state = takePending(this.pendingBreakers, name, (s) => breakerStateProblem(s, settings));
+      if (state !== undefined) alignBreakerState(state, settings);
+      return new StoredBreaker(name, now, settings, shared, state);
+    });
   }
 
   // ---------------------------------------------------------------- rate limiters
@@ -139,16 +131,10 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   }
 
   private attachRateLimiter(name: string, settings: RateLimiterSettings, now: number): StoredRateLimiter {
-    const existing = this.rateLimiters.get(name);
-    if (existing !== undefined && !existing.evicted) return existing;
-    this.autoSweep(now);
-    let state: RateLimiterState | undefined;
-    const restored = this.pendingRateLimiters.get(name);
-    if (restored !== undefined) {
-      this.pendingRateLimiters.delete(name);
-      if (rateLimiterStateProblem(restored, settings) === undefined) state = restored;
-    }
-    return this.hold(new StoredRateLimiter(name, now, settings, state), now);
+    return this.attach(this.rateLimiters, name, now, () => {
+      const state = takePending(this.pendingRateLimiters, name, (s) => rateLimiterStateProblem(s, settings));
+      return new StoredRateLimiter(name, now, settings, state);
+    });
   }
 
   // ---------------------------------------------------------------- bulkheads
@@ -166,10 +152,20 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
   }
 
   private attachBulkhead(name: string, listeners: BulkheadListeners, now: number): StoredBulkhead {
-    const existing = this.bulkheads.get(name);
+    return this.attach(this.bulkheads, name, now, () => new StoredBulkhead(name, now, listeners));
+  }
+
+  /** The live cell of `name` in `map`, or else a new one from `create` (after an idle sweep), held. */
+  private attach<C extends AnyCell>(
+    map: ReadonlyMap<string, C>,
+    name: string,
+    now: number,
+    create: () => C,
+  ): C {
+    const existing = map.get(name);
     if (existing !== undefined && !existing.evicted) return existing;
     this.autoSweep(now);
-    return this.hold(new StoredBulkhead(name, now, listeners), now);
+    return this.hold(create(), now);
   }
 
   // ---------------------------------------------------------------- memory bounds
@@ -319,3 +315,18 @@ export class MemoryStore implements Store, RateLimiterStore, BulkheadStore {
 }
 
 const KIND_INDEX = { breaker: 0, rateLimiter: 1, bulkhead: 2 } as const;
+
+/**
+ * Takes the state restored for `name` out of `pending`: it, or undefined when there was none or
+ * `problem` finds it does not fit the policy's config (its policy then starts afresh).
+ */
+function takePending<S>(
+  pending: Map<string, S>,
+  name: string,
+  problem: (state: S) => string | undefined,
+): S | undefined {
+  const state = pending.get(name);
+  if (state === undefined) return undefined;
+  pending.delete(name);
+  return problem(state) === undefined ? state : undefined;
+}

@@ -1,15 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import { type CallObserver, InFlightCalls, type ScriptCallbacks } from './in-flight.js';
-
-function deferred() {
-  let resolve!: (value: unknown) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<unknown>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
 
 function recorder() {
   const heard: string[] = [];
@@ -24,7 +15,14 @@ function recorder() {
     succeeded: () => health.push('ok'),
     failedWith: (e, key) => health.push(`${e.reason} ${key}`),
   };
-  return { heard, callbacks, health, calls: new InFlightCalls(100, observer) };
+  const calls = new InFlightCalls(100, observer);
+  /** A call in flight for `key` with a deadline 100 ms from now; settle it by hand. */
+  const watch = (key = 'k', heardBy: ScriptCallbacks = callbacks) => {
+    const call = deferred<unknown>();
+    calls.watch(call.promise, key, performance.now() + 100, heardBy);
+    return call;
+  };
+  return { heard, callbacks, health, watch };
 }
 
 beforeEach(() => {
@@ -37,8 +35,7 @@ afterEach(() => {
 describe('InFlightCalls', () => {
   it('a reply in time goes to its caller; the store hears a success', async () => {
     const r = recorder();
-    const call = deferred();
-    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    const call = r.watch();
     call.resolve('1');
     await vi.advanceTimersByTimeAsync(0);
     expect(r.heard).toEqual(['reply 1']);
@@ -47,8 +44,7 @@ describe('InFlightCalls', () => {
 
   it('a timeout reaches the caller at its deadline; the late reply still arrives, as such', async () => {
     const r = recorder();
-    const call = deferred();
-    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    const call = r.watch();
     await vi.advanceTimersByTimeAsync(99);
     expect(r.heard).toEqual([]);
     await vi.advanceTimersByTimeAsync(1);
@@ -62,8 +58,7 @@ describe('InFlightCalls', () => {
 
   it('a timed-out call that then fails for good is reported once more, as lateFailed', async () => {
     const r = recorder();
-    const call = deferred();
-    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    const call = r.watch();
     await vi.advanceTimersByTimeAsync(100);
     call.reject(new Error('Connection is closed.'));
     await vi.advanceTimersByTimeAsync(0);
@@ -72,14 +67,11 @@ describe('InFlightCalls', () => {
 
   it('one timer serves every call: each times out at its own deadline, answered ones are left alone', async () => {
     const r = recorder();
-    const a = deferred();
-    const b = deferred();
-    const c = deferred();
-    r.calls.watch(a.promise, 'a', performance.now() + 100, r.callbacks);
+    r.watch('a');
     await vi.advanceTimersByTimeAsync(30);
-    r.calls.watch(b.promise, 'b', performance.now() + 100, r.callbacks);
+    const b = r.watch('b');
     await vi.advanceTimersByTimeAsync(30);
-    r.calls.watch(c.promise, 'c', performance.now() + 100, r.callbacks);
+    r.watch('c');
     b.resolve('b');
     await vi.advanceTimersByTimeAsync(40);
     expect(r.heard).toEqual(['reply b', 'failed timeout pending']);
@@ -90,8 +82,7 @@ describe('InFlightCalls', () => {
 
   it('a reply its caller cannot read fails that call alone; Redis ran it, and the store stays healthy', async () => {
     const r = recorder();
-    const call = deferred();
-    r.calls.watch(call.promise, 'k', performance.now() + 100, {
+    const call = r.watch('k', {
       ...r.callbacks,
       reply: () => {
         throw new Error('unreadable');
@@ -105,8 +96,7 @@ describe('InFlightCalls', () => {
 
   it('a reply error (Redis refused the call) ran nothing', async () => {
     const r = recorder();
-    const call = deferred();
-    r.calls.watch(call.promise, 'k', performance.now() + 100, r.callbacks);
+    const call = r.watch();
     call.reject(
       Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
         name: 'ReplyError',

@@ -96,29 +96,24 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
   }
 
   drain(now: number): Promise<number> {
-    return new Promise((resolve) => {
-      this.batcher.push({
-        now,
-        args: ['D', 0, 0],
-        done: resolve,
-        failed: () => resolve(this.store.onStoreFailure === 'local' ? this.fallbackEngine().drain(now) : 0),
-      });
-    });
+    return this.sendQuery(now, 'D', () =>
+      this.store.onStoreFailure === 'local' ? this.fallbackEngine().drain(now) : 0,
+    );
   }
 
   read(now: number): Promise<number> {
-    return new Promise((resolve) => {
-      this.batcher.push({
-        now,
-        args: ['G', 0, 0],
-        done: resolve,
-        failed: () => resolve(this.fallbackRead(now)),
-      });
-    });
+    return this.sendQuery(now, 'G', () => this.fallbackRead(now));
   }
 
   close(): void {
     this.local?.close();
+  }
+
+  /** An operation without arguments (drain, read) in the next batch; `fallback()` when Redis gave no answer. */
+  private sendQuery(now: number, op: 'D' | 'G', fallback: () => number): Promise<number> {
+    return new Promise((resolve) => {
+      this.batcher.push({ now, args: [op, 0, 0], done: resolve, failed: () => resolve(fallback()) });
+    });
   }
 
   private fallbackAcquire(permits: number, now: number, timeoutMs: number): number {

@@ -35,6 +35,14 @@ function guardWith(failureThreshold: number, waitDurationMs: number) {
     fail: () => guard.failed(timeout),
     /** A call issued now, answered in time. */
     ok: () => guard.succeeded(performance.now(), false),
+    /** `times` failures, each followed by a success, `gapMs` apart. */
+    failEachThenOk(times: number, gapMs: number) {
+      for (let i = 0; i < times; i++) {
+        this.fail();
+        this.ok();
+        this.advance(gapMs);
+      }
+    },
   };
 }
 
@@ -54,11 +62,7 @@ describe('StoreGuard', () => {
 
   it('opens after failureThreshold failures within waitDurationMs, successes between them or not (OOM: reads pass, writes fail)', () => {
     const g = guardWith(3, 1_000);
-    for (let i = 0; i < 2; i++) {
-      g.fail();
-      g.ok();
-      g.advance(100);
-    }
+    g.failEachThenOk(2, 100);
     expect(g.guard.isOpen).toBe(false);
     g.fail();
     expect(g.guard.isOpen).toBe(true);
@@ -66,11 +70,7 @@ describe('StoreGuard', () => {
 
   it('does not open on failures spread wider than waitDurationMs with successes between them', () => {
     const g = guardWith(3, 1_000);
-    for (let i = 0; i < 10; i++) {
-      g.fail();
-      g.ok();
-      g.advance(600);
-    }
+    g.failEachThenOk(10, 600);
     expect(g.guard.isOpen).toBe(false);
     expect(g.seen).toEqual([]);
   });

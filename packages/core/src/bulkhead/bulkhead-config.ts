@@ -28,16 +28,11 @@ export const BULKHEAD_DEFAULTS: BulkheadSettings = Object.freeze({
   maxQueueSize: Number.POSITIVE_INFINITY,
 });
 
-const KNOWN_KEYS: readonly (keyof BulkheadConfig)[] = [
-  'maxConcurrentCalls',
-  'maxWaitDuration',
-  'maxQueueSize',
-];
-
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveBulkheadConfig(config: unknown, name?: string): BulkheadSettings {
-  const r = policyConfigReader('bulkhead', name, config, KNOWN_KEYS);
   const d = BULKHEAD_DEFAULTS;
+  // Every option has a default: the defaults' keys are the known options.
+  const r = policyConfigReader('bulkhead', name, config, Object.keys(d));
   return Object.freeze({
     maxConcurrentCalls: r.integer('maxConcurrentCalls', d.maxConcurrentCalls, 0, 1_000_000_000),
     maxWaitDuration: r.number('maxWaitDuration', d.maxWaitDuration, 0, MAX_TIMER_DELAY_MS),

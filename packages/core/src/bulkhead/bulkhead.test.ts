@@ -1,9 +1,15 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
-import type { Clock } from '../common/clock.js';
+import { describe, expect, it, vi } from 'vitest';
+import { deferred, settle, track } from '../../../../test/support/promises.js';
+import { expectBreakersOnlyStoreRefused, expectConfigError } from '../common/config.test-support.js';
 import { BulkheadFullError, ConfigError } from '../common/errors.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import {
+  activeTimeouts,
+  fakeTimersClock,
+  fakeTimersForEachTest,
+  realTimersAfterEach,
+} from '../common/timers.test-support.js';
 import { Bulkhead } from './bulkhead.js';
 import { BULKHEAD_DEFAULTS, type BulkheadConfig } from './bulkhead-config.js';
 import type { BulkheadEvent } from './bulkhead-events.js';
@@ -16,36 +22,8 @@ import {
 } from './bulkhead-store.js';
 import { createBulkheadCell, LocalBulkheadEngine } from './local-bulkhead-engine.js';
 
-const fakeTimersClock: Clock = { now: () => Date.now() };
-
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
-
-function track<T>(p: Promise<T>) {
-  const t = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-  p.then(
-    (v) => {
-      t.done = true;
-      t.value = v;
-    },
-    (e: unknown) => {
-      t.done = true;
-      t.error = e;
-    },
-  );
-  return t;
-}
-
-function deferred<T = void>() {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
+// Whatever a test did with fake timers (a failed property run leaves them on).
+realTimersAfterEach();
 
 describe('Bulkhead config', () => {
   it('fills in the defaults', () => {
@@ -67,12 +45,7 @@ describe('Bulkhead config', () => {
     [{ maxQueueSize: 0.5 }, 'maxQueueSize'],
     [{ maxConcurrent: 3 }, 'maxConcurrent'],
   ])('rejects %j naming the field', (config, field) => {
-    expect(() => Bulkhead.of('db', config as never)).toThrow(ConfigError);
-    try {
-      Bulkhead.of('db', config as never);
-    } catch (e) {
-      expect((e as ConfigError).field).toBe(field);
-    }
+    expectConfigError(() => Bulkhead.of('db', config as never), field);
   });
 
   it('rejects a bad name and a bad clock', () => {
@@ -82,12 +55,7 @@ describe('Bulkhead config', () => {
 });
 
 describe('Bulkhead', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 0 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  fakeTimersForEachTest();
 
   const bulkhead = (config: BulkheadConfig) => Bulkhead.of('db', config, { clock: fakeTimersClock });
 
@@ -271,12 +239,7 @@ describe('Bulkhead', () => {
 });
 
 describe('Bulkhead with a store', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 0 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  fakeTimersForEachTest();
 
   it('bulkheads sharing one cell share the slots, and a release in one wakes a waiter of the other', async () => {
     const cell = createBulkheadCell(0);
@@ -343,49 +306,26 @@ describe('Bulkhead with a store', () => {
   });
 
   it('refuses a store that cannot hold bulkheads, naming the store and what it lacks', () => {
-    // A store of breakers only: quietly counting slots per process would break a fleet-wide cap.
-    const store: Store = {
-      kind: 'breakers-only',
-      circuitBreaker: () => expect.fail('not asked for a breaker'),
-    };
-    const attempts = [
+    expectBreakersOnlyStoreRefused({ kind: 'bulkhead', holds: 'bulkheads', method: 'bulkhead' }, (store) => [
       // @ts-expect-error: a store without bulkhead() is not a BulkheadStore
       () => Bulkhead.of('x', { maxConcurrentCalls: 1 }, { store }),
       // @ts-expect-error: the same through a registry
       () => BulkheadRegistry.of({ store }).bulkhead('x'),
-    ];
-    for (const attempt of attempts) {
-      expect(attempt).toThrow(ConfigError);
-      expect(attempt).toThrow(
-        /'store' must be a store that holds bulkheads \(it has a bulkhead\(\) method\), which the 'breakers-only' store does not/,
-      );
-      try {
-        attempt();
-      } catch (error) {
-        expect(error).toMatchObject({
-          field: 'store',
-          value: store,
-          policyKind: 'bulkhead',
-          policyName: 'x',
-        });
-      }
-    }
+    ]);
   });
 });
 
 describe('timers of waiting callers', () => {
-  const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
-
   it('keep the process alive while waiting, and are gone once the caller aborts', async () => {
     const b = Bulkhead.of('t', { maxConcurrentCalls: 1, maxWaitDuration: 60_000 });
     const running = deferred();
     b.execute(() => running.promise);
-    const before = timeouts();
+    const before = activeTimeouts();
     const controller = new AbortController();
     const waiting = b.execute(() => 1, controller.signal).catch(() => 'aborted');
-    expect(timeouts()).toBe(before + 1);
+    expect(activeTimeouts()).toBe(before + 1);
     controller.abort();
-    expect(timeouts()).toBe(before);
+    expect(activeTimeouts()).toBe(before);
     running.resolve();
     await expect(waiting).resolves.toBe('aborted');
   });
@@ -394,12 +334,12 @@ describe('timers of waiting callers', () => {
     const b = Bulkhead.of('t', { maxConcurrentCalls: 1, maxWaitDuration: 60_000 });
     const running = deferred();
     const holder = b.execute(() => running.promise);
-    const before = timeouts();
+    const before = activeTimeouts();
     const waiting = b.execute(() => 'ran');
-    expect(timeouts()).toBe(before + 1);
+    expect(activeTimeouts()).toBe(before + 1);
     running.resolve();
     await holder;
-    expect(timeouts()).toBe(before);
+    expect(activeTimeouts()).toBe(before);
     await expect(waiting).resolves.toBe('ran');
   });
 });
@@ -426,10 +366,6 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 );
 
 describe('Bulkhead properties', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('never exceeds maxConcurrentCalls, serves in FIFO order, and aborted or timed-out waiters never run', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -1,8 +1,6 @@
-import { type Clock, clockOption } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import { BulkheadFullError } from '../common/errors.js';
-import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
-import type { Policy } from '../common/policy.js';
-import { validatePolicyName } from '../common/policy-name.js';
+import { PolicyBase } from '../common/policy-base.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { storeOption } from '../common/store-option.js';
 import { isPromiseLike, type MaybePromise, type Supplier } from '../common/types.js';
@@ -45,14 +43,11 @@ const noop = () => {};
  * when it aborts or times out), else gets `BulkheadFullError`. A finished call hands its slot
  * straight to the oldest waiter, so newcomers cannot jump the queue.
  */
-export class Bulkhead implements Policy<BulkheadEvent, BulkheadMetrics> {
+export class Bulkhead extends PolicyBase<BulkheadEvent, BulkheadMetrics> {
   readonly kind = 'bulkhead' as const;
-  readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: BulkheadSettings;
-  private readonly clock: Clock;
   private readonly engine: BulkheadEngine;
-  private readonly publisher = new EventPublisher<BulkheadEvent>();
   private readonly queue = new WaitQueue<Waiter>();
   /** A remote tryAcquire for the queue is in flight. */
   private pumping = false;
@@ -73,9 +68,8 @@ export class Bulkhead implements Policy<BulkheadEvent, BulkheadMetrics> {
   }
 
   constructor(name: string, config?: BulkheadConfig, options: BulkheadOptions = {}) {
-    this.name = validatePolicyName('bulkhead', name);
+    super('bulkhead', name, options.clock);
     this.config = resolveBulkheadConfig(config, name);
-    this.clock = clockOption(options.clock, this.kind, name);
     const store = storeOption<BulkheadStore>(options.store, 'bulkhead', this.kind, name);
     const settings = this.config;
     this.engine =
@@ -104,11 +98,6 @@ export class Bulkhead implements Policy<BulkheadEvent, BulkheadMetrics> {
     return this.waitOrReject(signal).then((l) => this.run(fn, l, signal));
   }
 
-  /** Wraps `fn` so that every call goes through `execute`; arguments and return type pass through. */
-  decorate<A extends unknown[], T>(fn: (...args: A) => T | PromiseLike<T>): (...args: A) => Promise<T> {
-    return (...args: A) => this.execute(() => fn(...args));
-  }
-
   async getMetrics(): Promise<BulkheadMetrics> {
     const inUse = await this.engine.read(this.clock.now());
     const max = this.config.maxConcurrentCalls;
@@ -119,20 +108,7 @@ export class Bulkhead implements Policy<BulkheadEvent, BulkheadMetrics> {
     };
   }
 
-  // ------------------------------------------------------------------ events
-
-  /** Listens to one event type; returns the function that stops listening. */
-  on<T extends BulkheadEvent['type']>(
-    type: T,
-    listener: (event: Extract<BulkheadEvent, { type: T }>) => void,
-  ): Unsubscribe {
-    return this.publisher.on(type, listener);
-  }
-
-  /** Listens to every event of this bulkhead. */
-  onEvent(listener: (event: BulkheadEvent) => void): Unsubscribe {
-    return this.publisher.onEvent(listener);
-  }
+  // ------------------------------------------------------------------ lifecycle
 
   /** Detaches from the store; the bulkhead must not be used afterwards. */
   close(): void {

@@ -1,4 +1,5 @@
-import { markUsed, type UsedCell } from '../common/cell-use.js';
+import { markUsed } from '../common/cell-use.js';
+import { type ListenedCell, ListeningEngine } from '../common/listened-cell.js';
 import { WeakListenerSet } from '../common/weak-listener-set.js';
 import type { BulkheadSettings } from './bulkhead-config.js';
 import {
@@ -15,10 +16,9 @@ export type BulkheadListeners = WeakListenerSet<Parameters<SlotFreedListener>>;
  * One bulkhead's in-process slots and everyone listening for a free one. A store must not drop
  * a cell with `inUse > 0`.
  */
-export interface BulkheadCell extends BulkheadState, UsedCell {
+export interface BulkheadCell extends BulkheadState, ListenedCell<Parameters<SlotFreedListener>> {
   /** Someone was refused since the last release: the next release tells the listeners. */
   contended: boolean;
-  readonly listeners: BulkheadListeners;
 }
 
 export function createBulkheadCell(now: number): BulkheadCell {
@@ -36,23 +36,20 @@ export function createBulkheadCell(now: number): BulkheadCell {
  * Counts slots on an in-process cell: the engine behind `MemoryStore` and behind a bulkhead
  * created without a store. Synchronous and allocation-free.
  */
-export class LocalBulkheadEngine implements BulkheadEngine {
+export class LocalBulkheadEngine
+  extends ListeningEngine<Parameters<SlotFreedListener>, BulkheadCell>
+  implements BulkheadEngine
+{
   private readonly max: number;
-  private cell: BulkheadCell | undefined;
-  private closed = false;
-  /** How the cell's listeners hold `listener`: weakly, while this engine holds it strongly. */
-  private readonly ref: WeakRef<SlotFreedListener>;
 
   constructor(
     settings: BulkheadSettings,
-    // Held so that the listener, which the cell's listeners hold only weakly, lives as long as this engine.
-    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: kept for its reference, see above
-    private readonly listener: SlotFreedListener,
+    listener: SlotFreedListener,
     /** Finds (or creates) the cell this engine works on. */
-    private readonly attach: (now: number) => BulkheadCell,
+    attach: (now: number) => BulkheadCell,
   ) {
+    super(listener, attach);
     this.max = settings.maxConcurrentCalls;
-    this.ref = new WeakRef(listener);
   }
 
   tryAcquire(now: number): number {
@@ -78,22 +75,5 @@ export class LocalBulkheadEngine implements BulkheadEngine {
 
   read(now: number): number {
     return this.cellAt(now).inUse;
-  }
-
-  close(): void {
-    this.closed = true;
-    this.cell?.listeners.delete(this.ref);
-  }
-
-  private cellAt(now: number): BulkheadCell {
-    let cell = this.cell;
-    if (cell === undefined || cell.evicted) {
-      cell?.listeners.delete(this.ref);
-      cell = this.attach(now);
-      if (!this.closed) cell.listeners.add(this.ref);
-      this.cell = cell;
-    }
-    markUsed(cell, now);
-    return cell;
   }
 }

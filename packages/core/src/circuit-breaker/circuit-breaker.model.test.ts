@@ -23,6 +23,7 @@ import {
   type CircuitBreakerStateName,
   IllegalStateTransitionError,
   ManualClock,
+  STATES,
 } from '@breakwater/core';
 import { MAX_OPEN_ATTEMPT } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
@@ -756,15 +757,7 @@ const endingArb: fc.Arbitrary<Ending> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom('success' as const, 'failure' as const) },
   { weight: 1, arbitrary: fc.constantFrom('ignored' as const, 'benign' as const, 'badResult' as const) },
 );
-const targetArb: fc.Arbitrary<Target> = fc.constantFrom(
-  'CLOSED',
-  'OPEN',
-  'HALF_OPEN',
-  'FORCED_OPEN',
-  'DISABLED',
-  'METRICS_ONLY',
-  'RESET',
-);
+const targetArb: fc.Arbitrary<Target> = fc.constantFrom<Target>(...STATES, 'RESET');
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   {

@@ -12,10 +12,10 @@ import {
   ResultRecordedAsFailureError,
 } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../../test/support/promises.js';
 import {
   BoomError,
   clock,
-  deferred,
   fail,
   freshClockForEachTest,
   IgnoredError,
@@ -168,7 +168,7 @@ describe('late results', () => {
 
   it('a late result does not touch the window that tripped the breaker', async () => {
     const cb = make({ slidingWindowSize: 4, minimumNumberOfCalls: 4 });
-    const slow = deferred();
+    const slow = deferred<string>();
     const late = cb.execute(() => slow.promise);
     await fail(cb, 4);
     const before = await cb.getMetrics();

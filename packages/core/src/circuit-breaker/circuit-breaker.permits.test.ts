@@ -13,7 +13,7 @@ import type { BreakerEngine } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deferred } from './circuit-breaker.test-support.js';
+import { deferred } from '../../../../test/support/promises.js';
 
 const T0 = 1_700_000_000_000;
 let clock: ManualClock;
@@ -270,7 +270,7 @@ describe('an abort', () => {
 describe('a hung call', () => {
   it('maxWaitDurationInHalfOpenState moves on to OPEN, then probes are admitted again', async () => {
     const cb = await halfOpen({ maxWaitDurationInHalfOpenState: 5000 }, 2);
-    const hung = [deferred(), deferred()];
+    const hung = [deferred<string>(), deferred<string>()];
     const running = hung.map((d) => settle(cb.execute(() => d.promise)));
     await expect(cb.execute(() => 'x')).rejects.toBeInstanceOf(CallNotPermittedError);
     clock.advance(4999);
@@ -313,7 +313,7 @@ describe('a hung call', () => {
       },
       3,
     );
-    const hung = deferred();
+    const hung = deferred<string>();
     const hanging = settle(cb.execute(() => hung.promise));
     await settle(cb.execute(() => Promise.reject('ignored')));
     await settle(cb.execute(() => Promise.reject('failure')));
@@ -402,7 +402,7 @@ describe('property', () => {
           for (const o of ops) {
             if (o.kind === 'advance') local.advance(o.ms);
             else if (o.kind === 'start') {
-              const d = deferred();
+              const d = deferred<string>();
               const controller = new AbortController();
               let called = false;
               const supplier = () => {

@@ -4,10 +4,10 @@
  */
 import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
+import { deferred } from '../../../../test/support/promises.js';
 import {
   BoomError,
   clock,
-  deferred,
   fail,
   freshClockForEachTest,
   IgnoredError,
@@ -139,7 +139,7 @@ describe('HALF_OPEN', () => {
   it('admits exactly the permitted number of probes; the next is refused', async () => {
     const cb = await halfOpen({ permittedNumberOfCallsInHalfOpenState: 3 });
     const events = listen(cb);
-    const probes = [deferred(), deferred(), deferred()];
+    const probes = [deferred<string>(), deferred<string>(), deferred<string>()];
     const running = probes.map((d) => cb.execute(() => d.promise));
     expect(await cb.getState()).toBe('HALF_OPEN');
     await refused(cb, 'HALF_OPEN');
@@ -278,7 +278,7 @@ describe('HALF_OPEN', () => {
     const cb = make({ ...SMALL, maxWaitDurationInHalfOpenState: 5000 });
     await fail(cb, 2);
     clock.advance(1000);
-    const hung = deferred();
+    const hung = deferred<string>();
     const probe = cb.execute(() => hung.promise); // half-opens at T0 + 1000
     const events = listen(cb);
     clock.advance(5000 + 700);

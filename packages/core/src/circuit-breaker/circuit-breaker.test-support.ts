@@ -107,16 +107,6 @@ export const transitionEvents = (events: CircuitBreakerEvent[]) =>
     (e): e is Extract<CircuitBreakerEvent, { type: 'STATE_TRANSITION' }> => e.type === 'STATE_TRANSITION',
   );
 
-export function deferred<T = unknown>() {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
 /** Puts a fresh breaker into `state` by legal manual transitions. */
 export async function driveTo(cb: CircuitBreaker, state: CircuitBreakerStateName): Promise<void> {
   if (state === 'CLOSED') return;

@@ -1,12 +1,10 @@
-import { type Clock, clockOption } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import {
   CallNotPermittedError,
   IllegalStateTransitionError,
   ResultRecordedAsFailureError,
 } from '../common/errors.js';
-import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
-import type { Policy } from '../common/policy.js';
-import { validatePolicyName } from '../common/policy-name.js';
+import { PolicyBase } from '../common/policy-base.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { storeOption } from '../common/store-option.js';
 import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
@@ -45,14 +43,11 @@ const noop = () => {};
  * A circuit breaker with Resilience4j's semantics. Decisions are made by the store's engine;
  * this class measures calls, classifies their outcomes and publishes events.
  */
-export class CircuitBreaker implements Policy<CircuitBreakerEvent, CircuitBreakerMetrics> {
+export class CircuitBreaker extends PolicyBase<CircuitBreakerEvent, CircuitBreakerMetrics> {
   readonly kind = 'circuitbreaker' as const;
-  readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: CircuitBreakerSettings;
-  private readonly clock: Clock;
   private readonly engine: BreakerEngine;
-  private readonly publisher = new EventPublisher<CircuitBreakerEvent>();
   private knownState: CircuitBreakerStateName = 'CLOSED';
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
@@ -66,9 +61,8 @@ export class CircuitBreaker implements Policy<CircuitBreakerEvent, CircuitBreake
   }
 
   constructor(name: string, config?: CircuitBreakerConfig, options: CircuitBreakerOptions = {}) {
-    this.name = validatePolicyName('circuitbreaker', name);
+    super('circuitbreaker', name, options.clock);
     this.config = resolveCircuitBreakerConfig(config, name);
-    this.clock = clockOption(options.clock, this.kind, name);
     const settings = this.config;
     const store = storeOption<Store>(options.store, 'circuitBreaker', this.kind, name);
     this.engine = store
@@ -101,11 +95,6 @@ export class CircuitBreaker implements Policy<CircuitBreakerEvent, CircuitBreake
     }
     if (permit < 0) return Promise.reject(this.notPermitted(permit, start));
     return signal === undefined ? this.run(fn, permit, start) : this.runAbortable(fn, permit, start, signal);
-  }
-
-  /** Wraps `fn` so that every call goes through `execute`; arguments and return type pass through. */
-  decorate<A extends unknown[], T>(fn: (...args: A) => T | PromiseLike<T>): (...args: A) => Promise<T> {
-    return (...args: A) => this.execute(() => fn(...args));
   }
 
   private admit<T>(
@@ -378,20 +367,7 @@ export class CircuitBreaker implements Policy<CircuitBreakerEvent, CircuitBreake
     }
   }
 
-  // ------------------------------------------------------------------ events
-
-  /** Listens to one event type; returns the function that stops listening. */
-  on<T extends CircuitBreakerEvent['type']>(
-    type: T,
-    listener: (event: Extract<CircuitBreakerEvent, { type: T }>) => void,
-  ): Unsubscribe {
-    return this.publisher.on(type, listener);
-  }
-
-  /** Listens to every event of this breaker. */
-  onEvent(listener: (event: CircuitBreakerEvent) => void): Unsubscribe {
-    return this.publisher.onEvent(listener);
-  }
+  // ------------------------------------------------------------------ lifecycle
 
   /** Stops timers and detaches from the store; the breaker must not be used afterwards. */
   close(): void {

@@ -1,4 +1,4 @@
-import { markUsed, type UsedCell } from '../common/cell-use.js';
+import { type ListenedCell, ListeningEngine } from '../common/listened-cell.js';
 import { WeakListenerSet } from '../common/weak-listener-set.js';
 import type { CircuitBreakerSettings } from './circuit-breaker-config.js';
 import {
@@ -23,9 +23,8 @@ import type { Outcome } from './sliding-window.js';
 export type BreakerListeners = WeakListenerSet<Parameters<BreakerEffectsListener>>;
 
 /** One breaker's in-process state and everyone listening to it. */
-export interface BreakerCell extends UsedCell {
+export interface BreakerCell extends ListenedCell<Parameters<BreakerEffectsListener>> {
   state: BreakerState;
-  readonly listeners: BreakerListeners;
 }
 
 export function createBreakerCell(
@@ -46,22 +45,19 @@ export function createBreakerCell(
  * Runs the reference state machine in place on an in-process cell: the engine behind
  * `MemoryStore` and behind a breaker created without a store. Synchronous throughout.
  */
-export class LocalBreakerEngine implements BreakerEngine {
-  private cell: BreakerCell | undefined;
+export class LocalBreakerEngine
+  extends ListeningEngine<Parameters<BreakerEffectsListener>, BreakerCell>
+  implements BreakerEngine
+{
   private readonly fx: StepEffects = createEffects();
-  private closed = false;
-  /** How the cell's listeners hold `listener`: weakly, while this engine holds it strongly. */
-  private readonly ref: WeakRef<BreakerEffectsListener>;
 
   constructor(
     private readonly settings: CircuitBreakerSettings,
-    // Held so that the listener, which the cell's listeners hold only weakly, lives as long as this engine.
-    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: kept for its reference, see above
-    private readonly listener: BreakerEffectsListener,
+    listener: BreakerEffectsListener,
     /** Finds (or creates) the cell this engine works on. */
-    private readonly attach: (now: number) => BreakerCell,
+    attach: (now: number) => BreakerCell,
   ) {
-    this.ref = new WeakRef(listener);
+    super(listener, attach);
   }
 
   acquire(now: number): number {
@@ -103,23 +99,6 @@ export class LocalBreakerEngine implements BreakerEngine {
       metrics: metricsOf(cell.state),
       nextTransitionAt: nextDueAt(cell.state, this.settings),
     };
-  }
-
-  close(): void {
-    this.closed = true;
-    this.cell?.listeners.delete(this.ref);
-  }
-
-  private cellAt(now: number): BreakerCell {
-    let cell = this.cell;
-    if (cell === undefined || cell.evicted) {
-      cell?.listeners.delete(this.ref);
-      cell = this.attach(now);
-      if (!this.closed) cell.listeners.add(this.ref);
-      this.cell = cell;
-    }
-    markUsed(cell, now);
-    return cell;
   }
 
   private flush(cell: BreakerCell): void {

@@ -38,17 +38,11 @@ export const RATE_LIMITER_DEFAULTS: RateLimiterSettings = Object.freeze({
   timeoutDuration: 5_000,
 });
 
-const KNOWN_KEYS: readonly (keyof RateLimiterConfig)[] = [
-  'limitForPeriod',
-  'limitRefreshPeriod',
-  'timeoutDuration',
-  'algorithm',
-];
-
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveRateLimiterConfig(config: unknown, name?: string): RateLimiterSettings {
-  const r = policyConfigReader('ratelimiter', name, config, KNOWN_KEYS);
   const d = RATE_LIMITER_DEFAULTS;
+  // Every option has a default: the defaults' keys are the known options.
+  const r = policyConfigReader('ratelimiter', name, config, Object.keys(d));
   return Object.freeze({
     algorithm: r.oneOf('algorithm', d.algorithm, ['fixed-window', 'gcra']),
     limitForPeriod: r.integer('limitForPeriod', d.limitForPeriod, 1, 1_000_000_000),

@@ -1,38 +1,24 @@
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { Store } from '../circuit-breaker/circuit-breaker-store.js';
+import { describe, expect, it, vi } from 'vitest';
+import { settle, track } from '../../../../test/support/promises.js';
 import { type Clock, ManualClock } from '../common/clock.js';
+import { expectBreakersOnlyStoreRefused, expectConfigError } from '../common/config.test-support.js';
 import { ConfigError, RequestNotPermittedError } from '../common/errors.js';
 import { NEVER_ABORTED } from '../common/signal.js';
+import {
+  activeTimeouts,
+  fakeTimersClock,
+  fakeTimersForEachTest,
+  realTimersAfterEach,
+} from '../common/timers.test-support.js';
 import { RateLimiter } from './rate-limiter.js';
 import { RATE_LIMITER_DEFAULTS } from './rate-limiter-config.js';
 import type { RateLimiterEvent } from './rate-limiter-events.js';
 import { RateLimiterRegistry } from './rate-limiter-registry.js';
 import type { RateLimiterEngine, RateLimiterStore } from './rate-limiter-store.js';
 
-/** Under vi.useFakeTimers, Date.now() moves with the timers: the limiter's clock and its waits agree. */
-const fakeTimersClock: Clock = { now: () => Date.now() };
-
-/** Lets promise continuations run without moving time. */
-async function settle(): Promise<void> {
-  for (let i = 0; i < 10; i++) await Promise.resolve();
-}
-
-/** Tracks a promise's outcome without awaiting it. */
-function track<T>(p: Promise<T>) {
-  const t = { done: false, value: undefined as T | undefined, error: undefined as unknown };
-  p.then(
-    (v) => {
-      t.done = true;
-      t.value = v;
-    },
-    (e: unknown) => {
-      t.done = true;
-      t.error = e;
-    },
-  );
-  return t;
-}
+// Whatever a test did with fake timers (a failed property run leaves them on).
+realTimersAfterEach();
 
 describe('RateLimiter config', () => {
   it('fills in the defaults', () => {
@@ -58,12 +44,7 @@ describe('RateLimiter config', () => {
     [{ algorithm: 'sliding-log' }, 'algorithm'],
     [{ limitPerPeriod: 5 }, 'limitPerPeriod'],
   ])('rejects %j naming the field', (config, field) => {
-    expect(() => RateLimiter.of('api', config as never)).toThrow(ConfigError);
-    try {
-      RateLimiter.of('api', config as never);
-    } catch (e) {
-      expect((e as ConfigError).field).toBe(field);
-    }
+    expectConfigError(() => RateLimiter.of('api', config as never), field);
   });
 
   it('rejects a bad name and a bad clock', () => {
@@ -78,12 +59,7 @@ describe('RateLimiter config', () => {
 });
 
 describe('RateLimiter', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 0 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  fakeTimersForEachTest();
 
   const limiter = (config: ConstructorParameters<typeof RateLimiter>[1]) =>
     RateLimiter.of('api', config, { clock: fakeTimersClock });
@@ -324,12 +300,7 @@ describe('RateLimiter', () => {
 });
 
 describe('RateLimiter with a store', () => {
-  beforeEach(() => {
-    vi.useFakeTimers({ now: 0 });
-  });
-  afterEach(() => {
-    vi.useRealTimers();
-  });
+  fakeTimersForEachTest();
 
   /** A remote-like engine: answers with promises, records what it was asked. */
   function asyncStore(answers: number[]) {
@@ -421,33 +392,15 @@ describe('RateLimiter with a store', () => {
   });
 
   it('refuses a store that cannot hold rate limiters, naming the store and what it lacks', () => {
-    // A store of breakers only: quietly limiting per process instead would break a fleet-wide limit.
-    const store: Store = {
-      kind: 'breakers-only',
-      circuitBreaker: () => expect.fail('not asked for a breaker'),
-    };
-    const attempts = [
-      // @ts-expect-error: a store without rateLimiter() is not a RateLimiterStore
-      () => RateLimiter.of('x', { limitForPeriod: 1 }, { store }),
-      // @ts-expect-error: the same through a registry
-      () => RateLimiterRegistry.of({ store }).rateLimiter('x'),
-    ];
-    for (const attempt of attempts) {
-      expect(attempt).toThrow(ConfigError);
-      expect(attempt).toThrow(
-        /'store' must be a store that holds rate limiters \(it has a rateLimiter\(\) method\), which the 'breakers-only' store does not/,
-      );
-      try {
-        attempt();
-      } catch (error) {
-        expect(error).toMatchObject({
-          field: 'store',
-          value: store,
-          policyKind: 'ratelimiter',
-          policyName: 'x',
-        });
-      }
-    }
+    expectBreakersOnlyStoreRefused(
+      { kind: 'ratelimiter', holds: 'rate limiters', method: 'rateLimiter' },
+      (store) => [
+        // @ts-expect-error: a store without rateLimiter() is not a RateLimiterStore
+        () => RateLimiter.of('x', { limitForPeriod: 1 }, { store }),
+        // @ts-expect-error: the same through a registry
+        () => RateLimiterRegistry.of({ store }).rateLimiter('x'),
+      ],
+    );
   });
 });
 
@@ -459,22 +412,18 @@ describe('timers of waiting callers', () => {
       timeoutDuration: 60_000,
     });
     await rl.execute(() => 1);
-    const before = process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const before = activeTimeouts();
     const controller = new AbortController();
     const waiting = rl.execute(() => 1, controller.signal).catch(() => 'aborted');
     expect((await rl.getMetrics()).numberOfWaitingCalls).toBe(1);
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before + 1);
+    expect(activeTimeouts()).toBe(before + 1);
     controller.abort();
-    expect(process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length).toBe(before);
+    expect(activeTimeouts()).toBe(before);
     await expect(waiting).resolves.toBe('aborted');
   });
 });
 
 describe('RateLimiter properties', () => {
-  afterEach(() => {
-    vi.useRealTimers();
-  });
-
   it('a caller is rejected at once or runs within its timeout; aborted callers never run; the limit holds', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -1,8 +1,6 @@
-import { type Clock, clockOption } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import { RequestNotPermittedError } from '../common/errors.js';
-import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
-import type { Policy } from '../common/policy.js';
-import { validatePolicyName } from '../common/policy-name.js';
+import { PolicyBase } from '../common/policy-base.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { storeOption } from '../common/store-option.js';
 import type { MaybePromise, Supplier } from '../common/types.js';
@@ -46,15 +44,12 @@ const RESOLVED: Promise<void> = Promise.resolve();
  * reservation, so later callers queue behind it; if it aborts, the reservation is handed back
  * when that cannot over-admit.
  */
-export class RateLimiter implements Policy<RateLimiterEvent, RateLimiterMetrics> {
+export class RateLimiter extends PolicyBase<RateLimiterEvent, RateLimiterMetrics> {
   readonly kind = 'ratelimiter' as const;
-  readonly name: string;
   private settings: RateLimiterSettings;
   private engine: RateLimiterEngine;
   private timeoutMs: number;
-  private readonly clock: Clock;
   private readonly store: RateLimiterStore | undefined;
-  private readonly publisher = new EventPublisher<RateLimiterEvent>();
   private localCell: RateLimiterCell | undefined;
   private waiting = 0;
 
@@ -67,10 +62,9 @@ export class RateLimiter implements Policy<RateLimiterEvent, RateLimiterMetrics>
   }
 
   constructor(name: string, config?: RateLimiterConfig, options: RateLimiterOptions = {}) {
-    this.name = validatePolicyName('ratelimiter', name);
+    super('ratelimiter', name, options.clock);
     this.settings = resolveRateLimiterConfig(config, name);
     this.timeoutMs = this.settings.timeoutDuration;
-    this.clock = clockOption(options.clock, this.kind, name);
     this.store = storeOption<RateLimiterStore>(options.store, 'rateLimiter', this.kind, name);
     this.engine = this.createEngine(this.settings);
   }
@@ -97,11 +91,6 @@ export class RateLimiter implements Policy<RateLimiterEvent, RateLimiterMetrics>
       return call(fn, signal);
     }
     return this.permit(1, granted, now, signal).then(() => call(fn, signal));
-  }
-
-  /** Wraps `fn` so that every call goes through `execute`; arguments and return type pass through. */
-  decorate<A extends unknown[], T>(fn: (...args: A) => T | PromiseLike<T>): (...args: A) => Promise<T> {
-    return (...args: A) => this.execute(() => fn(...args));
   }
 
   /**
@@ -141,20 +130,7 @@ export class RateLimiter implements Policy<RateLimiterEvent, RateLimiterMetrics>
     return { availablePermissions, numberOfWaitingCalls: this.waiting };
   }
 
-  // ------------------------------------------------------------------ events
-
-  /** Listens to one event type; returns the function that stops listening. */
-  on<T extends RateLimiterEvent['type']>(
-    type: T,
-    listener: (event: Extract<RateLimiterEvent, { type: T }>) => void,
-  ): Unsubscribe {
-    return this.publisher.on(type, listener);
-  }
-
-  /** Listens to every event of this limiter. */
-  onEvent(listener: (event: RateLimiterEvent) => void): Unsubscribe {
-    return this.publisher.onEvent(listener);
-  }
+  // ------------------------------------------------------------------ lifecycle
 
   /** Detaches from the store; the limiter must not be used afterwards. */
   close(): void {

@@ -1,13 +1,11 @@
-import { type Clock, clockOption } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import {
   ConfigError,
   MaxRetriesExceededError,
   type RetriedFailure,
   RetryIntervalError,
 } from '../common/errors.js';
-import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
-import type { Policy } from '../common/policy.js';
-import { validatePolicyName } from '../common/policy-name.js';
+import { PolicyBase } from '../common/policy-base.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 import type { Supplier } from '../common/types.js';
@@ -45,14 +43,11 @@ const noop = () => {};
  * after attempt n. Errors are retried unless `ignoreExceptions` (or a `retryExceptions` that does not
  * match) says otherwise; results are retried when `retryOnResult` says so.
  */
-export class Retry implements Policy<RetryEvent, RetryMetrics> {
+export class Retry extends PolicyBase<RetryEvent, RetryMetrics> {
   readonly kind = 'retry' as const;
-  readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: RetrySettings;
-  private readonly clock: Clock;
   private readonly sleep: Sleep;
-  private readonly publisher = new EventPublisher<RetryEvent>();
   private successWithoutRetry = 0;
   private successWithRetry = 0;
   private failedWithoutRetry = 0;
@@ -67,9 +62,8 @@ export class Retry implements Policy<RetryEvent, RetryMetrics> {
   }
 
   constructor(name: string, config?: RetryConfig, options: RetryOptions = {}) {
-    this.name = validatePolicyName('retry', name);
+    super('retry', name, options.clock);
     this.config = resolveRetryConfig(config, name);
-    this.clock = clockOption(options.clock, this.kind, name);
     if (options.sleep !== undefined && typeof options.sleep !== 'function') {
       throw new ConfigError(`Retry '${name}' options`, {
         field: 'sleep',
@@ -98,11 +92,6 @@ export class Retry implements Policy<RetryEvent, RetryMetrics> {
     return this.run(fn, signal, { aborted, onAbort });
   }
 
-  /** Wraps `fn` so that every call goes through `execute`; arguments and return type pass through. */
-  decorate<A extends unknown[], T>(fn: (...args: A) => T | PromiseLike<T>): (...args: A) => Promise<T> {
-    return (...args: A) => this.execute(() => fn(...args));
-  }
-
   /** The counters so far, as a promise like every policy's metrics (see `Policy`); read in process. */
   getMetrics(): Promise<RetryMetrics> {
     return Promise.resolve({
@@ -111,19 +100,6 @@ export class Retry implements Policy<RetryEvent, RetryMetrics> {
       numberOfFailedCallsWithoutRetryAttempt: this.failedWithoutRetry,
       numberOfFailedCallsWithRetryAttempt: this.failedWithRetry,
     });
-  }
-
-  /** Listens to one event type; returns the function that stops listening. */
-  on<K extends RetryEvent['type']>(
-    type: K,
-    listener: (event: Extract<RetryEvent, { type: K }>) => void,
-  ): Unsubscribe {
-    return this.publisher.on(type, listener);
-  }
-
-  /** Listens to every event of this retry. */
-  onEvent(listener: (event: RetryEvent) => void): Unsubscribe {
-    return this.publisher.onEvent(listener);
   }
 
   /** Does nothing: a retry holds no store and no timer between calls (every policy has `close()`, see `Policy`). */

@@ -20,12 +20,11 @@ export const TIME_LIMITER_DEFAULTS = Object.freeze({
   cancelRunningFuture: true,
 });
 
-const KNOWN_KEYS: readonly (keyof TimeLimiterConfig)[] = ['timeoutDuration', 'cancelRunningFuture'];
-
 /** Validates `config` once, at construction. Throws `ConfigError` naming the field, the value and what is allowed. */
 export function resolveTimeLimiterConfig(config: unknown, name?: string): TimeLimiterSettings {
-  const r = policyConfigReader('timelimiter', name, config, KNOWN_KEYS);
   const d = TIME_LIMITER_DEFAULTS;
+  // Every option has a default: the defaults' keys are the known options.
+  const r = policyConfigReader('timelimiter', name, config, Object.keys(d));
   return Object.freeze({
     // A timer cannot hold more than ~24.8 days; Node would fire a longer one after 1 ms.
     timeoutDuration: r.number('timeoutDuration', d.timeoutDuration, 0, MAX_TIMER_DELAY_MS, true),

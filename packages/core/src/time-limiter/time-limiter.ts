@@ -1,9 +1,8 @@
-import { type Clock, clockOption } from '../common/clock.js';
+import type { Clock } from '../common/clock.js';
 import { TimeoutError } from '../common/errors.js';
-import { EventPublisher, type Unsubscribe } from '../common/event-publisher.js';
+import type { EventPublisher } from '../common/event-publisher.js';
 import { holdAlive, releaseAlive } from '../common/keep-alive.js';
-import type { Policy } from '../common/policy.js';
-import { validatePolicyName } from '../common/policy-name.js';
+import { PolicyBase } from '../common/policy-base.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { isPromiseLike, type Supplier } from '../common/types.js';
 import {
@@ -32,9 +31,8 @@ export interface TimeLimiterMetrics {
  * while it runs, the process stays alive like the call it bounds (a hung call still ends in
  * TimeoutError; see keep-alive.ts for how that is done cheaply).
  */
-export class TimeLimiter implements Policy<TimeLimiterEvent, TimeLimiterMetrics> {
+export class TimeLimiter extends PolicyBase<TimeLimiterEvent, TimeLimiterMetrics> {
   readonly kind = 'timelimiter' as const;
-  readonly name: string;
   /** The validated configuration with every default filled in. */
   readonly config: TimeLimiterSettings;
   private readonly outcomes: Outcomes;
@@ -48,13 +46,9 @@ export class TimeLimiter implements Policy<TimeLimiterEvent, TimeLimiterMetrics>
   }
 
   constructor(name: string, config?: TimeLimiterConfig, options: TimeLimiterOptions = {}) {
-    this.name = validatePolicyName('timelimiter', name);
+    super('timelimiter', name, options.clock);
     this.config = resolveTimeLimiterConfig(config, name);
-    this.outcomes = new Outcomes(
-      this.name,
-      this.config.timeoutDuration,
-      clockOption(options.clock, this.kind, name),
-    );
+    this.outcomes = new Outcomes(this.name, this.config.timeoutDuration, this.clock, this.publisher);
   }
 
   /**
@@ -91,11 +85,6 @@ export class TimeLimiter implements Policy<TimeLimiterEvent, TimeLimiterMetrics>
     });
   }
 
-  /** Wraps `fn` so that every call goes through `execute`; arguments and return type pass through. */
-  decorate<A extends unknown[], T>(fn: (...args: A) => T | PromiseLike<T>): (...args: A) => Promise<T> {
-    return (...args: A) => this.execute(() => fn(...args));
-  }
-
   /** The counters so far, as a promise like every policy's metrics (see `Policy`); read in process. */
   getMetrics(): Promise<TimeLimiterMetrics> {
     const o = this.outcomes;
@@ -104,19 +93,6 @@ export class TimeLimiter implements Policy<TimeLimiterEvent, TimeLimiterMetrics>
       numberOfFailedCalls: o.failed,
       numberOfTimedOutCalls: o.timedOut,
     });
-  }
-
-  /** Listens to one event type; returns the function that stops listening. */
-  on<K extends TimeLimiterEvent['type']>(
-    type: K,
-    listener: (event: Extract<TimeLimiterEvent, { type: K }>) => void,
-  ): Unsubscribe {
-    return this.outcomes.publisher.on(type, listener);
-  }
-
-  /** Listens to every event of this time limiter. */
-  onEvent(listener: (event: TimeLimiterEvent) => void): Unsubscribe {
-    return this.outcomes.publisher.onEvent(listener);
   }
 
   /**
@@ -128,7 +104,6 @@ export class TimeLimiter implements Policy<TimeLimiterEvent, TimeLimiterMetrics>
 
 /** Counts and publishes how calls end; shared by a limiter and its calls in flight. */
 class Outcomes {
-  readonly publisher = new EventPublisher<TimeLimiterEvent>();
   successful = 0;
   failed = 0;
   timedOut = 0;
@@ -137,6 +112,8 @@ class Outcomes {
     readonly name: string,
     readonly timeoutMs: number,
     private readonly clock: Clock,
+    /** The limiter's own: its listeners hear the calls in flight too. */
+    private readonly publisher: EventPublisher<TimeLimiterEvent>,
   ) {}
 
   success(): void {
