@@ -1,4 +1,4 @@
-import { BREAKER_SCRIPT } from '@breakwater/store-redis/wire';
+import { BREAKER_SCRIPT, breakerKey } from '@breakwater/store-redis/wire';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ScriptCall, scriptCommand } from '../support/redis-suite.js';
 import { BREAKER_LUA_V0 } from './fixtures/breaker-script-v0.js';
@@ -36,7 +36,7 @@ function expectOneReset(captured: ReturnType<typeof captureStoreEvents>, reason:
   expect(captured.types()).not.toContain('STORE_FAILURE');
 }
 const fail = () => Promise.reject(new DownstreamError('down'));
-const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
+const keyOf = (name: string) => breakerKey('breakwater', name);
 
 /** The config arguments as RedisStore sends them for `{ slidingWindowSize: size, minimumNumberOfCalls: min }`. */
 function configArgs(name: string, size: number, min: number, failureRate = 50): string[] {

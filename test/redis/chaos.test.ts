@@ -20,6 +20,7 @@ import {
   type StoreEvent,
   type StoreFailurePolicy,
 } from '@breakwater/store-redis';
+import { breakerKey } from '@breakwater/store-redis/wire';
 import type { Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../support/redis-harness.js';
@@ -146,7 +147,7 @@ function dropsOf(events: readonly StoreEvent[]): Record<string, number> {
 }
 
 async function storedState(name: string): Promise<{ v: number; state: string }> {
-  const raw = await admin.get(`breakwater:{cb:${name}}:state`);
+  const raw = await admin.get(breakerKey('breakwater', name));
   return JSON.parse(raw ?? 'null') as { v: number; state: string };
 }
 

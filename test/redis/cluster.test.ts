@@ -8,6 +8,7 @@
  */
 import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
 import { type FleetTransitionMessage, RedisStore, type RedisStoreOptions } from '@breakwater/store-redis';
+import { breakerKey } from '@breakwater/store-redis/wire';
 import type { Cluster } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseInfo, type RedisClusterHandle, startRedisCluster } from '../support/redis-harness.js';
@@ -54,7 +55,7 @@ function breakers(store: RedisStore, config: CircuitBreakerConfig, prefix = 'svc
   });
 }
 
-const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
+const keyOf = (name: string) => breakerKey('breakwater', name);
 const fail = () => Promise.reject(new DownstreamError('down'));
 
 /** Waits until the store's own connection answers (the first calls otherwise fall back). */

@@ -15,6 +15,7 @@ import {
   type CircuitBreakerStateName,
 } from '@breakwater/core';
 import { RedisStore, type RedisStoreOptions, type StoreEvent } from '@breakwater/store-redis';
+import { breakerKey } from '@breakwater/store-redis/wire';
 import type { Cluster, Redis } from 'ioredis';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -81,7 +82,7 @@ async function burst(breakers: readonly CircuitBreaker[]): Promise<void> {
 async function statesInRedis(client: Redis | Cluster, breakers: readonly CircuitBreaker[]) {
   return Promise.all(
     breakers.map(async (cb): Promise<CircuitBreakerStateName> => {
-      const raw = await client.get(`breakwater:{cb:${cb.name}}:state`);
+      const raw = await client.get(breakerKey('breakwater', cb.name));
       return raw === null ? 'CLOSED' : (JSON.parse(raw) as { state: CircuitBreakerStateName }).state;
     }),
   );
@@ -194,7 +195,7 @@ describe('a cold start that gets no answer at first', () => {
     expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof DownstreamError)).toBe(true);
     expect(await cb.getState()).toBe('OPEN'); // in-process
     await waitUntil(async () => (await statesInRedis(admin, [cb]))[0] === 'OPEN', 3_000, 'OPEN in Redis');
-    const doc = JSON.parse((await admin.get(`breakwater:{cb:${cb.name}}:state`)) ?? '{}') as {
+    const doc = JSON.parse((await admin.get(breakerKey('breakwater', cb.name))) ?? '{}') as {
       window: { failures: number };
     };
     expect(doc.window.failures).toBe(4);
@@ -257,7 +258,7 @@ describe('closing the store right after a blip', () => {
     await sleep(350);
     await store.close(); // right away: no call of this breaker carried them since
     client.disconnect();
-    const doc = JSON.parse((await admin.get('breakwater:{cb:closing-after-blip}:state')) ?? 'null') as {
+    const doc = JSON.parse((await admin.get(breakerKey('breakwater', 'closing-after-blip'))) ?? 'null') as {
       window: { calls: number };
     };
     const dropped = events.filter((e) => e.type === 'OUTCOMES_DROPPED').reduce((n, e) => n + e.count, 0);
@@ -287,7 +288,7 @@ describe('a pause while HALF_OPEN', () => {
     cleanup.push(() => probe.close());
     await waitUntil(
       async () => {
-        const raw = await admin.get('breakwater:{cb:paused-half-open}:state');
+        const raw = await admin.get(breakerKey('breakwater', 'paused-half-open'));
         const doc = JSON.parse(raw ?? '{}') as { state?: string; halfOpenAvailable?: number };
         return doc.state === 'HALF_OPEN' && doc.halfOpenAvailable === 2;
       },

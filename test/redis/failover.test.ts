@@ -30,7 +30,7 @@ import {
   RequestNotPermittedError,
 } from '@breakwater/core';
 import { RedisStore } from '@breakwater/store-redis';
-import { BREAKER_SCRIPT } from '@breakwater/store-redis/wire';
+import { BREAKER_SCRIPT, breakerKey } from '@breakwater/store-redis/wire';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   detachReplicas,
@@ -71,7 +71,7 @@ const LEDGER: CircuitBreakerConfig = {
 /** Opens on two failures. */
 const TRIP: CircuitBreakerConfig = { slidingWindowSize: 2, minimumNumberOfCalls: 2 };
 
-const keyOf = (name: string) => `breakwater:{cb:${name}}:state`;
+const keyOf = (name: string) => breakerKey('breakwater', name);
 const BREAKER_SHA = createHash('sha1').update(BREAKER_SCRIPT.lua).digest('hex');
 const fail = () => Promise.reject(new DownstreamError('down'));
 const ok = async () => {
