@@ -190,9 +190,20 @@ export class RedisCacheStore {
   private ensureSubscriber(): RedisClient {
     if (this.subscriber !== undefined) return this.subscriber;
     const user = this.user;
+    // disconnectTimeout: once closed, a socket still trying to connect is destroyed soon, not after
+    // ioredis's default 2 s, which would hold a one-shot script that long past its end.
+    const own = {
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      lazyConnect: false,
+      disconnectTimeout: 200,
+    };
     const subscriber = isCluster(user)
-      ? user.duplicate(undefined, { enableOfflineQueue: true })
-      : user.duplicate({ enableOfflineQueue: true, maxRetriesPerRequest: null, lazyConnect: false });
+      ? user.duplicate(undefined, {
+          enableOfflineQueue: true,
+          redisOptions: { ...user.options.redisOptions, ...own },
+        })
+      : user.duplicate(own);
     subscriber.on('error', () => {});
     let wasReady = false;
     subscriber.on('ready', () => {
