@@ -12,16 +12,11 @@ import { lastValueFrom, Subject, takeUntil, toArray } from 'rxjs';
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { sleep, suiteLifecycle, waitUntil } from '../../../test/redis/helpers.js';
 import { type RedisServer, startRedis } from '../../../test/support/redis-harness.js';
-import { Cache } from './cache.js';
-import type { CacheEvent } from './cache-events.js';
-import { CACHE_BREAKER_CONFIG, type CacheOptions } from './cache-options.js';
-import { RedisCacheStore } from './redis-cache-store.js';
+import { cacheFactory, L2_TIMEOUT_MS, MARGIN_MS, recorder } from './cache.test-support.js';
+import { CACHE_BREAKER_CONFIG } from './cache-options.js';
+import type { RedisCacheStore } from './redis-cache-store.js';
 
 const { cleanup } = suiteLifecycle();
-
-/** How late a get may answer beyond l2TimeoutMs on a loaded 2-core machine. */
-const MARGIN_MS = 150;
-const L2_TIMEOUT_MS = 50;
 
 let server: RedisServer;
 let admin: Redis;
@@ -30,30 +25,10 @@ beforeAll(async () => {
   admin = server.client();
 });
 
-let prefixes = 0;
-/** A store on its own client (as another process would have), closed after the test. */
-function newStore(server_: RedisServer = server, keyPrefix = `t${++prefixes}`): RedisCacheStore {
-  const client = server_.client();
-  const store = new RedisCacheStore({ client, keyPrefix });
-  cleanup.push(() => client.disconnect());
-  cleanup.push(() => store.close());
-  return store;
-}
-
-function newCache<T>(
-  store: RedisCacheStore,
-  options: Partial<CacheOptions<T>> = {},
-  name = 'users',
-): Cache<T> {
-  const cache = Cache.of<T>(name, { ttlMs: 60_000, l2: store, l2TimeoutMs: L2_TIMEOUT_MS, ...options });
-  cleanup.push(() => cache.close());
-  return cache;
-}
-
-function recorder<T>(cache: Cache<T>): CacheEvent[] {
-  const events: CacheEvent[] = [];
-  cache.onEvent((e) => events.push(e));
-  return events;
+const { newStore: storeOn, newCache } = cacheFactory(cleanup, () => server.client());
+/** A store on `server_` (default: the suite's Redis). */
+function newStore(server_: RedisServer = server, keyPrefix?: string): RedisCacheStore {
+  return storeOn(keyPrefix, server_.client());
 }
 
 /** A breaker with the cache defaults but a short open wait, so that a test sees it close. */
