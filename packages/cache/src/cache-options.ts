@@ -60,7 +60,11 @@ export interface CacheOptions<T> {
   readonly fleetLock?: boolean | FleetLockOptions;
   /** Turns values into the shared tier's text. Default JSON. */
   readonly serializer?: Serializer<T>;
-  /** Largest serialized value written to the shared tier (bytes); a larger one is cached nowhere. Default 1 MiB. */
+  /**
+   * Largest serialized value written to the shared tier (bytes); a larger one is cached nowhere.
+   * Default 1 MiB. Values are serialized only to be written: without a shared tier, or while its
+   * breaker is open, L1 keeps them whatever their size (it is bounded by `maxEntries`).
+   */
   readonly maxValueBytes?: number;
   /** Time source of entry lifetimes. Default: the system clock. */
   readonly clock?: Clock;

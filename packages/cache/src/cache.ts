@@ -136,7 +136,7 @@ export class Cache<T> implements ReadThroughCache<T> {
     if (typeof loader !== 'function') {
       return Promise.reject(new TypeError(`Cache '${this.name}': the loader must be a function`));
     }
-    const flight = this.flights.get(key) ?? this.startFlight(key, loader, stale, false);
+    const flight = this.flights.get(key) ?? this.startFlight(key, loader, stale, false, signal);
     const answer = flight.join(signal);
     return this.copy ? answer.then((value) => structuredClone(value)) : answer;
   }
@@ -240,8 +240,9 @@ export class Cache<T> implements ReadThroughCache<T> {
     loader: Loader<T>,
     stale: Entry<T> | undefined,
     refresh: boolean,
+    signal?: AbortSignal,
   ): Flight<T> {
-    const flight = new Flight<T>(refresh, refresh);
+    const flight = new Flight<T>(refresh, refresh, signal);
     this.flights.set(key, flight);
     const done = () => {
       if (this.flights.get(key) === flight) this.flights.delete(key);
@@ -261,7 +262,7 @@ export class Cache<T> implements ReadThroughCache<T> {
     try {
       const shared = this.shared;
       let sharedAnswered = false;
-      if (shared !== undefined) {
+      if (shared !== undefined && !shared.refusing()) {
         const read = await shared.read(key);
         const now = this.config.clock.now();
         if (read.kind === 'entry') {
@@ -480,7 +481,9 @@ export class Cache<T> implements ReadThroughCache<T> {
   private keep(key: string, value: T, now: number): Promise<boolean> | undefined {
     const entry = this.newEntry(value, now);
     const shared = this.shared;
-    if (shared === undefined) {
+    // Without the tier (or while its breaker refuses) nothing is serialized: the size bound, which
+    // is about what is written to Redis, does not apply.
+    if (shared === undefined || shared.refusing()) {
       this.keepInL1(key, entry);
       return undefined;
     }

@@ -19,7 +19,11 @@ export class Flight<T> {
   answered = false;
   /** A delete or clear came after the load started: its value must not be stored. */
   invalidated = false;
-  private readonly controller = new AbortController();
+  /**
+   * Only when the first caller came with a signal: a caller without one waits to the end, so the
+   * loader could never be aborted (and a new AbortController costs more than the rest of a miss).
+   */
+  private readonly controller: AbortController | undefined;
   private abortable = 0;
   private steadfast = 0;
 
@@ -28,7 +32,13 @@ export class Flight<T> {
     public background: boolean,
     /** An early refresh: a shared entry due for refresh too does not count as fresh. */
     readonly refresh: boolean,
+    /** The first caller's signal, if it gave one. */
+    firstSignal: AbortSignal | undefined,
   ) {
+    this.controller =
+      background || firstSignal === undefined || firstSignal === NEVER_ABORTED
+        ? undefined
+        : new AbortController();
     this.answer = new Promise<T>((resolve, reject) => {
       this.resolveAnswer = resolve;
       this.rejectAnswer = reject;
@@ -39,7 +49,7 @@ export class Flight<T> {
 
   /** The signal handed to the loader. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.controller?.signal ?? NEVER_ABORTED;
   }
 
   resolve(value: T): void {
@@ -66,7 +76,7 @@ export class Flight<T> {
       const onAbort = () => {
         reject(signal.reason);
         if (--this.abortable === 0 && this.steadfast === 0 && !this.answered && !this.background) {
-          this.controller.abort(signal.reason);
+          this.controller?.abort(signal.reason);
         }
       };
       signal.addEventListener('abort', onAbort, { once: true });

@@ -25,6 +25,12 @@ class Answered {
   constructor(readonly error: CacheTierError) {}
 }
 
+/**
+ * After its breaker refused, the tier does not ask it again for this long: while it is OPEN, a get
+ * costs no refusal (an error with its stack) per command. HALF_OPEN is noticed this much later.
+ */
+const REFUSAL_MEMORY_MS = 50;
+
 /** Deadline of clear(): it walks the keyspace, which one command's deadline does not bound. */
 const CLEAR_TIMEOUT_MS = 5_000;
 
@@ -45,6 +51,8 @@ interface Owner<T> {
  */
 export class SharedTier<T> {
   private readonly timeoutError: CacheTierError;
+  /** Until when (Date.now()) the breaker's last refusal stands. */
+  private refusedUntil = 0;
 
   constructor(
     readonly store: RedisCacheStore,
@@ -54,6 +62,20 @@ export class SharedTier<T> {
   ) {
     // One error for every timeout: building one per call would cost more than the wait it reports.
     this.timeoutError = new CacheTierError(`Redis did not answer within ${timeoutMs} ms`, 'timeout');
+  }
+
+  /**
+   * True while the breaker's last refusal stands (counted as one skipped operation): the cache then
+   * goes straight on without the tier, at no cost of its own.
+   */
+  refusing(): boolean {
+    if (this.refusedUntil === 0) return false;
+    if (Date.now() < this.refusedUntil) {
+      this.owner.counters.l2NotPermitted++;
+      return true;
+    }
+    this.refusedUntil = 0;
+    return false;
   }
 
   entryKey(key: string): string {
@@ -148,6 +170,7 @@ export class SharedTier<T> {
     timeoutMs: number,
     send: () => Promise<R>,
   ): Promise<R | typeof UNAVAILABLE> {
+    if (this.refusing()) return Promise.resolve(UNAVAILABLE);
     return this.breaker
       .execute(() => this.withDeadline(send, timeoutMs))
       .then(
@@ -195,6 +218,7 @@ export class SharedTier<T> {
     const { counters, publisher, name } = this.owner;
     if ((error as { name?: unknown } | null)?.name === 'CallNotPermittedError') {
       counters.l2NotPermitted++;
+      this.refusedUntil = Date.now() + REFUSAL_MEMORY_MS;
       return UNAVAILABLE;
     }
     const tierError = toTierError(error);
