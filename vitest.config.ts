@@ -20,7 +20,6 @@ const IOREDIS_6_SUITES = [
   'test/conformance/redis-*.test.ts',
   'test/support/ioredis-version.test.ts',
   'packages/cache/src/cache.redis.test.ts',
-  'packages/cache/src/cache.cluster.test.ts',
 ];
 
 export default defineConfig({
