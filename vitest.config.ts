@@ -19,6 +19,7 @@ const IOREDIS_6_SUITES = [
   'test/redis/limits.test.ts',
   'test/conformance/redis-*.test.ts',
   'test/support/ioredis-version.test.ts',
+  'packages/cache/src/cache.redis.test.ts',
 ];
 
 export default defineConfig({

@@ -14,6 +14,7 @@
  * (see harness.ts and breaker.bench.ts). Cases that compare should name a `baseline` of the same
  * shape, and targets are ratios of added overheads.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
@@ -97,13 +98,32 @@ main().then(
 /** The installed version of each peer the suites measure against (the current majors). */
 function peerVersions(): string {
   const require = createRequire(import.meta.url);
-  return ['cockatiel', 'opossum', 'rate-limiter-flexible', 'bottleneck', 'ioredis']
+  return ['cockatiel', 'opossum', 'rate-limiter-flexible', 'bottleneck', 'bentocache', 'ioredis']
     .map((name) => {
       try {
-        return `${name} ${(require(`${name}/package.json`) as { version: string }).version}`;
+        return `${name} ${packageVersion(require, name)}`;
       } catch {
         return `${name} (not installed)`;
       }
     })
     .join(', ');
+}
+
+/** A package's version, also for a package whose `exports` hide its package.json (bentocache). */
+function packageVersion(require: NodeJS.Require, name: string): string {
+  try {
+    return (require(`${name}/package.json`) as { version: string }).version;
+  } catch {
+    let dir = dirname(require.resolve(name));
+    for (;;) {
+      const file = join(dir, 'package.json');
+      if (existsSync(file)) {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version: string };
+        if (pkg.name === name) return pkg.version;
+      }
+      const parent = dirname(dir);
+      if (parent === dir) throw new Error(`no package.json for ${name}`);
+      dir = parent;
+    }
+  }
 }

@@ -1,13 +1,19 @@
 /**
- * A throwaway redis-server for the demo when `REDIS_URL` is not set: a free loopback port, no
- * persistence, stopped at the end.
+ * A throwaway redis-server for the demos when `REDIS_URL` is not set: a free loopback port, no
+ * persistence, stopped at the end. It can be killed (kill -9, as a crash would) and restarted on
+ * the same port, for outage scenarios (examples/cache-fallback).
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import { Redis } from 'ioredis';
 
 export interface LocalRedis {
   readonly url: string;
+  readonly port: number;
+  /** kill -9: the server is gone at once, with everything it held (nothing is persisted). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port (empty), and waits until it answers. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -22,14 +28,12 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startLocalRedis(): Promise<LocalRedis> {
-  const port = await freePort();
+/** A redis-server on `port`, answering PING, with a promise of its exit. */
+async function launch(port: number): Promise<{ server: ChildProcess; exited: Promise<void> }> {
   const server = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
+    { stdio: 'ignore' },
   );
   const exited = new Promise<void>((resolve) => server.once('exit', () => resolve()));
   const spawnError = new Promise<never>((_, reject) =>
@@ -38,13 +42,12 @@ export async function startLocalRedis(): Promise<LocalRedis> {
     ),
   );
   spawnError.catch(() => {}); // awaited in the race below; never unhandled afterwards
-  const url = `redis://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (server.exitCode === null && server.signalCode === null) server.kill('SIGTERM');
-    await exited;
-  };
   // wait until it answers
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  const client = new Redis(port, '127.0.0.1', {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => {});
   const deadline = Date.now() + 5_000;
   try {
@@ -62,10 +65,31 @@ export async function startLocalRedis(): Promise<LocalRedis> {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   } catch (error) {
-    await stop();
+    if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
+    await exited;
     throw error;
   } finally {
     client.disconnect();
   }
-  return { url, stop };
+  return { server, exited };
+}
+
+export async function startLocalRedis(): Promise<LocalRedis> {
+  const port = await freePort();
+  let current = await launch(port);
+  const end = async (signal: NodeJS.Signals) => {
+    const { server, exited } = current;
+    if (server.exitCode === null && server.signalCode === null) server.kill(signal);
+    await exited;
+  };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    kill: () => end('SIGKILL'),
+    async restart() {
+      await end('SIGKILL');
+      current = await launch(port);
+    },
+    stop: () => end('SIGTERM'),
+  };
 }

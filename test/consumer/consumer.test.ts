@@ -2,7 +2,7 @@
  * The packages as a user gets them: every package packed (`pnpm pack`, as a release would), the
  * tarballs installed with plain npm into an empty project outside the workspace, next to the
  * current ioredis major, TypeScript and the peers; a strict TypeScript program that uses core, both
- * stores, events and prometheus compiled against them and run against a redis-server; and a
+ * stores, events, prometheus and the cache compiled against them and run against a redis-server; and a
  * CommonJS file that require()s the packages.
  *
  * It needs the packages built (`pnpm build`, which CI runs first) and the npm registry.
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
 
 const run = promisify(execFile);
-const PACKAGES = ['core', 'store-memory', 'store-redis', 'events', 'prometheus', 'cli'];
+const PACKAGES = ['core', 'store-memory', 'store-redis', 'events', 'prometheus', 'cli', 'cache'];
 /** The current majors a new user's `npm install` brings. */
 const USER_DEPENDENCIES = ['ioredis@^6', 'rxjs@^7', 'prom-client@^15', 'typescript@~5.9', '@types/node@^20'];
 
@@ -76,6 +76,8 @@ describe('the packed packages in a plain npm project', () => {
       'CLOSED->OPEN',
       'OPEN',
       'true',
+      'cached ada',
+      'cached ada',
     ]);
   }, 120_000);
 

@@ -26,6 +26,10 @@ declare global {
     readonly market: string;
     readonly price: number;
   }
+  interface User {
+    readonly id: string;
+    readonly name: string;
+  }
   interface Order {
     readonly id: string;
     readonly amount: number;
@@ -37,7 +41,7 @@ declare global {
   const order: Order;
   const gateway: { charge(order: Order, options?: { signal?: AbortSignal }): Promise<{ readonly id: string }> };
   const cache: { get(key: string): Promise<Ticker | undefined> };
-  const db: { findUser(id: string, options?: { signal?: AbortSignal }): Promise<{ id: string; name: string }> };
+  const db: { findUser(id: string, options?: { signal?: AbortSignal }): Promise<User> };
 }
 export {};
 `;

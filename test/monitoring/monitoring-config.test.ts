@@ -124,6 +124,12 @@ describe('the dashboard and the alert rules query what the exporter emits', () =
       'resilience4j_bulkhead_available_concurrent_calls',
       'breakwater_store_operation_duration_seconds_bucket', // store latency
       'breakwater_store_errors_total',
+      'breakwater_cache_hits_total', // caches: hits and misses per tier, loads, stale answers, L2 errors
+      'breakwater_cache_misses_total',
+      'breakwater_cache_loader_duration_seconds_count',
+      'breakwater_cache_loader_duration_seconds_bucket',
+      'breakwater_cache_stale_served_total',
+      'breakwater_cache_l2_errors_total',
     ]) {
       expect(queried.has(name), name).toBe(true);
     }

@@ -48,6 +48,8 @@ const EXPECTED: Record<CaseName, (outcome: Outcome) => void> = {
   'breaker-automatic-half-open': ok('OPEN'),
   'redis-breaker-lazy-client': ok([0, 1, 2, 2]),
   'redis-unreachable': ok('decided in-process'),
+  'redis-cache': ok(['loaded', 'loaded', true]),
+  'redis-cache-unreachable': ok('from the loader'),
 };
 
 /** The exit code, or 'still running' when the child has not exited within `ms` (afterAll kills it). */

@@ -3,6 +3,7 @@
  * the source of truth for "which metric names really exist" (dashboards and alert rules are
  * checked against a scrape of this).
  */
+import { Cache } from '@breakwater/cache';
 import {
   BulkheadRegistry,
   CircuitBreakerRegistry,
@@ -11,6 +12,7 @@ import {
   TimeLimiterRegistry,
 } from '@breakwater/core';
 import {
+  collectCacheMetrics,
   collectMetrics,
   collectStoreMetrics,
   type MetricsHandle,
@@ -24,6 +26,7 @@ export interface ExercisedPolicies {
   readonly rateLimiters: RateLimiterRegistry;
   readonly timeLimiters: TimeLimiterRegistry;
   readonly bulkheads: BulkheadRegistry;
+  readonly cache: Cache<string>;
   readonly handles: readonly MetricsHandle[];
 }
 
@@ -40,7 +43,8 @@ class IgnoredError extends Error {}
 /**
  * Every policy kind, with metrics collected on `register` and calls made: a breaker that opened
  * (successful, failed, ignored and refused calls), retries, a rate limiter, a time limiter that
- * timed out, a bulkhead. With `store`, its metrics too (and the breakers keep their state in it).
+ * timed out, a bulkhead, a cache (hits, misses, a load that failed). With `store`, its metrics too
+ * (and the breakers keep their state in it).
  */
 export async function exerciseEveryPolicy(
   register: Registry,
@@ -65,8 +69,10 @@ export async function exerciseEveryPolicy(
   const bulkheads = BulkheadRegistry.of({
     configs: { default: { maxConcurrentCalls: 3, maxWaitDuration: 0 } },
   });
+  const cache = Cache.of<string>('users', { ttlMs: 60_000 });
   const handles = [
     collectMetrics([breakers, retries, rateLimiters, timeLimiters, bulkheads], { register }),
+    collectCacheMetrics(cache, { register }),
     ...(store === undefined ? [] : [collectStoreMetrics(store, { register })]),
   ];
 
@@ -108,7 +114,11 @@ export async function exerciseEveryPolicy(
   // one slot of three held while the test scrapes; released by the caller via releaseHeld()
   heldCalls.set(bulkheads, { release: () => release(), held });
 
-  return { breakers, retries, rateLimiters, timeLimiters, bulkheads, handles };
+  await cache.get('user:1', async () => 'ada');
+  await cache.get('user:1', async () => 'ada');
+  await swallow(cache.get('user:2', boom));
+
+  return { breakers, retries, rateLimiters, timeLimiters, bulkheads, cache, handles };
 }
 
 const heldCalls = new WeakMap<BulkheadRegistry, { release: () => void; held: Promise<unknown> }>();
@@ -119,5 +129,6 @@ export async function finishExercise(p: ExercisedPolicies): Promise<void> {
   h?.release();
   await h?.held;
   for (const handle of p.handles) handle.close();
+  p.cache.close();
   for (const cb of p.breakers.getAllCircuitBreakers()) cb.close();
 }

@@ -92,6 +92,7 @@ export {
   type ResultFallback,
   type SupplierDecorator,
 } from './decorators/decorators.js';
+export type { ReadThroughCache } from './decorators/read-through-cache.js';
 export {
   Fallback,
   type FallbackOnClasses,

@@ -292,3 +292,51 @@ describe('alerts()', () => {
     });
   });
 });
+
+describe('cache alerts', () => {
+  /** A cache event as @breakwater/cache publishes it (matched by shape: no dependency on it). */
+  const cacheEvent = (type: string, key: string, extra: Record<string, unknown> = {}): EventShape =>
+    ({ kind: 'cache', type, name: 'users', at: 1_700_000_000_000, key, ...extra }) as EventShape;
+  const timeout = new Error('Redis did not answer within 50 ms');
+
+  it('L2_ERROR, LOADER_ERROR and WRITE_BACK_FAILED raise one, keyed by cache and entry; hits and misses do not', () => {
+    expect(toAlert(cacheEvent('L2_ERROR', 'user:1', { errorType: 'timeout', error: timeout }))).toEqual({
+      kind: 'alert',
+      type: 'CACHE_ERROR',
+      key: 'cache:users:user:1',
+      name: 'users',
+      cacheKey: 'user:1',
+      event: 'L2_ERROR',
+      at: 1_700_000_000_000,
+      error: timeout,
+      message: 'Cache users: Redis failed for user:1 (timeout: Redis did not answer within 50 ms)',
+    });
+    expect(toAlert(cacheEvent('LOADER_ERROR', 'user:2', { error: new Error('db down') }))).toMatchObject({
+      key: 'cache:users:user:2',
+      message: 'Cache users: loader failed for user:2 (db down)',
+    });
+    expect(
+      toAlert(cacheEvent('WRITE_BACK_FAILED', 'user:3', { errorType: 'connection', error: timeout })),
+    ).toMatchObject({
+      event: 'WRITE_BACK_FAILED',
+      message: expect.stringMatching(/^Cache users: write-back/),
+    });
+    for (const type of ['HIT', 'MISS', 'LOADED', 'STALE_SERVED', 'ENTRY_UNREADABLE']) {
+      expect(toAlert(cacheEvent(type, 'user:1'))).toBeUndefined();
+    }
+  });
+
+  it('one per entry per cooldown, at most maxKeys entries per window, the rest summarised', () => {
+    const e = Object.fromEntries(
+      ['1', '2', '3'].map((id) => [id, cacheEvent('L2_ERROR', `user:${id}`, { error: timeout })]),
+    );
+    const expected = Object.fromEntries(Object.entries(e).map(([k, v]) => [k, toAlert(v) as Alert]));
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('1121 3ms 3 5ms |', e);
+      expectObservable(source.pipe(alerts({ cooldownMs: 10, maxKeys: 2 }))).toBe('1-2 7ms S 2ms |', {
+        ...expected,
+        S: summary(10, 0, 3, ['cache:users:user:1', 'cache:users:user:3']),
+      });
+    });
+  });
+});

@@ -46,6 +46,28 @@ export interface StoreFailureAlert extends AlertBase {
   readonly origin?: string;
 }
 
+/** The cache events that raise a CacheErrorAlert. */
+export const CACHE_ALERT_EVENTS = Object.freeze(['L2_ERROR', 'LOADER_ERROR', 'WRITE_BACK_FAILED'] as const);
+export type CacheAlertEvent = (typeof CACHE_ALERT_EVENTS)[number];
+
+/**
+ * A cache (`@breakwater/cache`) could not use its shared tier (L2_ERROR, WRITE_BACK_FAILED), or
+ * its loader failed (LOADER_ERROR). The caller may well have had its value (from the loader, or a
+ * stale one): the alert is about what went wrong on the way.
+ */
+export interface CacheErrorAlert extends AlertBase {
+  readonly type: 'CACHE_ERROR';
+  /** `cache:<name>:<cache key>`: one cooldown per cached key, counted against `maxKeys`. */
+  readonly key: string;
+  /** The cache's name. */
+  readonly name: string;
+  /** The key of the entry, e.g. `user:42` (`*` for a clear). */
+  readonly cacheKey: string;
+  readonly event: CacheAlertEvent;
+  readonly error: unknown;
+  readonly origin?: string;
+}
+
 /** What a cooldown window held back: sent when the window closes, if anything was held back. */
 export interface SuppressedAlert extends AlertBase {
   readonly type: 'SUPPRESSED';
@@ -59,7 +81,7 @@ export interface SuppressedAlert extends AlertBase {
   readonly since: number;
 }
 
-export type Alert = CircuitOpenAlert | StoreFailureAlert | SuppressedAlert;
+export type Alert = CircuitOpenAlert | StoreFailureAlert | CacheErrorAlert | SuppressedAlert;
 
 export interface AlertsOptions {
   /** At most one alert per key per this many ms; also the length of the `maxKeys` window. Default 600,000 (10 min). 0 turns throttling off. */
@@ -87,7 +109,8 @@ interface Window {
 
 /**
  * Turns events into alerts: a breaker's transition into OPEN or FORCED_OPEN (keyed by the breaker's
- * name) and a store's STORE_FAILURE (keyed `store:<name>`) raise one; every other event raises
+ * name), a store's STORE_FAILURE (keyed `store:<name>`) and a cache's L2_ERROR, LOADER_ERROR or
+ * WRITE_BACK_FAILED (keyed `cache:<name>:<cache key>`) raise one; every other event raises
  * nothing. At most one alert per key per `cooldownMs`, and at most `maxKeys` distinct keys per
  * window of `cooldownMs` (opened by the first alert-worthy event); what is held back is counted
  * and, when the window closes (or the source ends), summarised in one SUPPRESSED alert.
@@ -198,8 +221,12 @@ function unref(action: Subscription): void {
   }
 }
 
+const CACHE_ALERTS: ReadonlySet<string> = new Set(CACHE_ALERT_EVENTS);
+
 /** The alert an event raises before throttling, or undefined. */
-export function toAlert(event: EventShape): CircuitOpenAlert | StoreFailureAlert | undefined {
+export function toAlert(
+  event: EventShape,
+): CircuitOpenAlert | StoreFailureAlert | CacheErrorAlert | undefined {
   if (isTransition(event)) {
     if (event.to !== 'OPEN' && event.to !== 'FORCED_OPEN') return undefined;
     const origin = typeof event.origin === 'string' ? event.origin : undefined;
@@ -218,6 +245,7 @@ export function toAlert(event: EventShape): CircuitOpenAlert | StoreFailureAlert
       message: describeTransition(event) + (origin === undefined ? '' : ` on ${origin}`),
     };
   }
+  if (event.kind === 'cache' && CACHE_ALERTS.has(event.type)) return cacheAlert(event);
   if (event.kind === 'store' && event.type === 'STORE_FAILURE') {
     const e = event as EventShape & { error?: unknown; policy?: unknown; origin?: unknown };
     const origin = typeof e.origin === 'string' ? e.origin : undefined;
@@ -238,4 +266,32 @@ export function toAlert(event: EventShape): CircuitOpenAlert | StoreFailureAlert
     };
   }
   return undefined;
+}
+
+function cacheAlert(event: EventShape): CacheErrorAlert {
+  const e = event as EventShape & { key?: unknown; error?: unknown; errorType?: unknown; origin?: unknown };
+  const cacheKey = typeof e.key === 'string' ? e.key : '';
+  const origin = typeof e.origin === 'string' ? e.origin : undefined;
+  const what =
+    event.type === 'LOADER_ERROR'
+      ? 'loader failed'
+      : event.type === 'WRITE_BACK_FAILED'
+        ? 'write-back to Redis failed'
+        : 'Redis failed';
+  const detail =
+    typeof e.errorType === 'string' ? `${e.errorType}: ${errorMessage(e.error)}` : errorMessage(e.error);
+  return {
+    kind: 'alert',
+    type: 'CACHE_ERROR',
+    key: `cache:${event.name}:${cacheKey}`,
+    name: event.name,
+    cacheKey,
+    event: event.type as CacheAlertEvent,
+    at: event.at,
+    error: e.error,
+    ...(origin === undefined ? {} : { origin }),
+    message:
+      `Cache ${event.name}: ${what} for ${cacheKey} (${detail})` +
+      (origin === undefined ? '' : ` on ${origin}`),
+  };
 }

@@ -1,4 +1,10 @@
 export {
+  type CacheMetricsReading,
+  type CollectCacheMetricsOptions,
+  collectCacheMetrics,
+  type ObservableCache,
+} from './cache-metrics.js';
+export {
   type CollectMetricsOptions,
   collectMetrics,
   type MetricsHandle,

@@ -1,7 +1,7 @@
 /**
  * Metric names. The policy metrics are named and labelled as Resilience4j's Micrometer binders
  * name them once exported to Prometheus, so dashboards and alerts written for Resilience4j work
- * unchanged; the store metrics are Breakwater's own.
+ * unchanged; the store and cache metrics are Breakwater's own.
  */
 export const METRIC_NAMES = {
   circuitBreakerState: 'resilience4j_circuitbreaker_state',
@@ -21,6 +21,14 @@ export const METRIC_NAMES = {
   storeErrors: 'breakwater_store_errors_total',
   storeGuardState: 'breakwater_store_guard_state',
   storeOutcomesDropped: 'breakwater_store_outcomes_dropped_total',
+  cacheHits: 'breakwater_cache_hits_total',
+  cacheMisses: 'breakwater_cache_misses_total',
+  cacheLoaderDuration: 'breakwater_cache_loader_duration_seconds',
+  cacheStaleServed: 'breakwater_cache_stale_served_total',
+  cacheL2Errors: 'breakwater_cache_l2_errors_total',
+  cacheL2NotPermitted: 'breakwater_cache_l2_not_permitted_total',
+  cacheWriteBackFailures: 'breakwater_cache_write_back_failures_total',
+  cacheEntries: 'breakwater_cache_entries',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -21,6 +21,15 @@ export class EventPublisher<E extends { readonly type: string }> {
     return this.count;
   }
 
+  /**
+   * Whether an event of `type` would reach anyone: a source that publishes often (a cache hit)
+   * builds the event only then, even while others listen to its rarer events.
+   */
+  listensTo(type: E['type']): boolean {
+    if (this.count === 0) return false;
+    return this.any.size > 0 || (this.byType.get(type)?.size ?? 0) > 0;
+  }
+
   /** Listens to one event type. */
   on<T extends E['type']>(type: T, listener: (event: Extract<E, { type: T }>) => void): Unsubscribe {
     let set = this.byType.get(type);

@@ -17,6 +17,7 @@ import { RateLimiter } from '../rate-limiter/rate-limiter.js';
 import { Retry } from '../retry/retry.js';
 import { TimeLimiter } from '../time-limiter/time-limiter.js';
 import { type DecoratedSupplier, Decorators, type SupplierDecorator } from './decorators.js';
+import type { ReadThroughCache } from './read-through-cache.js';
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -368,6 +369,100 @@ describe('the order is the order of the with* calls', () => {
     await expect(
       Decorators.ofSupplier(slowThenFast()).withRetry(quickRetry(3)).withTimeLimiter(overall).get(),
     ).rejects.toBeInstanceOf(TimeoutError);
+  });
+});
+
+// ====================================================================== withCache
+
+/** A cache as small as the contract: a Map, and the loader run on a miss with the call's signal. */
+function mapCache<T>(): ReadThroughCache<T> & { readonly keys: string[]; readonly signals: AbortSignal[] } {
+  const values = new Map<string, T>();
+  const keys: string[] = [];
+  const signals: AbortSignal[] = [];
+  return {
+    name: 'map',
+    keys,
+    signals,
+    async get(key, loader, signal) {
+      keys.push(key);
+      if (values.has(key)) return values.get(key) as T;
+      const value = await loader(signal ?? NEVER_ABORTED);
+      signals.push(signal ?? NEVER_ABORTED);
+      values.set(key, value);
+      return value;
+    },
+  };
+}
+
+describe('withCache', () => {
+  it('a function chain keys each call by its arguments and loads only on a miss', async () => {
+    const cache = mapCache<string>();
+    const find = vi.fn(async (id: string) => `user ${id}`);
+    const getUser = Decorators.ofFunction(find)
+      .withCache(cache, (id) => `user:${id}`)
+      .decorate();
+    await expect(getUser('1')).resolves.toBe('user 1');
+    await expect(getUser('1')).resolves.toBe('user 1');
+    await expect(getUser('2')).resolves.toBe('user 2');
+    expect(find.mock.calls).toEqual([['1'], ['2']]);
+    expect(cache.keys).toEqual(['user:1', 'user:1', 'user:2']);
+  });
+
+  it('layers after it run around the cache, layers before it only on a load', async () => {
+    const cache = mapCache<string>();
+    const fn = flaky(1);
+    const cb = counting();
+    const call = Decorators.ofSupplier(fn)
+      .withCircuitBreaker(cb)
+      .withCache(cache, 'k')
+      .withRetry(quickRetry(2));
+    await expect(call.get()).resolves.toBe('ok'); // the first load failed, the retry loaded again
+    await expect(call.get()).resolves.toBe('ok'); // a hit: the breaker sees no call
+    expect(fn).toHaveBeenCalledTimes(2);
+    expect(await breakerCounts(cb)).toMatchObject({ failed: 1, ok: 1 });
+  });
+
+  it('hands the caller signal to the cache, which hands it to the loader', async () => {
+    const cache = mapCache<number>();
+    const controller = new AbortController();
+    const call = Decorators.ofFunctionWithSignal((signal: AbortSignal, n: number) => {
+      expect(signal).toBe(controller.signal);
+      return n * 2;
+    })
+      .withCache(cache, (n) => String(n))
+      .decorateWithSignal();
+    await expect(call(controller.signal, 21)).resolves.toBe(42);
+    expect(cache.signals).toEqual([controller.signal]);
+  });
+
+  it('a key function that throws rejects the call; bad arguments are refused at once', async () => {
+    const cache = mapCache<number>();
+    const call = Decorators.ofFunction((n: number) => n)
+      .withCache(cache, () => {
+        throw new Boom('no key');
+      })
+      .decorate();
+    await expect(call(1)).rejects.toThrow('no key');
+    expect(() => Decorators.ofSupplier(() => 1).withCache({} as never, 'k')).toThrow(
+      /withCache: 'cache' must be a cache/,
+    );
+    expect(() => Decorators.ofSupplier(() => 1).withCache(cache, 7 as never)).toThrow(
+      /'key' must be a string/,
+    );
+    expect(() => Decorators.ofFunction((n: number) => n).withCache(cache, 'k' as never)).toThrow(
+      /'key' must be a function/,
+    );
+  });
+
+  it('is typed by the chain: the cache must hold what the function returns', () => {
+    const numbers = mapCache<number>();
+    Decorators.ofFunction((n: number) => n).withCache(numbers, (n) => `${n}`);
+    expectTypeOf(Decorators.ofSupplier(() => 1).withCache)
+      .parameter(1)
+      .toEqualTypeOf<string>();
+    expectTypeOf(Decorators.ofFunction((_a: string, _b: number) => 1).withCache)
+      .parameter(1)
+      .toEqualTypeOf<(a: string, b: number) => string>();
   });
 });
 

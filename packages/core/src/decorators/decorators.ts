@@ -28,6 +28,7 @@ import { Fallback } from '../fallback/fallback.js';
 import type { RateLimiter } from '../rate-limiter/rate-limiter.js';
 import type { Retry } from '../retry/retry.js';
 import type { TimeLimiter } from '../time-limiter/time-limiter.js';
+import type { ReadThroughCache } from './read-through-cache.js';
 
 /** A decorated supplier: pass `signal` to abort the call (every layer and the supplier see it). */
 export type DecoratedSupplier<T> = (signal?: AbortSignal) => Promise<T>;
@@ -99,6 +100,34 @@ const fallbackInstanceLayer =
   (inner) =>
   (signal) =>
     fb.execute(inner, signal);
+
+/**
+ * Answers from `cache` when it holds the key, else runs what came before (as the cache's loader)
+ * and lets the cache keep the value. `key` is the key itself in a supplier chain, or built from
+ * the call's arguments in a function chain; a key function that throws rejects the call.
+ */
+const cacheLayer =
+  (cache: ReadThroughCache<unknown>, key: string | ((...args: unknown[]) => string)): Layer =>
+  (inner, args) =>
+  (signal) => {
+    let k: string;
+    try {
+      k = typeof key === 'string' ? key : key(...(args ?? []));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return cache.get(k, inner, signal);
+  };
+
+function requireCache(cache: unknown): void {
+  if (typeof (cache as { get?: unknown } | null)?.get !== 'function') {
+    throw new ConfigError('Decorators.withCache', {
+      field: 'cache',
+      value: cache,
+      allowed: 'a cache with get(key, loader, signal?) (a Cache from @breakwater/cache)',
+    });
+  }
+}
 
 type Matcher = (value: unknown) => boolean;
 type AnyHandler = (cause: unknown, signal: AbortSignal, ...args: unknown[]) => unknown;
@@ -311,6 +340,20 @@ export class SupplierDecorator<T> extends DecoratorBuilder {
   }
 
   /**
+   * Answers from `cache` under `key` when it holds a value; otherwise runs what came before as the
+   * cache's loader (once per key at a time) and lets the cache keep its value. Layers added after
+   * this one run around the cache: `withCache(c, k).withRetry(r)` retries a failed load, and
+   * `withRetry(r).withCache(c, k)` answers a hit without entering the retry.
+   */
+  withCache(cache: ReadThroughCache<T>, key: string): this {
+    requireCache(cache);
+    if (typeof key !== 'string') {
+      throw new ConfigError('Decorators.withCache', { field: 'key', value: key, allowed: 'a string' });
+    }
+    return this.wrap(cacheLayer(cache as ReadThroughCache<unknown>, key));
+  }
+
+  /**
    * The decorated supplier, composed once. Call it with an AbortSignal to make the call abortable:
    * an abort rejects at once with the signal's reason, and every layer and the supplier see it.
    */
@@ -367,6 +410,22 @@ export class FunctionDecorator<A extends unknown[], T> extends DecoratorBuilder 
   withFallback<R>(fallback: Fallback<R, T>): FunctionDecorator<A, T | Awaited<R>>;
   withFallback(first: unknown, second?: unknown): FunctionDecorator<A, unknown> {
     return new FunctionDecorator(this.fn, this.takesSignal, this.layersWith(toFallbackLayer(first, second)));
+  }
+
+  /**
+   * Answers from `cache` under `key(...args)` when it holds a value; otherwise runs what came
+   * before as the cache's loader (once per key at a time) and lets the cache keep its value.
+   */
+  withCache(cache: ReadThroughCache<T>, key: (...args: A) => string): this {
+    requireCache(cache);
+    if (typeof key !== 'function') {
+      throw new ConfigError('Decorators.withCache', {
+        field: 'key',
+        value: key,
+        allowed: 'a function of the call arguments that returns the key',
+      });
+    }
+    return this.wrap(cacheLayer(cache as ReadThroughCache<unknown>, key as (...args: unknown[]) => string));
   }
 
   /** The decorated function: the original parameters, a promise of the (awaited) result. */
