@@ -18,7 +18,11 @@
 
 // ------------------------------------------------------------------ circuit breaker
 
-export { MAX_OPEN_ATTEMPT, resolveCircuitBreakerConfig } from './circuit-breaker/circuit-breaker-config.js';
+export {
+  MAX_OPEN_ATTEMPT,
+  mergeCircuitBreakerConfigs,
+  resolveCircuitBreakerConfig,
+} from './circuit-breaker/circuit-breaker-config.js';
 export {
   acquireIn,
   type BreakerTransition,

@@ -82,6 +82,7 @@ const ENGINE = [
   'initialRateLimiterState',
   'isLegalTransition',
   'markUsed',
+  'mergeCircuitBreakerConfigs',
   'metricsOf',
   'nextDueAt',
   'rateLimiterStateProblem',
