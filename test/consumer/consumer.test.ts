@@ -2,8 +2,8 @@
  * The packages as a user gets them: every package packed (`pnpm pack`, as a release would), the
  * tarballs installed with plain npm into an empty project outside the workspace, next to the
  * current ioredis major, TypeScript and the peers; a strict TypeScript program that uses core, both
- * stores, events, prometheus and the cache compiled against them and run against a redis-server; and a
- * CommonJS file that require()s the packages.
+ * stores, events, prometheus, the cache and opossum compiled against them and run against a
+ * redis-server; and CommonJS files that require() the packages.
  *
  * It needs the packages built (`pnpm build`, which CI runs first) and the npm registry.
  */
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, type RedisServer, startRedis, stopAll } from '../support/redis-harness.js';
 
 const run = promisify(execFile);
-const PACKAGES = ['core', 'store-memory', 'store-redis', 'events', 'prometheus', 'cli', 'cache'];
+const PACKAGES = ['core', 'store-memory', 'store-redis', 'events', 'prometheus', 'cli', 'cache', 'opossum'];
 /** The current majors a new user's `npm install` brings. */
 const USER_DEPENDENCIES = ['ioredis@^6', 'rxjs@^7', 'prom-client@^15', 'typescript@~5.9', '@types/node@^20'];
 
@@ -78,11 +78,17 @@ describe('the packed packages in a plain npm project', () => {
       'true',
       'cached ada',
       'cached ada',
+      'opossum 42',
     ]);
   }, 120_000);
 
   it('CommonJS can require() them', async () => {
     const { stdout } = await sh('node', ['require-core.cjs'], project);
     expect(JSON.parse(stdout.trim())).toEqual({ value: 'required', type: 'function' });
+  });
+
+  it("CommonJS gets opossum's class itself from require('@breakwater/opossum')", async () => {
+    const { stdout } = await sh('node', ['require-opossum.cjs'], project);
+    expect(JSON.parse(stdout.trim())).toEqual({ value: 42, name: 'CircuitBreaker', code: 'EOPENBREAKER' });
   });
 });
