@@ -391,22 +391,31 @@ function attemptsSoFar(s: BreakerState): number {
   return s.state === 'OPEN' || s.state === 'HALF_OPEN' || s.state === 'FORCED_OPEN' ? s.attempts : 0;
 }
 
-function push(
+/**
+ * Moves the breaker to `to` at `at` as one transition: a new generation, published with the rates
+ * of `decided` (the window that decided it) and `until` (when the new state's wait ends, or 0).
+ * The caller sets the new state's fields first.
+ */
+function moveTo(
   s: BreakerState,
-  from: CircuitBreakerStateName,
+  to: CircuitBreakerStateName,
   at: number,
   reason: TransitionReason,
   until: number,
-  rates: SlidingWindow,
+  decided: SlidingWindow,
   fx: StepEffects,
 ): void {
+  const from = s.state;
+  s.state = to;
+  s.generation++;
+  s.since = at;
   fx.transitions.push({
     from,
-    to: s.state,
+    to,
     at,
     reason,
-    failureRate: failureRateOf(rates),
-    slowCallRate: slowCallRateOf(rates),
+    failureRate: failureRateOf(decided),
+    slowCallRate: slowCallRateOf(decided),
     until,
   });
 }
@@ -418,15 +427,11 @@ function enterOpen(
   reason: TransitionReason,
   fx: StepEffects,
 ) {
-  const from = s.state;
   s.attempts = attemptsSoFar(s) + 1;
-  s.state = 'OPEN';
-  s.generation++;
-  s.since = at;
   s.openUntil = at + c.waitDurationFor(s.attempts);
   s.halfOpenAvailable = 0;
   // The window that tripped the breaker stays, for getMetrics().
-  push(s, from, at, reason, s.openUntil, s.window, fx);
+  moveTo(s, 'OPEN', at, reason, s.openUntil, s.window, fx);
 }
 
 function enterHalfOpen(
@@ -436,18 +441,14 @@ function enterHalfOpen(
   reason: TransitionReason,
   fx: StepEffects,
 ) {
-  const from = s.state;
   const decided = s.window;
   s.attempts = attemptsSoFar(s);
-  s.state = 'HALF_OPEN';
-  s.generation++;
-  s.since = at;
   s.openUntil = 0;
   s.halfOpenAvailable = c.permittedNumberOfCallsInHalfOpenState;
   s.window = createHalfOpenWindow(c);
   s.notPermitted = 0;
   const maxWait = c.maxWaitDurationInHalfOpenState;
-  push(s, from, at, reason, maxWait > 0 ? at + maxWait : 0, decided, fx);
+  moveTo(s, 'HALF_OPEN', at, reason, maxWait > 0 ? at + maxWait : 0, decided, fx);
 }
 
 function enterClosed(
@@ -457,15 +458,12 @@ function enterClosed(
   reason: TransitionReason,
   fx: StepEffects,
 ) {
-  const from = s.state;
   const decided = s.window;
   freshClosed(s, c, at);
-  s.state = 'CLOSED';
-  s.generation++;
-  s.since = at;
-  push(s, from, at, reason, 0, decided, fx);
+  moveTo(s, 'CLOSED', at, reason, 0, decided, fx);
 }
 
+/** A fresh start: an empty closed window, no openings, nothing pending. */
 function freshClosed(s: BreakerState, c: CircuitBreakerSettings, at: number): void {
   s.window = createClosedWindow(c, at);
   s.attempts = 0;
@@ -476,6 +474,7 @@ function freshClosed(s: BreakerState, c: CircuitBreakerSettings, at: number): vo
   s.exceededReported = false;
 }
 
+/** DISABLED and METRICS_ONLY start afresh; FORCED_OPEN, too, but counts as one more opening. */
 function enterPassive(
   s: BreakerState,
   c: CircuitBreakerSettings,
@@ -483,19 +482,11 @@ function enterPassive(
   at: number,
   fx: StepEffects,
 ) {
-  const from = s.state;
   const decided = s.window;
-  s.attempts = target === 'FORCED_OPEN' ? attemptsSoFar(s) + 1 : 0;
-  s.state = target;
-  s.generation++;
-  s.since = at;
-  s.openUntil = 0;
-  s.halfOpenAvailable = 0;
-  s.consecutiveFailures = 0;
-  s.notPermitted = 0;
-  s.exceededReported = false;
-  s.window = createClosedWindow(c, at);
-  push(s, from, at, 'MANUAL', 0, decided, fx);
+  const attempts = target === 'FORCED_OPEN' ? attemptsSoFar(s) + 1 : 0;
+  freshClosed(s, c, at);
+  s.attempts = attempts;
+  moveTo(s, target, at, 'MANUAL', 0, decided, fx);
 }
 
 // ---------------------------------------------------------------- reading
