@@ -11,12 +11,12 @@ import { collectMetrics } from '@breakwater/prometheus';
 import { MemoryStore } from '@breakwater/store-memory';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
 import {
   breaker,
   cleanUpAfterEach,
   DownstreamError,
-  deferred,
   double,
   elapse,
   fakeClock,

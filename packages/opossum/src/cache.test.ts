@@ -4,11 +4,11 @@
  * them, with their events and stats.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import { type CacheTransport, MemoryCache } from './index.js';
 import {
   breaker,
   cleanUpAfterEach,
-  deferred,
   elapse,
   fakeClock,
   namesOf,

@@ -3,11 +3,11 @@
  * `capacity` (ESEMLOCKED, the `semaphoreLocked` event), as opossum documents them.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import CircuitBreaker from './index.js';
 import {
   breaker,
   cleanUpAfterEach,
-  deferred,
   double,
   elapse,
   fakeClock,

@@ -5,12 +5,12 @@
  * `enable`/`disable`, `shutdown`, `healthCheck`; the state getters, `toJSON` and the `state` option.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
 import {
   breaker,
   cleanUpAfterEach,
   DownstreamError,
-  deferred,
   double,
   elapse,
   fakeClock,
