@@ -25,22 +25,22 @@ export class CallCache {
     if (transport !== undefined) {
       const cached = transport.get(key);
       if (cached) {
-        slice.cacheHits++;
+        slice.counts.cacheHits++;
         tell('cacheHit');
         return Promise.resolve(cached);
       }
-      slice.cacheMisses++;
+      slice.counts.cacheMisses++;
       tell('cacheMiss');
     }
     const coalescing = this.coalescing;
     if (coalescing !== undefined) {
       const running = coalescing.get(key);
       if (running) {
-        slice.coalesceCacheHits++;
+        slice.counts.coalesceCacheHits++;
         tell('coalesceCacheHit');
         return running as Promise<unknown>;
       }
-      slice.coalesceCacheMisses++;
+      slice.counts.coalesceCacheMisses++;
       tell('coalesceCacheMiss');
     }
     return undefined;
