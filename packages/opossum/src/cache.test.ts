@@ -26,6 +26,15 @@ function counting() {
   return { action, calls: () => calls };
 }
 
+/** On fake time: `fire` answers `first`, the same for `ttl` ms, then `next` once they have passed. */
+async function expectKeptFor(fire: () => Promise<unknown>, ttl: number, first: unknown, next: unknown) {
+  expect(await fire()).toBe(first);
+  await elapse(ttl - 1);
+  expect(await fire()).toBe(first);
+  await elapse(1);
+  expect(await fire()).toBe(next);
+}
+
 describe('cache', () => {
   it('serves the first successful result per key until clearCache(); cacheHit/cacheMiss and stats', async () => {
     const { action, calls } = counting();
@@ -69,11 +78,7 @@ describe('cache', () => {
     useFakeTime();
     const { action } = counting();
     const b = breaker(action, { cache: true, cacheTTL: 1000, clock: fakeClock });
-    await b.fire('a');
-    await elapse(999);
-    expect(await b.fire('a')).toBe('a#1');
-    await elapse(1);
-    expect(await b.fire('a')).toBe('a#2');
+    await expectKeptFor(() => b.fire('a'), 1000, 'a#1', 'a#2');
   });
 
   it('cacheGetKey: the key of a call (default: JSON of the arguments)', async () => {
@@ -175,17 +180,9 @@ describe('coalesce', () => {
     useFakeTime();
     let calls = 0;
     const b = breaker(async () => ++calls, { coalesce: true, coalesceTTL: 1000, clock: fakeClock });
-    expect(await b.fire()).toBe(1);
-    await elapse(999);
-    expect(await b.fire()).toBe(1);
-    await elapse(1);
-    expect(await b.fire()).toBe(2);
+    await expectKeptFor(() => b.fire(), 1000, 1, 2);
     const byTimeout = breaker(async () => ++calls, { coalesce: true, timeout: 200, clock: fakeClock });
-    expect(await byTimeout.fire()).toBe(3);
-    await elapse(199);
-    expect(await byTimeout.fire()).toBe(3);
-    await elapse(1);
-    expect(await byTimeout.fire()).toBe(4);
+    await expectKeptFor(() => byTimeout.fire(), 200, 3, 4);
   });
 
   it("coalesceResetOn: 'success' | 'error' | 'timeout' end the sharing when the call ends so", async () => {
