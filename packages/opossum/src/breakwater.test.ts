@@ -208,6 +208,16 @@ async function gated(x: number, gate?: Promise<void>): Promise<number> {
   return double(x);
 }
 
+/** Holds one call of `b` running, expects the next call refused with `code`, then lets the first end. */
+async function refusedWhileOneRuns(b: CircuitBreaker<[number, Promise<void>?], number>, code: string) {
+  const gate = deferred<void>();
+  const running = b.fire(1, gate.promise);
+  await nextTurn();
+  await expect(b.fire(1)).rejects.toMatchObject({ code });
+  gate.resolve();
+  await running;
+}
+
 describe.each(PATHS)('the same decisions %s', (_path, make) => {
   it('threshold, half-open trial, close', async () => {
     useFakeTime();
@@ -224,12 +234,7 @@ describe.each(PATHS)('the same decisions %s', (_path, make) => {
     await elapse(1000);
     await nextTurn();
     expect(b.halfOpen).toBe(true);
-    const gate = deferred<void>();
-    const trial = b.fire(1, gate.promise);
-    await nextTurn();
-    await expect(b.fire(1)).rejects.toMatchObject({ code: 'EOPENBREAKER' });
-    gate.resolve();
-    await trial;
+    await refusedWhileOneRuns(b, 'EOPENBREAKER'); // the trial
     await nextTurn();
     expect(b.closed).toBe(true);
     expect(namesOf(events)).toEqual([
@@ -262,12 +267,7 @@ describe.each(PATHS)('the same decisions %s', (_path, make) => {
     expect(b.closed).toBe(true);
     await elapse(1000);
     await fireMany(b, 3, -404); // filtered: successes
-    const gate = deferred<void>();
-    const running = b.fire(1, gate.promise);
-    await nextTurn();
-    await expect(b.fire(1)).rejects.toMatchObject({ code: 'ESEMLOCKED' });
-    gate.resolve();
-    await running;
+    await refusedWhileOneRuns(b, 'ESEMLOCKED');
     expect(b.closed).toBe(true);
     const slow = b.fire(1, new Promise(() => {})).catch((e: { code?: string }) => e.code);
     await elapse(100);
