@@ -15,7 +15,6 @@ import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
 import {
   breaker,
-  cleanUpAfterEach,
   DownstreamError,
   double,
   elapse,
@@ -26,8 +25,6 @@ import {
   record,
   useFakeTime,
 } from './opossum.test-support.js';
-
-cleanUpAfterEach();
 
 describe('getBreakwater()', () => {
   it("is the breaker that decides: the adapter's transitions are its transitions", async () => {

@@ -6,18 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { deferred } from '../../../test/support/promises.js';
 import { type CacheTransport, MemoryCache } from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  elapse,
-  fakeClock,
-  namesOf,
-  record,
-  T0,
-  useFakeTime,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, elapse, fakeClock, namesOf, record, T0, useFakeTime } from './opossum.test-support.js';
 
 /** An action that counts its calls and resolves with `${x}#${call number}`. */
 function counting() {

@@ -7,7 +7,6 @@ import { deferred } from '../../../test/support/promises.js';
 import CircuitBreaker from './index.js';
 import {
   breaker,
-  cleanUpAfterEach,
   double,
   elapse,
   fakeClock,
@@ -16,8 +15,6 @@ import {
   record,
   useFakeTime,
 } from './opossum.test-support.js';
-
-cleanUpAfterEach();
 
 const never = (_x: number): Promise<number> => new Promise(() => {});
 

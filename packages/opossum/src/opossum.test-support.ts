@@ -1,9 +1,10 @@
 /**
- * Shared setup of the compatibility suite (`*.test.ts` beside it): breakers that are shut down
- * after each test, an event recorder, fake time, and small actions. Not a test file itself.
+ * Shared setup of the compatibility suite (`*.test.ts` beside it): breakers shut down when their
+ * test ends, an event recorder, fake time (real again when the test ends), and small actions. Not a
+ * test file itself.
  */
 import type { EventEmitter } from 'node:events';
-import { afterEach, vi } from 'vitest';
+import { onTestFinished, vi } from 'vitest';
 import CircuitBreaker from './index.js';
 
 /** A whole second, so that the one-second buckets of the window are easy to reason about. */
@@ -15,30 +16,22 @@ export const T0 = 1_700_000_000_000;
  */
 export const fakeClock = { now: () => Date.now() };
 
-const made: CircuitBreaker<never[], unknown>[] = [];
-
-/** Shuts down every breaker made by `breaker()` and restores real timers, after each test. */
-export function cleanUpAfterEach(): void {
-  afterEach(() => {
-    for (const b of made.splice(0)) b.shutdown();
-    vi.useRealTimers();
-    vi.restoreAllMocks();
-  });
-}
-
-/** `new CircuitBreaker(action, options)`, shut down after the test. */
+/** `new CircuitBreaker(action, options)`, shut down when the test that made it ends. */
 export function breaker<TI extends unknown[], TR>(
   action: (...args: TI) => TR | PromiseLike<TR>,
   options?: CircuitBreaker.Options<TI>,
 ): CircuitBreaker<TI, TR> {
   const b = new CircuitBreaker(action, options);
-  made.push(b as unknown as CircuitBreaker<never[], unknown>);
+  onTestFinished(() => b.shutdown());
   return b;
 }
 
-/** Fake setTimeout, setInterval, setImmediate and Date, starting at T0. */
+/** Fake setTimeout, setInterval, setImmediate and Date, starting at T0, until the test ends. */
 export function useFakeTime(): void {
   vi.useFakeTimers({ now: T0 });
+  onTestFinished(() => {
+    vi.useRealTimers();
+  });
 }
 
 /** Lets timers due by then, and the promise reactions they cause, run (fake or real time). */

@@ -9,7 +9,6 @@ import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
 import {
   breaker,
-  cleanUpAfterEach,
   DownstreamError,
   double,
   elapse,
@@ -21,8 +20,6 @@ import {
   T0,
   useFakeTime,
 } from './opossum.test-support.js';
-
-cleanUpAfterEach();
 
 function getters(b: CircuitBreaker<[number], unknown>) {
   return { closed: b.closed, opened: b.opened, halfOpen: b.halfOpen, pendingClose: b.pendingClose };
