@@ -13,18 +13,8 @@ import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
-import {
-  breaker,
-  DownstreamError,
-  double,
-  elapse,
-  fakeClock,
-  fireMany,
-  namesOf,
-  nextTurn,
-  record,
-  useFakeTime,
-} from './opossum.test-support.js';
+import { breaker, DownstreamError, double, fireMany, namesOf, record } from './opossum.test-support.js';
+import { elapse, fakeClock, nextTurn, useFakeTime } from './time.test-support.js';
 
 describe('getBreakwater()', () => {
   it("is the breaker that decides: the adapter's transitions are its transitions", async () => {

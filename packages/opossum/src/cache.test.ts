@@ -6,7 +6,8 @@
 import { describe, expect, it } from 'vitest';
 import { deferred } from '../../../test/support/promises.js';
 import { type CacheTransport, MemoryCache } from './index.js';
-import { breaker, elapse, fakeClock, namesOf, record, T0, useFakeTime } from './opossum.test-support.js';
+import { breaker, namesOf, record } from './opossum.test-support.js';
+import { elapse, fakeClock, T0, useFakeTime } from './time.test-support.js';
 
 /** An action that counts its calls and resolves with `${x}#${call number}`. */
 function counting() {
