@@ -2,15 +2,10 @@
  * Several processes (spawnWorker) sharing one cache on one Redis: stampede protection per process
  * and, with fleetLock, per fleet; a lock holder that dies; L1 invalidation across processes.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { sleep, waitUntil } from '../../../test/redis/helpers.js';
-import {
-  type RedisServer,
-  spawnWorker,
-  startRedis,
-  stopAll,
-  type WorkerHandle,
-} from '../../../test/support/redis-harness.js';
+import { spawnWorker, type WorkerHandle } from '../../../test/support/redis-harness.js';
+import { redisForFile } from '../../../test/support/redis-suite.js';
 import { Cache } from './cache.js';
 import { RedisCacheStore } from './redis-cache-store.js';
 
@@ -22,11 +17,7 @@ type Out =
 
 const WORKER = new URL('../../../test/support/fixtures/cache-worker.ts', import.meta.url);
 
-let server: RedisServer;
-beforeAll(async () => {
-  server = await startRedis();
-});
-afterAll(stopAll);
+const redis = redisForFile();
 
 let prefixes = 0;
 async function fleet(
@@ -35,7 +26,7 @@ async function fleet(
 ): Promise<{ workers: WorkerHandle<Out>[]; prefix: string }> {
   const prefix = `fleet${++prefixes}`;
   const workers = Array.from({ length: size }, () =>
-    spawnWorker<Out>(WORKER, [server.url, prefix, JSON.stringify(options)], {}, { timeoutMs: 20_000 }),
+    spawnWorker<Out>(WORKER, [redis.server.url, prefix, JSON.stringify(options)], {}, { timeoutMs: 20_000 }),
   );
   await Promise.all(workers.map((w) => w.waitFor((m) => m.type === 'ready')));
   return { workers, prefix };
@@ -104,7 +95,7 @@ describe('L1 invalidation across processes', () => {
     // both now answer from L1, even with a loader that would give v2
     for (const w of workers) expect((await get(w, 'k', 1, 0, 'v2').got).loads).toBe(0);
 
-    const client = server.client();
+    const client = redis.server.client();
     const store = new RedisCacheStore({ client, keyPrefix: prefix });
     const here = Cache.of<string>('fleet', { ttlMs: 60_000, l2: store });
     try {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CircuitBreaker, MaybePromise, ReadThroughCache, Unsubscribe } from '@breakwater/core';
 import { EventPublisher } from '@breakwater/core/engine';
+import { type CacheEventDetails, publishCacheEvent } from './cache-event-publish.js';
 import type { CacheEvent, CacheEventType, CacheTier } from './cache-events.js';
 import { CacheCounters, type CacheMetrics } from './cache-metrics.js';
 import {
@@ -329,36 +330,19 @@ export class Cache<T> implements ReadThroughCache<T> {
       this.counters.loaderErrors++;
       // A refresh has no caller to answer: its failure leaves the entry as it is.
       const fallback = stale !== undefined && now < stale.staleUntil && !flight.answered && !flight.refresh;
-      if (this.publisher.listensTo('LOADER_ERROR')) {
-        this.publisher.emit({
-          kind: 'cache',
-          type: 'LOADER_ERROR',
-          name: this.name,
-          at: now,
-          key,
-          durationMs: now - start,
-          error,
-          background: flight.background,
-          staleServed: fallback,
-        });
-      }
+      this.publish('LOADER_ERROR', now, key, {
+        durationMs: now - start,
+        error,
+        background: flight.background,
+        staleServed: fallback,
+      });
       if (fallback) this.serveStale(key, stale, flight, 'loader_error', now);
       else flight.reject(error);
       return undefined;
     }
     clearTimeout(softTimer);
     const now = clock.now();
-    if (this.publisher.listensTo('LOADED')) {
-      this.publisher.emit({
-        kind: 'cache',
-        type: 'LOADED',
-        name: this.name,
-        at: now,
-        key,
-        durationMs: now - start,
-        background: flight.background,
-      });
-    }
+    this.publish('LOADED', now, key, { durationMs: now - start, background: flight.background });
     const written = flight.invalidated ? undefined : this.keep(key, value, now);
     flight.resolve(value);
     return written === undefined ? undefined : { written };
@@ -375,17 +359,7 @@ export class Cache<T> implements ReadThroughCache<T> {
     // The load goes on for the cache alone: a caller who leaves must not abort it.
     flight.background = true;
     this.counters.staleServed++;
-    if (this.publisher.listensTo('STALE_SERVED')) {
-      this.publisher.emit({
-        kind: 'cache',
-        type: 'STALE_SERVED',
-        name: this.name,
-        at: now,
-        key,
-        cause,
-        staleForMs: Math.max(0, now - stale.freshUntil),
-      });
-    }
+    this.publish('STALE_SERVED', now, key, { cause, staleForMs: Math.max(0, now - stale.freshUntil) });
     flight.resolve(stale.value);
   }
 
@@ -519,17 +493,7 @@ export class Cache<T> implements ReadThroughCache<T> {
         }
       } catch (error) {
         this.counters.writeBackFailures++;
-        if (this.publisher.listensTo('WRITE_BACK_FAILED')) {
-          this.publisher.emit({
-            kind: 'cache',
-            type: 'WRITE_BACK_FAILED',
-            name: this.name,
-            at: entry.createdAt,
-            key,
-            errorType: 'serialize',
-            error,
-          });
-        }
+        this.publish('WRITE_BACK_FAILED', entry.createdAt, key, { errorType: 'serialize', error });
         return 'unserializable';
       }
     }
@@ -539,17 +503,7 @@ export class Cache<T> implements ReadThroughCache<T> {
     if (text.length * 3 > max) {
       const bytes = Buffer.byteLength(text);
       if (bytes > max) {
-        if (this.publisher.listensTo('VALUE_TOO_LARGE')) {
-          this.publisher.emit({
-            kind: 'cache',
-            type: 'VALUE_TOO_LARGE',
-            name: this.name,
-            at: entry.createdAt,
-            key,
-            bytes,
-            maxValueBytes: max,
-          });
-        }
+        this.publish('VALUE_TOO_LARGE', entry.createdAt, key, { bytes, maxValueBytes: max });
         return 'too-large';
       }
     }
@@ -612,7 +566,16 @@ export class Cache<T> implements ReadThroughCache<T> {
   }
 
   private emitTier(type: 'HIT' | 'MISS', key: string, tier: CacheTier, now: number): void {
-    if (!this.publisher.listensTo(type)) return;
-    this.publisher.emit({ kind: 'cache', type, name: this.name, at: now, key, tier });
+    this.publish(type, now, key, { tier });
+  }
+
+  /** Publishes this cache's `type` event about `key` when someone listens to that type. */
+  private publish<K extends CacheEventType>(
+    type: K,
+    at: number,
+    key: string,
+    details: CacheEventDetails<K>,
+  ): void {
+    publishCacheEvent(this.publisher, this.name, type, at, key, details);
   }
 }

@@ -1,6 +1,7 @@
 import type { CircuitBreaker } from '@breakwater/core';
 import type { EventPublisher } from '@breakwater/core/engine';
 import { CacheTierError, isTierOutage, toTierError } from './cache-errors.js';
+import { publishCacheEvent } from './cache-event-publish.js';
 import type { CacheEvent, CacheTierOperation } from './cache-events.js';
 import type { CacheCounters } from './cache-metrics.js';
 import { decodeEntry, type Entry } from './entry.js';
@@ -157,9 +158,7 @@ export class SharedTier<T> {
       }
     }
     const { publisher, name } = this.owner;
-    if (publisher.listensTo('ENTRY_UNREADABLE')) {
-      publisher.emit({ kind: 'cache', type: 'ENTRY_UNREADABLE', name, at: this.owner.now(), key, reason });
-    }
+    publishCacheEvent(publisher, name, 'ENTRY_UNREADABLE', this.owner.now(), key, { reason });
     return undefined;
   }
 
@@ -225,24 +224,12 @@ export class SharedTier<T> {
     counters.l2Errors[tierError.reason]++;
     if (operation === 'set') {
       counters.writeBackFailures++;
-      if (publisher.listensTo('WRITE_BACK_FAILED')) {
-        publisher.emit({
-          kind: 'cache',
-          type: 'WRITE_BACK_FAILED',
-          name,
-          at: this.owner.now(),
-          key,
-          errorType: tierError.reason,
-          error: tierError,
-        });
-      }
-    } else if (publisher.listensTo('L2_ERROR')) {
-      publisher.emit({
-        kind: 'cache',
-        type: 'L2_ERROR',
-        name,
-        at: this.owner.now(),
-        key,
+      publishCacheEvent(publisher, name, 'WRITE_BACK_FAILED', this.owner.now(), key, {
+        errorType: tierError.reason,
+        error: tierError,
+      });
+    } else {
+      publishCacheEvent(publisher, name, 'L2_ERROR', this.owner.now(), key, {
         operation,
         errorType: tierError.reason,
         error: tierError,

@@ -11,23 +11,10 @@ import { collectMetrics } from '@breakwater/prometheus';
 import { MemoryStore } from '@breakwater/store-memory';
 import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  DownstreamError,
-  deferred,
-  double,
-  elapse,
-  fakeClock,
-  fireMany,
-  namesOf,
-  nextTurn,
-  record,
-  useFakeTime,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, DownstreamError, double, fireMany, namesOf, record } from './opossum.test-support.js';
+import { elapse, fakeClock, nextTurn, useFakeTime } from './time.test-support.js';
 
 describe('getBreakwater()', () => {
   it("is the breaker that decides: the adapter's transitions are its transitions", async () => {
@@ -208,6 +195,16 @@ async function gated(x: number, gate?: Promise<void>): Promise<number> {
   return double(x);
 }
 
+/** Holds one call of `b` running, expects the next call refused with `code`, then lets the first end. */
+async function refusedWhileOneRuns(b: CircuitBreaker<[number, Promise<void>?], number>, code: string) {
+  const gate = deferred<void>();
+  const running = b.fire(1, gate.promise);
+  await nextTurn();
+  await expect(b.fire(1)).rejects.toMatchObject({ code });
+  gate.resolve();
+  await running;
+}
+
 describe.each(PATHS)('the same decisions %s', (_path, make) => {
   it('threshold, half-open trial, close', async () => {
     useFakeTime();
@@ -224,12 +221,7 @@ describe.each(PATHS)('the same decisions %s', (_path, make) => {
     await elapse(1000);
     await nextTurn();
     expect(b.halfOpen).toBe(true);
-    const gate = deferred<void>();
-    const trial = b.fire(1, gate.promise);
-    await nextTurn();
-    await expect(b.fire(1)).rejects.toMatchObject({ code: 'EOPENBREAKER' });
-    gate.resolve();
-    await trial;
+    await refusedWhileOneRuns(b, 'EOPENBREAKER'); // the trial
     await nextTurn();
     expect(b.closed).toBe(true);
     expect(namesOf(events)).toEqual([
@@ -262,12 +254,7 @@ describe.each(PATHS)('the same decisions %s', (_path, make) => {
     expect(b.closed).toBe(true);
     await elapse(1000);
     await fireMany(b, 3, -404); // filtered: successes
-    const gate = deferred<void>();
-    const running = b.fire(1, gate.promise);
-    await nextTurn();
-    await expect(b.fire(1)).rejects.toMatchObject({ code: 'ESEMLOCKED' });
-    gate.resolve();
-    await running;
+    await refusedWhileOneRuns(b, 'ESEMLOCKED');
     expect(b.closed).toBe(true);
     const slow = b.fire(1, new Promise(() => {})).catch((e: { code?: string }) => e.code);
     await elapse(100);

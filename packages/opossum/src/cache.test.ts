@@ -4,26 +4,25 @@
  * them, with their events and stats.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import { type CacheTransport, MemoryCache } from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  deferred,
-  elapse,
-  fakeClock,
-  namesOf,
-  record,
-  T0,
-  useFakeTime,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, namesOf, record } from './opossum.test-support.js';
+import { elapse, fakeClock, T0, useFakeTime } from './time.test-support.js';
 
 /** An action that counts its calls and resolves with `${x}#${call number}`. */
 function counting() {
   let calls = 0;
   const action = async (x: string) => `${x}#${++calls}`;
   return { action, calls: () => calls };
+}
+
+/** On fake time: `fire` answers `first`, the same for `ttl` ms, then `next` once they have passed. */
+async function expectKeptFor(fire: () => Promise<unknown>, ttl: number, first: unknown, next: unknown) {
+  expect(await fire()).toBe(first);
+  await elapse(ttl - 1);
+  expect(await fire()).toBe(first);
+  await elapse(1);
+  expect(await fire()).toBe(next);
 }
 
 describe('cache', () => {
@@ -69,11 +68,7 @@ describe('cache', () => {
     useFakeTime();
     const { action } = counting();
     const b = breaker(action, { cache: true, cacheTTL: 1000, clock: fakeClock });
-    await b.fire('a');
-    await elapse(999);
-    expect(await b.fire('a')).toBe('a#1');
-    await elapse(1);
-    expect(await b.fire('a')).toBe('a#2');
+    await expectKeptFor(() => b.fire('a'), 1000, 'a#1', 'a#2');
   });
 
   it('cacheGetKey: the key of a call (default: JSON of the arguments)', async () => {
@@ -175,17 +170,9 @@ describe('coalesce', () => {
     useFakeTime();
     let calls = 0;
     const b = breaker(async () => ++calls, { coalesce: true, coalesceTTL: 1000, clock: fakeClock });
-    expect(await b.fire()).toBe(1);
-    await elapse(999);
-    expect(await b.fire()).toBe(1);
-    await elapse(1);
-    expect(await b.fire()).toBe(2);
+    await expectKeptFor(() => b.fire(), 1000, 1, 2);
     const byTimeout = breaker(async () => ++calls, { coalesce: true, timeout: 200, clock: fakeClock });
-    expect(await byTimeout.fire()).toBe(3);
-    await elapse(199);
-    expect(await byTimeout.fire()).toBe(3);
-    await elapse(1);
-    expect(await byTimeout.fire()).toBe(4);
+    await expectKeptFor(() => byTimeout.fire(), 200, 3, 4);
   });
 
   it("coalesceResetOn: 'success' | 'error' | 'timeout' end the sharing when the call ends so", async () => {

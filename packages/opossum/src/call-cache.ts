@@ -2,10 +2,24 @@ import type { Clock } from '@breakwater/core';
 import type { FailureKind } from './call-outcome.js';
 import type { CacheTransport, MemoryCache } from './memory-cache.js';
 import type { Settings } from './options.js';
-import type { Slice } from './status.js';
+import type { Counts, Slice } from './status.js';
 
 /** The cache events a lookup emits. */
 export type CacheEvent = 'cacheHit' | 'cacheMiss' | 'coalesceCacheHit' | 'coalesceCacheMiss';
+
+/** The count of the window each cache event adds to. */
+const COUNTED: Readonly<Record<CacheEvent, keyof Counts>> = {
+  cacheHit: 'cacheHits',
+  cacheMiss: 'cacheMisses',
+  coalesceCacheHit: 'coalesceCacheHits',
+  coalesceCacheMiss: 'coalesceCacheMisses',
+};
+
+/** Counts `event` in `slice`, then tells it. */
+function seen(event: CacheEvent, slice: Slice, tell: (event: CacheEvent) => void): void {
+  slice.counts[COUNTED[event]]++;
+  tell(event);
+}
 
 /**
  * opossum's cache (`cache`: the first successful result per key) and coalescing (`coalesce`: calls
@@ -24,24 +38,14 @@ export class CallCache {
     const transport = this.transport;
     if (transport !== undefined) {
       const cached = transport.get(key);
-      if (cached) {
-        slice.cacheHits++;
-        tell('cacheHit');
-        return Promise.resolve(cached);
-      }
-      slice.cacheMisses++;
-      tell('cacheMiss');
+      seen(cached ? 'cacheHit' : 'cacheMiss', slice, tell);
+      if (cached) return Promise.resolve(cached);
     }
     const coalescing = this.coalescing;
     if (coalescing !== undefined) {
       const running = coalescing.get(key);
-      if (running) {
-        slice.coalesceCacheHits++;
-        tell('coalesceCacheHit');
-        return running as Promise<unknown>;
-      }
-      slice.coalesceCacheMisses++;
-      tell('coalesceCacheMiss');
+      seen(running ? 'coalesceCacheHit' : 'coalesceCacheMiss', slice, tell);
+      if (running) return running as Promise<unknown>;
     }
     return undefined;
   }

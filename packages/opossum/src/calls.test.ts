@@ -5,17 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import CircuitBreaker from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  DownstreamError,
-  double,
-  fireMany,
-  namesOf,
-  record,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, DownstreamError, double, fireMany, namesOf, record } from './opossum.test-support.js';
 
 describe('fire and call', () => {
   it('fire passes its arguments to the action and resolves with its result', async () => {

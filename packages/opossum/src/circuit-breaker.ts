@@ -211,7 +211,7 @@ export class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> exte
 
   private invoke(context: unknown, args: TI): Promise<TR> {
     if (this.shut) return Promise.reject(shutdownError());
-    this.statusOf.current.fires++;
+    this.statusOf.current.counts.fires++;
     if (this.fireListened) this.emit('fire', args);
     if (!this.isEnabled) return this.runUnprotected(context, args);
     if (this.cache !== undefined) return this.invokeKeyed(this.cache, context, args);
@@ -349,7 +349,7 @@ export class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> exte
 
   private succeeded(value: TR, latency: number, key: string | undefined): TR {
     const bucket = this.statusOf.current;
-    bucket.successes++;
+    bucket.counts.successes++;
     if (this.statusOf.rollingPercentilesEnabled) bucket.latencies.add(latency);
     // A trial's success closes the breaker before 'success' reaches the user's listeners, as in
     // opossum (whose own 'success' listener, registered first, closes it).
@@ -364,20 +364,20 @@ export class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> exte
     const error = outcome.error;
     const bucket = this.statusOf.current;
     if (outcome.kind === 'timeout') {
-      bucket.timeouts++;
+      bucket.counts.timeouts++;
       this.emit('timeout', error, latency, args);
       this.abortController?.abort();
     } else if (outcome.kind === 'semaphore') {
-      bucket.semaphoreRejections++;
+      bucket.counts.semaphoreRejections++;
       this.emit('semaphoreLocked', error, latency);
     }
     if (outcome.filtered) {
-      bucket.successes++;
+      bucket.counts.successes++;
       if (this.statusOf.rollingPercentilesEnabled) bucket.latencies.add(latency);
       if (this.states.hasPending) this.states.flush();
       this.emit('success', error, latency);
     } else if (outcome.kind !== 'semaphore') {
-      bucket.failures++;
+      bucket.counts.failures++;
       if (this.statusOf.rollingPercentilesEnabled) bucket.latencies.add(latency);
       this.emit('failure', error, latency, args);
     }
@@ -399,7 +399,7 @@ export class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> exte
     this.refusedNow = true;
     if (key !== undefined) this.cache?.forget(key, 'refused');
     const error = openBreakerError(cause ?? new CallNotPermittedError(this.settings.name, state));
-    this.statusOf.current.rejects++;
+    this.statusOf.current.counts.rejects++;
     this.emit('reject', error);
     return this.runFallback(error, args) ?? Promise.reject(error);
   }
@@ -413,7 +413,7 @@ export class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> exte
     } catch (thrown) {
       return Promise.reject(thrown);
     }
-    this.statusOf.current.fallbacks++;
+    this.statusOf.current.counts.fallbacks++;
     this.emit('fallback', result, error);
     return Promise.resolve(result as TR);
   }

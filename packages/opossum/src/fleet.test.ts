@@ -10,15 +10,9 @@
  * Breakwater's execute (timeouts, fallback, errorFilter).
  */
 import { RedisStore } from '@breakwater/store-redis';
-import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type RedisServer,
-  spawnWorker,
-  startRedis,
-  stopAll,
-  type WorkerHandle,
-} from '../../../test/support/redis-harness.js';
+import { spawnWorker, type WorkerHandle } from '../../../test/support/redis-harness.js';
+import { redisForFile } from '../../../test/support/redis-suite.js';
 import CircuitBreaker from './index.js';
 
 const WORKER = 'packages/opossum/src/fleet-worker.test-support.ts';
@@ -28,22 +22,18 @@ interface Message {
   readonly [key: string]: unknown;
 }
 
-let server: RedisServer;
-let client: Redis;
+const redis = redisForFile();
 let workers: WorkerHandle<Message>[];
 let nextId = 0;
 
 beforeAll(async () => {
-  server = await startRedis();
-  client = server.client();
-  workers = [0, 1].map(() => spawnWorker<Message>(WORKER, [server.url], {}, { timeoutMs: 15_000 }));
+  workers = [0, 1].map(() => spawnWorker<Message>(WORKER, [redis.server.url], {}, { timeoutMs: 15_000 }));
 }, 60_000);
 
 afterAll(async () => {
   for (const w of workers ?? []) {
     expect(w.messages.filter((m) => m.type === 'unhandled')).toEqual([]);
   }
-  await stopAll();
 });
 
 async function fire(w: WorkerHandle<Message>, x: number | 'hold'): Promise<unknown> {
@@ -72,7 +62,7 @@ function actionsOf(w: WorkerHandle<Message>, since: number): number {
 /** Resolves once `n` connections listen on the store's events channel (the fleet subscriptions). */
 async function subscribers(n: number): Promise<void> {
   for (let i = 0; i < 200; i++) {
-    const [, count] = (await client.pubsub('NUMSUB', 'breakwater:events')) as [string, number];
+    const [, count] = (await redis.client.pubsub('NUMSUB', 'breakwater:events')) as [string, number];
     if (count >= n) return;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -133,7 +123,7 @@ describe('two processes share one breaker through a RedisStore', () => {
 
 describe('a breaker on a RedisStore, in this process', () => {
   it("keeps opossum's rules on the path through Breakwater's execute", async () => {
-    const store = new RedisStore({ client, processId: 'test' });
+    const store = new RedisStore({ client: redis.client, processId: 'test' });
     const b = new CircuitBreaker(
       (x: number) =>
         x === 0

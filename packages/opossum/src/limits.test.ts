@@ -3,21 +3,10 @@
  * `capacity` (ESEMLOCKED, the `semaphoreLocked` event), as opossum documents them.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import CircuitBreaker from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  deferred,
-  double,
-  elapse,
-  fakeClock,
-  namesOf,
-  nextTurn,
-  record,
-  useFakeTime,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, double, namesOf, record } from './opossum.test-support.js';
+import { elapse, fakeClock, nextTurn, useFakeTime } from './time.test-support.js';
 
 const never = (_x: number): Promise<number> => new Promise(() => {});
 

@@ -1,59 +1,20 @@
 /**
- * Shared setup of the compatibility suite (`*.test.ts` beside it): breakers that are shut down
- * after each test, an event recorder, fake time, and small actions. Not a test file itself.
+ * Shared setup of the compatibility suite (`*.test.ts` beside it): breakers shut down when their
+ * test ends, an event recorder, and small actions (time: ./time.test-support.ts). Not a test file
+ * itself.
  */
 import type { EventEmitter } from 'node:events';
-import { afterEach, vi } from 'vitest';
+import { onTestFinished } from 'vitest';
 import CircuitBreaker from './index.js';
 
-/** A whole second, so that the one-second buckets of the window are easy to reason about. */
-export const T0 = 1_700_000_000_000;
-
-/**
- * For tests on fake time: the breaker reads the (faked) Date through this clock. Breakwater's
- * default clock keeps the real Date.now, which fake timers do not replace.
- */
-export const fakeClock = { now: () => Date.now() };
-
-const made: CircuitBreaker<never[], unknown>[] = [];
-
-/** Shuts down every breaker made by `breaker()` and restores real timers, after each test. */
-export function cleanUpAfterEach(): void {
-  afterEach(() => {
-    for (const b of made.splice(0)) b.shutdown();
-    vi.useRealTimers();
-    vi.restoreAllMocks();
-  });
-}
-
-/** `new CircuitBreaker(action, options)`, shut down after the test. */
+/** `new CircuitBreaker(action, options)`, shut down when the test that made it ends. */
 export function breaker<TI extends unknown[], TR>(
   action: (...args: TI) => TR | PromiseLike<TR>,
   options?: CircuitBreaker.Options<TI>,
 ): CircuitBreaker<TI, TR> {
   const b = new CircuitBreaker(action, options);
-  made.push(b as unknown as CircuitBreaker<never[], unknown>);
+  onTestFinished(() => b.shutdown());
   return b;
-}
-
-/** Fake setTimeout, setInterval, setImmediate and Date, starting at T0. */
-export function useFakeTime(): void {
-  vi.useFakeTimers({ now: T0 });
-}
-
-/** Lets timers due by then, and the promise reactions they cause, run (fake or real time). */
-export async function elapse(ms: number): Promise<void> {
-  if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(ms);
-  else await new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/**
- * One turn of the event loop: the events of timer-driven transitions go out on it. On fake time
- * it moves 1 ms (fake timers run an immediate set at the current time only when time moves).
- */
-export async function nextTurn(): Promise<void> {
-  if (vi.isFakeTimers()) await vi.advanceTimersByTimeAsync(1);
-  else await new Promise((resolve) => setImmediate(resolve));
 }
 
 export const ALL_EVENTS = [
@@ -126,19 +87,4 @@ export async function fireMany(
     );
   }
   return out;
-}
-
-/** A promise and its settle functions. */
-export function deferred<T>(): {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-} {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
 }

@@ -5,24 +5,10 @@
  * `enable`/`disable`, `shutdown`, `healthCheck`; the state getters, `toJSON` and the `state` option.
  */
 import { describe, expect, it } from 'vitest';
+import { deferred } from '../../../test/support/promises.js';
 import type CircuitBreaker from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  DownstreamError,
-  deferred,
-  double,
-  elapse,
-  fakeClock,
-  fireMany,
-  namesOf,
-  nextTurn,
-  record,
-  T0,
-  useFakeTime,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, DownstreamError, double, fireMany, namesOf, record } from './opossum.test-support.js';
+import { elapse, fakeClock, nextTurn, T0, useFakeTime } from './time.test-support.js';
 
 function getters(b: CircuitBreaker<[number], unknown>) {
   return { closed: b.closed, opened: b.opened, halfOpen: b.halfOpen, pendingClose: b.pendingClose };

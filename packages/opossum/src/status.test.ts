@@ -7,17 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import CircuitBreaker, { type Stats, Status } from './index.js';
-import {
-  breaker,
-  cleanUpAfterEach,
-  double,
-  elapse,
-  fakeClock,
-  fireMany,
-  useFakeTime,
-} from './opossum.test-support.js';
-
-cleanUpAfterEach();
+import { breaker, double, fireMany } from './opossum.test-support.js';
+import { elapse, fakeClock, useFakeTime } from './time.test-support.js';
 
 const PERCENTILE_KEYS = ['0', '0.25', '0.5', '0.75', '0.9', '0.95', '0.99', '0.995', '1'];
 

@@ -63,22 +63,18 @@ const PERCENTILES = [0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1] as const;
 
 const ROTATE = 'rotate';
 
+/** The counts of one slice, by kind of outcome: the numbers of a Bucket. */
+export type Counts = Record<(typeof COUNTERS)[number], number>;
+
+/** Every count at 0: COUNTERS is the one list of them. */
+function zeroCounts(): Counts {
+  const counts = {} as Counts;
+  for (const key of COUNTERS) counts[key] = 0;
+  return counts;
+}
+
 export function emptyBucket(): Bucket {
-  return {
-    failures: 0,
-    fallbacks: 0,
-    successes: 0,
-    rejects: 0,
-    fires: 0,
-    timeouts: 0,
-    cacheHits: 0,
-    cacheMisses: 0,
-    coalesceCacheHits: 0,
-    coalesceCacheMisses: 0,
-    semaphoreRejections: 0,
-    percentiles: {},
-    latencyTimes: [],
-  };
+  return { ...zeroCounts(), percentiles: {}, latencyTimes: [] };
 }
 
 /** Latencies of at least this many ms (or not whole, or negative) are kept in a Map. */
@@ -133,24 +129,14 @@ export class LatencyCounts {
 
 /** One slice of the window as the breaker counts into it. */
 export class Slice {
-  failures = 0;
-  fallbacks = 0;
-  successes = 0;
-  rejects = 0;
-  fires = 0;
-  timeouts = 0;
-  cacheHits = 0;
-  cacheMisses = 0;
-  coalesceCacheHits = 0;
-  coalesceCacheMisses = 0;
-  semaphoreRejections = 0;
+  /** What the breaker counts as calls end (`slice.counts.fires++`). */
+  readonly counts: Counts = zeroCounts();
   readonly latencies = new LatencyCounts();
   isCircuitBreakerOpen: boolean | undefined;
 
   /** The slice as opossum shows it. */
   toBucket(withLatencies: boolean): Bucket {
-    const bucket = emptyBucket();
-    for (const key of COUNTERS) bucket[key] = this[key];
+    const bucket: Bucket = { ...this.counts, percentiles: {}, latencyTimes: [] };
     if (withLatencies) this.latencies.appendTo(bucket.latencyTimes);
     if (this.isCircuitBreakerOpen !== undefined) bucket.isCircuitBreakerOpen = this.isCircuitBreakerOpen;
     return bucket;
@@ -211,7 +197,7 @@ export class Status extends EventEmitter {
     const totals: Stats = { ...emptyBucket(), latencyMean: 0 };
     const latencies: number[] = [];
     for (const slice of this.slices) {
-      for (const key of COUNTERS) totals[key] += slice[key];
+      for (const key of COUNTERS) totals[key] += slice.counts[key];
       if (this.rollingPercentilesEnabled) slice.latencies.appendTo(latencies);
     }
     if (!this.rollingPercentilesEnabled) {
@@ -292,7 +278,7 @@ function nearestRank(sorted: readonly number[], p: number): number {
 function prime(slice: Slice, stats: Partial<Stats>): void {
   for (const key of COUNTERS) {
     const v = stats[key];
-    if (typeof v === 'number' && Number.isFinite(v)) slice[key] = v;
+    if (typeof v === 'number' && Number.isFinite(v)) slice.counts[key] = v;
   }
   if (Array.isArray(stats.latencyTimes)) {
     for (const ms of stats.latencyTimes)
