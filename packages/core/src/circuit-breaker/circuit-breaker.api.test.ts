@@ -5,6 +5,7 @@
 import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerEvent } from '@breakwater/core';
 import { EventPublisher } from '@breakwater/core/engine';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { rejectionOf } from '../common/rejection.test-support.js';
 import {
   BoomError,
   clock,
@@ -106,10 +107,7 @@ describe('manual API', () => {
     const cb = make(SMALL, 'manual');
     await expect(cb.acquirePermission()).resolves.toBeUndefined();
     await cb.transitionToOpenState();
-    const error = await cb.acquirePermission().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(cb.acquirePermission());
     expect(error).toBeInstanceOf(CallNotPermittedError);
     expect(error).toMatchObject({ circuitBreakerName: 'manual', state: 'OPEN' });
   });

@@ -5,6 +5,7 @@
 import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
 import { deferred } from '../../../../test/support/promises.js';
+import { rejectionOf } from '../common/rejection.test-support.js';
 import {
   BoomError,
   clock,
@@ -32,12 +33,7 @@ describe('OPEN', () => {
     await fail(cb, 2);
     const events = listen(cb);
     clock.advance(999);
-    const error = await cb
-      .execute(() => 'x')
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const error = await rejectionOf(cb.execute(() => 'x'));
     expect(error).toBeInstanceOf(CallNotPermittedError);
     expect(error).toMatchObject({ name: 'CallNotPermittedError', circuitBreakerName: 'cb', state: 'OPEN' });
     expect(events).toEqual([

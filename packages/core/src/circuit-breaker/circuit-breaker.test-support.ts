@@ -11,6 +11,7 @@ import {
   ManualClock,
 } from '@breakwater/core';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
+import { rejectionOf } from '../common/rejection.test-support.js';
 
 // A whole second, so that TIME_BASED bucket boundaries are easy to reason about.
 export const T0 = 1_700_000_000_000;
@@ -82,13 +83,9 @@ export async function fail(
   }
 }
 
+/** Checks that `cb` refuses a call with CallNotPermittedError, reporting `state`. */
 export async function refused(cb: CircuitBreaker, state: CircuitBreakerStateName = 'OPEN'): Promise<void> {
-  const error = await cb
-    .execute(() => 'never')
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+  const error = await rejectionOf(cb.execute(() => 'never'));
   expect(error).toBeInstanceOf(CallNotPermittedError);
   expect((error as CallNotPermittedError).state).toBe(state);
 }

@@ -9,6 +9,7 @@ import {
   STATES,
 } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
+import { rejectionOf } from '../common/rejection.test-support.js';
 import {
   clock,
   driveTo,
@@ -99,10 +100,7 @@ describe('manual transitions', () => {
     const cb = make(SMALL, 'illegal');
     await driveTo(cb, from);
     const events = listen(cb);
-    const error = await manualTransition(cb, to).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(manualTransition(cb, to));
     expect(error).toBeInstanceOf(IllegalStateTransitionError);
     expect(error).toMatchObject({
       name: 'IllegalStateTransitionError',

@@ -25,14 +25,7 @@ import {
   RetryIntervalError,
   TimeoutError,
 } from './errors.js';
-
-/** The rejection of `pending`, which must reject. */
-async function rejectionOf(pending: Promise<unknown>): Promise<unknown> {
-  return pending.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error,
-  );
-}
+import { rejectionOf } from './rejection.test-support.js';
 
 /** What `create` throws, which it must. */
 function thrownBy(create: () => unknown): unknown {
