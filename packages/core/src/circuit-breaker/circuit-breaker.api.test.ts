@@ -19,6 +19,7 @@ import {
   SMALL,
   succeed,
   T0,
+  tripped,
   typesOf,
 } from './circuit-breaker.test-support.js';
 
@@ -65,8 +66,7 @@ describe('getMetrics()', () => {
   });
 
   it('counts refused calls while OPEN and starts over in HALF_OPEN', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     await refused(cb);
     await refused(cb);
     expect((await cb.getMetrics()).numberOfNotPermittedCalls).toBe(2);

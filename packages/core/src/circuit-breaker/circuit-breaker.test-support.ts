@@ -56,6 +56,13 @@ export const SMALL: CircuitBreakerConfig = {
   permittedNumberOfCallsInHalfOpenState: 2,
 };
 
+/** A breaker of `config` (SMALL by default) that two failures have tripped OPEN, at T0. */
+export async function tripped(config: CircuitBreakerConfig = SMALL, name?: string): Promise<CircuitBreaker> {
+  const cb = make(config, name);
+  await fail(cb, 2);
+  return cb;
+}
+
 export async function succeed(cb: CircuitBreaker, times = 1, durationMs = 0): Promise<void> {
   for (let i = 0; i < times; i++) {
     await expect(

@@ -23,6 +23,7 @@ import {
   succeed,
   T0,
   TEN_YEARS,
+  tripped,
   typesOf,
 } from './circuit-breaker.test-support.js';
 
@@ -122,8 +123,7 @@ describe('manual transitions', () => {
   });
 
   it('a self-transition to OPEN does not restart the open wait', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     clock.advance(600);
     await cb.transitionToOpenState();
     clock.advance(400); // 1000 ms after the breaker opened
@@ -160,8 +160,7 @@ describe('manual transitions', () => {
   });
 
   it('OPEN -> CLOSED starts a fresh window', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     await cb.transitionToClosedState();
     expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(0);
     await fail(cb);
@@ -226,8 +225,7 @@ describe('DISABLED, FORCED_OPEN, METRICS_ONLY', () => {
 
 describe('reset()', () => {
   it('from OPEN: back to CLOSED with an empty window; STATE_TRANSITION then RESET', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     await refused(cb);
     clock.advance(5);
     const events = listen(cb);
