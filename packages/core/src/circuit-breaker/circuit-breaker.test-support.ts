@@ -119,22 +119,18 @@ export async function driveTo(cb: CircuitBreaker, state: CircuitBreakerStateName
   return manualTransition(cb, state);
 }
 
+/** How each manual transition (and the reset) is asked of a breaker. */
+const MANUAL_TRANSITIONS: Record<CircuitBreakerStateName | 'RESET', (cb: CircuitBreaker) => Promise<void>> = {
+  RESET: (cb) => cb.reset(),
+  CLOSED: (cb) => cb.transitionToClosedState(),
+  OPEN: (cb) => cb.transitionToOpenState(),
+  HALF_OPEN: (cb) => cb.transitionToHalfOpenState(),
+  DISABLED: (cb) => cb.transitionToDisabledState(),
+  FORCED_OPEN: (cb) => cb.transitionToForcedOpenState(),
+  METRICS_ONLY: (cb) => cb.transitionToMetricsOnlyState(),
+};
+
 /** The manual transition of `cb` to `to` (or its reset). */
 export function manualTransition(cb: CircuitBreaker, to: CircuitBreakerStateName | 'RESET'): Promise<void> {
-  switch (to) {
-    case 'RESET':
-      return cb.reset();
-    case 'CLOSED':
-      return cb.transitionToClosedState();
-    case 'OPEN':
-      return cb.transitionToOpenState();
-    case 'HALF_OPEN':
-      return cb.transitionToHalfOpenState();
-    case 'DISABLED':
-      return cb.transitionToDisabledState();
-    case 'FORCED_OPEN':
-      return cb.transitionToForcedOpenState();
-    case 'METRICS_ONLY':
-      return cb.transitionToMetricsOnlyState();
-  }
+  return MANUAL_TRANSITIONS[to](cb);
 }
