@@ -233,20 +233,28 @@ describe("the caller's config", () => {
 });
 
 describe('defaults', () => {
+  /**
+   * Resilience4j's CircuitBreakerConfig defaults, in the order of the configuration table in its
+   * documentation (transitionToStateAfterWaitDuration, added later, last), to read against it.
+   */
+  const RESILIENCE4J_DEFAULTS = {
+    failureRateThreshold: 50,
+    slowCallRateThreshold: 100,
+    slowCallDurationThreshold: 60_000,
+    permittedNumberOfCallsInHalfOpenState: 10,
+    maxWaitDurationInHalfOpenState: 0,
+    slidingWindowType: 'COUNT_BASED',
+    slidingWindowSize: 100,
+    minimumNumberOfCalls: 100,
+    waitDurationInOpenState: 60_000,
+    automaticTransitionFromOpenToHalfOpenEnabled: false,
+    transitionToStateAfterWaitDuration: 'OPEN',
+  };
+
   it("equal Resilience4j's CircuitBreakerConfig defaults", () => {
     const c = CircuitBreaker.ofDefaults('defaults').config;
     expect(c).toMatchObject({
-      slidingWindowType: 'COUNT_BASED',
-      slidingWindowSize: 100,
-      minimumNumberOfCalls: 100,
-      failureRateThreshold: 50,
-      slowCallRateThreshold: 100,
-      slowCallDurationThreshold: 60_000,
-      permittedNumberOfCallsInHalfOpenState: 10,
-      maxWaitDurationInHalfOpenState: 0,
-      transitionToStateAfterWaitDuration: 'OPEN',
-      waitDurationInOpenState: 60_000,
-      automaticTransitionFromOpenToHalfOpenEnabled: false,
+      ...RESILIENCE4J_DEFAULTS,
       failureCountThreshold: 0,
       consecutiveFailureThreshold: 0,
       halfOpenPolicy: 'rate',
@@ -264,20 +272,7 @@ describe('defaults', () => {
 
   it('CIRCUIT_BREAKER_DEFAULTS lists the same values and is frozen', () => {
     expect(Object.isFrozen(CIRCUIT_BREAKER_DEFAULTS)).toBe(true);
-    expect(CIRCUIT_BREAKER_DEFAULTS).toEqual({
-      slidingWindowType: 'COUNT_BASED',
-      slidingWindowSize: 100,
-      minimumNumberOfCalls: 100,
-      failureRateThreshold: 50,
-      slowCallRateThreshold: 100,
-      slowCallDurationThreshold: 60_000,
-      permittedNumberOfCallsInHalfOpenState: 10,
-      maxWaitDurationInHalfOpenState: 0,
-      transitionToStateAfterWaitDuration: 'OPEN',
-      waitDurationInOpenState: 60_000,
-      automaticTransitionFromOpenToHalfOpenEnabled: false,
-      halfOpenPolicy: 'rate',
-    });
+    expect(CIRCUIT_BREAKER_DEFAULTS).toEqual({ ...RESILIENCE4J_DEFAULTS, halfOpenPolicy: 'rate' });
   });
 
   it('undefined, null and {} all mean the defaults', () => {
