@@ -219,14 +219,15 @@ describe('HALF_OPEN', () => {
     expect(await cb.getState()).toBe('CLOSED');
   });
 
+  /** 'successes' with 3 probes, of which 2 must succeed. */
+  const twoOfThree: CircuitBreakerConfig = {
+    permittedNumberOfCallsInHalfOpenState: 3,
+    halfOpenPolicy: 'successes',
+    successThresholdInHalfOpenState: 2,
+  };
+
   it("'successes' closes after N successes, slow ones included", async () => {
-    const cb = await halfOpen({
-      permittedNumberOfCallsInHalfOpenState: 3,
-      halfOpenPolicy: 'successes',
-      successThresholdInHalfOpenState: 2,
-      slowCallDurationThreshold: 10,
-      slowCallRateThreshold: 1,
-    });
+    const cb = await halfOpen({ ...twoOfThree, slowCallDurationThreshold: 10, slowCallRateThreshold: 1 });
     const events = listen(cb);
     await succeed(cb, 1, 50);
     expect(await cb.getState()).toBe('HALF_OPEN');
@@ -236,11 +237,7 @@ describe('HALF_OPEN', () => {
   });
 
   it("'successes' reopens on the first failure", async () => {
-    const cb = await halfOpen({
-      permittedNumberOfCallsInHalfOpenState: 3,
-      halfOpenPolicy: 'successes',
-      successThresholdInHalfOpenState: 2,
-    });
+    const cb = await halfOpen(twoOfThree);
     const events = listen(cb);
     await succeed(cb);
     await fail(cb);
