@@ -17,6 +17,7 @@ import {
   TEN_YEARS,
   transitionEvents,
   typesOf,
+  windowOf,
 } from './circuit-breaker.test-support.js';
 
 freshClockForEachTest();
@@ -25,7 +26,7 @@ freshClockForEachTest();
 
 describe('CLOSED -> OPEN', () => {
   it('opens when the failure rate reaches the threshold exactly, events in order', async () => {
-    const cb = make({ slidingWindowSize: 4, minimumNumberOfCalls: 4, failureRateThreshold: 50 });
+    const cb = make({ ...windowOf(4), failureRateThreshold: 50 });
     const events = listen(cb);
     await succeed(cb, 2);
     await fail(cb);
@@ -51,7 +52,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('stays closed just below the threshold', async () => {
-    const cb = make({ slidingWindowSize: 3, minimumNumberOfCalls: 3, failureRateThreshold: 67 });
+    const cb = make({ ...windowOf(3), failureRateThreshold: 67 });
     await succeed(cb);
     await fail(cb, 2); // 66.7% < 67%
     expect(await cb.getState()).toBe('CLOSED');
@@ -59,7 +60,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('a COUNT_BASED window forgets the oldest outcome', async () => {
-    const cb = make({ slidingWindowSize: 4, minimumNumberOfCalls: 4, failureRateThreshold: 50 });
+    const cb = make({ ...windowOf(4), failureRateThreshold: 50 });
     await fail(cb);
     await succeed(cb, 3); // F S S S: 25%
     await fail(cb); // S S S F: 25% (the first failure fell out)
@@ -70,12 +71,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('opens on the slow-call rate (slow means strictly longer than the threshold)', async () => {
-    const cb = make({
-      slidingWindowSize: 4,
-      minimumNumberOfCalls: 4,
-      slowCallDurationThreshold: 100,
-      slowCallRateThreshold: 50,
-    });
+    const cb = make({ ...windowOf(4), slowCallDurationThreshold: 100, slowCallRateThreshold: 50 });
     const events = listen(cb);
     await succeed(cb, 1, 100); // exactly the threshold: not slow
     await succeed(cb, 1, 101);
@@ -95,7 +91,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('a slow failure counts as failed and as slow', async () => {
-    const cb = make({ slidingWindowSize: 10, minimumNumberOfCalls: 10, slowCallDurationThreshold: 10 });
+    const cb = make({ ...windowOf(10), slowCallDurationThreshold: 10 });
     await fail(cb, 1, 11);
     expect(await cb.getMetrics()).toMatchObject({
       numberOfFailedCalls: 1,
@@ -106,12 +102,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('reports both exceeded rates when both are met', async () => {
-    const cb = make({
-      slidingWindowSize: 2,
-      minimumNumberOfCalls: 2,
-      slowCallDurationThreshold: 10,
-      slowCallRateThreshold: 50,
-    });
+    const cb = make({ ...windowOf(2), slowCallDurationThreshold: 10, slowCallRateThreshold: 50 });
     const events = listen(cb);
     await fail(cb, 2, 20);
     expect(typesOf(events).slice(-3)).toEqual([
@@ -122,13 +113,16 @@ describe('CLOSED -> OPEN', () => {
     expect(events.at(-1)).toMatchObject({ reason: 'FAILURE_RATE' });
   });
 
+  /** 10 failures in a 60 s window open it, whatever the minimum number of calls. */
+  const tenFailuresInAMinute: CircuitBreakerConfig = {
+    slidingWindowType: 'TIME_BASED',
+    slidingWindowSize: 60,
+    minimumNumberOfCalls: 100,
+    failureCountThreshold: 10,
+  };
+
   it('opens on failureCountThreshold, ungated by the minimum (10 failures in 60 s)', async () => {
-    const cb = make({
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 60,
-      minimumNumberOfCalls: 100,
-      failureCountThreshold: 10,
-    });
+    const cb = make(tenFailuresInAMinute);
     const events = listen(cb);
     await succeed(cb, 30);
     await fail(cb, 9);
@@ -139,12 +133,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('failureCountThreshold only counts failures still in the window', async () => {
-    const cb = make({
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 60,
-      minimumNumberOfCalls: 100,
-      failureCountThreshold: 10,
-    });
+    const cb = make(tenFailuresInAMinute);
     await fail(cb, 9);
     clock.advance(60_000);
     await fail(cb, 9);
@@ -185,12 +174,15 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('the consecutive-failure count is independent of the window', async () => {
-    const cb = make({
+    const threeInARowInOneSecond: CircuitBreakerConfig = {
       slidingWindowType: 'TIME_BASED',
       slidingWindowSize: 1,
+      consecutiveFailureThreshold: 3,
+    };
+    const cb = make({
+      ...threeInARowInOneSecond,
       minimumNumberOfCalls: 1,
       failureRateThreshold: 100,
-      consecutiveFailureThreshold: 3,
       ignoreExceptions: [IgnoredError],
     });
     // Failures far apart never share the 1 s window, yet they are still in a row.
@@ -198,12 +190,7 @@ describe('CLOSED -> OPEN', () => {
     expect(await cb.getState()).toBe('CLOSED');
     await cb.onError(0, new BoomError('1')); // 100% of a window of one: trips on the rate
     expect(await cb.getState()).toBe('OPEN');
-    const run = make({
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 1,
-      minimumNumberOfCalls: 100,
-      consecutiveFailureThreshold: 3,
-    });
+    const run = make({ ...threeInARowInOneSecond, minimumNumberOfCalls: 100 });
     for (let i = 0; i < 2; i++) {
       await fail(run);
       clock.advance(10_000);
@@ -215,12 +202,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('checks rates first, then the failure count, then the consecutive count', async () => {
-    const a = make({
-      slidingWindowSize: 4,
-      minimumNumberOfCalls: 4,
-      failureCountThreshold: 4,
-      consecutiveFailureThreshold: 4,
-    });
+    const a = make({ ...windowOf(4), failureCountThreshold: 4, consecutiveFailureThreshold: 4 });
     const aEvents = listen(a);
     await fail(a, 4);
     expect(transitionEvents(aEvents)[0].reason).toBe('FAILURE_RATE');

@@ -48,6 +48,11 @@ export function make(config: CircuitBreakerConfig = {}, name = 'cb'): CircuitBre
   return CircuitBreaker.of(name, config, { clock });
 }
 
+/** A COUNT_BASED window of the last `n` calls, whose rates count once it holds all `n`. */
+export function windowOf(n: number): CircuitBreakerConfig {
+  return { slidingWindowSize: n, minimumNumberOfCalls: n };
+}
+
 /** Trips after 2 failures out of 2; 1 s open; 2 probes. */
 export const SMALL: CircuitBreakerConfig = {
   slidingWindowSize: 2,
