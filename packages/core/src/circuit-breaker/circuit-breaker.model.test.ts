@@ -253,23 +253,24 @@ class BreakerModel {
     const calls = this.visible();
     const failed = calls.filter((c) => c.failed).length;
     const slow = calls.filter((c) => c.slow).length;
-    const slowFailed = calls.filter((c) => c.slow && c.failed).length;
     const n = calls.length;
     const rated = n > 0 && n >= this.window.minimum;
-    return { n, failed, slow, slowFailed, rated };
+    return { n, failed, slow, rated };
   }
 
+  /** Each count straight from the calls the window holds, none derived from another. */
   metrics(): CircuitBreakerMetrics {
     const t = this.tally();
+    const count = (which: (call: RecordedCall) => boolean) => this.visible().filter(which).length;
     return {
       failureRate: t.rated ? (t.failed * 100) / t.n : -1,
       slowCallRate: t.rated ? (t.slow * 100) / t.n : -1,
       numberOfBufferedCalls: t.n,
       numberOfFailedCalls: t.failed,
       numberOfSlowCalls: t.slow,
-      numberOfSlowSuccessfulCalls: t.slow - t.slowFailed,
-      numberOfSlowFailedCalls: t.slowFailed,
-      numberOfSuccessfulCalls: t.n - t.failed,
+      numberOfSlowSuccessfulCalls: count((c) => c.slow && !c.failed),
+      numberOfSlowFailedCalls: count((c) => c.slow && c.failed),
+      numberOfSuccessfulCalls: count((c) => !c.failed),
       numberOfNotPermittedCalls: this.notPermitted,
     };
   }
