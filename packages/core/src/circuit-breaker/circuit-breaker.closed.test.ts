@@ -2,7 +2,7 @@
  * CLOSED: what trips the breaker (rates, counts, consecutive failures), the minimum number of calls,
  * and the TIME_BASED window.
  */
-import type { CircuitBreakerConfig } from '@breakwater/core';
+import type { CircuitBreaker, CircuitBreakerConfig } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
 import {
   BoomError,
@@ -22,6 +22,13 @@ import {
 
 freshClockForEachTest();
 
+/** Checks that `cb` is still CLOSED, and that one more failure opens it. */
+async function expectNextFailureOpens(cb: CircuitBreaker): Promise<void> {
+  expect(await cb.getState()).toBe('CLOSED');
+  await fail(cb);
+  expect(await cb.getState()).toBe('OPEN');
+}
+
 // ====================================================================== CLOSED -> OPEN
 
 describe('CLOSED -> OPEN', () => {
@@ -30,9 +37,7 @@ describe('CLOSED -> OPEN', () => {
     const events = listen(cb);
     await succeed(cb, 2);
     await fail(cb);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
     expect(typesOf(events)).toEqual([
       'SUCCESS',
       'SUCCESS',
@@ -126,9 +131,7 @@ describe('CLOSED -> OPEN', () => {
     const events = listen(cb);
     await succeed(cb, 30);
     await fail(cb, 9);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
     expect(events.at(-1)).toMatchObject({ type: 'STATE_TRANSITION', reason: 'FAILURE_COUNT' });
   });
 
@@ -147,9 +150,7 @@ describe('CLOSED -> OPEN', () => {
     await fail(cb, 4);
     await succeed(cb); // resets the run
     await fail(cb, 4);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
     expect(events.at(-1)).toMatchObject({ type: 'STATE_TRANSITION', reason: 'CONSECUTIVE_FAILURES' });
   });
 
@@ -157,9 +158,7 @@ describe('CLOSED -> OPEN', () => {
     const cb = make({ consecutiveFailureThreshold: 3, ignoreExceptions: [IgnoredError] });
     await fail(cb, 2);
     await fail(cb, 3, 0, new IgnoredError('ignored'));
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
   });
 
   it('the consecutive-failure count restarts at 0 on entering CLOSED', async () => {
@@ -168,9 +167,7 @@ describe('CLOSED -> OPEN', () => {
     await cb.transitionToOpenState();
     await cb.transitionToClosedState();
     await fail(cb, 2);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
   });
 
   it('the consecutive-failure count is independent of the window', async () => {
@@ -241,9 +238,7 @@ describe('minimumNumberOfCalls', () => {
   it('is not capped for TIME_BASED (the window holds any number of calls)', async () => {
     const cb = make({ slidingWindowType: 'TIME_BASED', slidingWindowSize: 2, minimumNumberOfCalls: 5 });
     await fail(cb, 4);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
   });
 
   it('does not gate the absolute and consecutive thresholds', async () => {
