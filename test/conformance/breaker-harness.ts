@@ -109,6 +109,84 @@ export type BurstCall =
 const percentArb = fc.oneof(fc.constantFrom(25, 50, 100, 33.4, 66.6), fc.integer({ min: 1, max: 100 }));
 
 /**
+ * The generated fields of a small breaker configuration, before they become a
+ * CircuitBreakerConfig. Shared with the core model test (circuit-breaker.model.test.ts), so that the
+ * model and this harness explore the same configurations; each adds what it needs on top.
+ */
+export const breakerShapeArbs = {
+  windowType: fc.constantFrom('COUNT_BASED' as const, 'TIME_BASED' as const),
+  windowSize: fc.integer({ min: 1, max: 6 }),
+  /** Undefined: left to the default (100). */
+  minimumNumberOfCalls: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined, freq: 8 }),
+  failureRateThreshold: percentArb,
+  /** Undefined: left to the default (100). */
+  slowCallRateThreshold: fc.option(percentArb, { nil: undefined, freq: 3 }),
+  permitted: fc.integer({ min: 1, max: 4 }),
+  maxWaitInHalfOpen: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 3_000 })),
+  afterMaxWait: fc.constantFrom('OPEN' as const, 'CLOSED' as const),
+  automatic: fc.boolean(),
+  failureCountThreshold: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
+  consecutiveFailureThreshold: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
+  halfOpenPolicy: fc.constantFrom('rate' as const, 'successes' as const),
+  successThreshold: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
+};
+
+/** What `breakerShapeArbs` generates. */
+export type BreakerShape = {
+  readonly [K in keyof typeof breakerShapeArbs]: (typeof breakerShapeArbs)[K] extends fc.Arbitrary<infer T>
+    ? T
+    : never;
+};
+
+/**
+ * `shape` made valid: TIME_BASED sizes (seconds) at most 4, so that windows expire within a run;
+ * a count threshold no larger than a COUNT_BASED window (config validation refuses one that could
+ * never be reached); a success threshold only for 'successes', and no larger than the probes.
+ */
+export function validBreakerShape<T extends BreakerShape>(shape: T): T {
+  const countBased = shape.windowType === 'COUNT_BASED';
+  return {
+    ...shape,
+    windowSize: countBased ? shape.windowSize : Math.min(shape.windowSize, 4),
+    failureCountThreshold:
+      shape.failureCountThreshold !== undefined && countBased
+        ? Math.min(shape.failureCountThreshold, shape.windowSize)
+        : shape.failureCountThreshold,
+    successThreshold:
+      shape.halfOpenPolicy === 'successes' && shape.successThreshold !== undefined
+        ? Math.min(shape.successThreshold, shape.permitted)
+        : undefined,
+  };
+}
+
+/** The part of a CircuitBreakerConfig that `shape` says; an undefined field is left to its default. */
+export function configOfShape(shape: BreakerShape): CircuitBreakerConfig {
+  return {
+    slidingWindowType: shape.windowType,
+    slidingWindowSize: shape.windowSize,
+    ...(shape.minimumNumberOfCalls !== undefined ? { minimumNumberOfCalls: shape.minimumNumberOfCalls } : {}),
+    failureRateThreshold: shape.failureRateThreshold,
+    ...(shape.slowCallRateThreshold !== undefined
+      ? { slowCallRateThreshold: shape.slowCallRateThreshold }
+      : {}),
+    permittedNumberOfCallsInHalfOpenState: shape.permitted,
+    maxWaitDurationInHalfOpenState: shape.maxWaitInHalfOpen,
+    transitionToStateAfterWaitDuration: shape.afterMaxWait,
+    automaticTransitionFromOpenToHalfOpenEnabled: shape.automatic,
+    ...(shape.failureCountThreshold !== undefined
+      ? { failureCountThreshold: shape.failureCountThreshold }
+      : {}),
+    ...(shape.consecutiveFailureThreshold !== undefined
+      ? { consecutiveFailureThreshold: shape.consecutiveFailureThreshold }
+      : {}),
+    halfOpenPolicy: shape.halfOpenPolicy,
+    ...(shape.successThreshold !== undefined
+      ? { successThresholdInHalfOpenState: shape.successThreshold }
+      : {}),
+  };
+}
+
+/**
  * Small configurations that reach every state quickly: both window types, tiny windows, every
  * threshold kind, both half-open policies, max wait, automatic transition, wait functions.
  * (A store whose engine cannot run user functions, e.g. Lua, must still get the wait from
@@ -116,53 +194,21 @@ const percentArb = fc.oneof(fc.constantFrom(25, 50, 100, 33.4, 66.6), fc.integer
  */
 export const breakerConfigArb: fc.Arbitrary<CircuitBreakerConfig> = fc
   .record({
-    slidingWindowType: fc.constantFrom('COUNT_BASED' as const, 'TIME_BASED' as const),
-    size: fc.integer({ min: 1, max: 6 }),
-    minimumNumberOfCalls: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined, freq: 8 }),
-    failureRateThreshold: percentArb,
-    slowCallRateThreshold: fc.option(percentArb, { nil: undefined, freq: 3 }),
-    permitted: fc.integer({ min: 1, max: 4 }),
-    maxWaitDurationInHalfOpenState: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 3_000 })),
-    transitionToStateAfterWaitDuration: fc.constantFrom('OPEN' as const, 'CLOSED' as const),
+    ...breakerShapeArbs,
     wait: fc.oneof(
       fc.integer({ min: 100, max: 5_000 }),
       fc.integer({ min: 100, max: 2_000 }).map((base) => (attempt: number) => base * attempt),
     ),
-    automaticTransitionFromOpenToHalfOpenEnabled: fc.boolean(),
-    failureCountThreshold: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
-    consecutiveFailureThreshold: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
-    halfOpenPolicy: fc.constantFrom('rate' as const, 'successes' as const),
-    successThreshold: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
   })
-  .map((g): CircuitBreakerConfig => {
-    const size = g.slidingWindowType === 'TIME_BASED' ? Math.min(g.size, 4) : g.size;
-    const countThreshold =
-      g.failureCountThreshold !== undefined && g.slidingWindowType === 'COUNT_BASED'
-        ? Math.min(g.failureCountThreshold, size)
-        : g.failureCountThreshold;
-    return {
-      slidingWindowType: g.slidingWindowType,
-      slidingWindowSize: size,
-      ...(g.minimumNumberOfCalls !== undefined ? { minimumNumberOfCalls: g.minimumNumberOfCalls } : {}),
-      failureRateThreshold: g.failureRateThreshold,
-      ...(g.slowCallRateThreshold !== undefined ? { slowCallRateThreshold: g.slowCallRateThreshold } : {}),
-      permittedNumberOfCallsInHalfOpenState: g.permitted,
-      maxWaitDurationInHalfOpenState: g.maxWaitDurationInHalfOpenState,
-      transitionToStateAfterWaitDuration: g.transitionToStateAfterWaitDuration,
+  .map(validBreakerShape)
+  .map(
+    (g): CircuitBreakerConfig => ({
+      ...configOfShape(g),
       ...(typeof g.wait === 'number'
         ? { waitDurationInOpenState: g.wait }
         : { waitIntervalFunctionInOpenState: g.wait }),
-      automaticTransitionFromOpenToHalfOpenEnabled: g.automaticTransitionFromOpenToHalfOpenEnabled,
-      ...(countThreshold !== undefined ? { failureCountThreshold: countThreshold } : {}),
-      ...(g.consecutiveFailureThreshold !== undefined
-        ? { consecutiveFailureThreshold: g.consecutiveFailureThreshold }
-        : {}),
-      halfOpenPolicy: g.halfOpenPolicy,
-      ...(g.halfOpenPolicy === 'successes' && g.successThreshold !== undefined
-        ? { successThresholdInHalfOpenState: Math.min(g.successThreshold, g.permitted) }
-        : {}),
-    };
-  });
+    }),
+  );
 
 const viaArb = fc.nat({ max: 1 });
 const gapArb = fc.oneof(

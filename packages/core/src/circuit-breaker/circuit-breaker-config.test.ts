@@ -18,6 +18,11 @@ function configError(config: unknown): ConfigError {
   throw new Error(`expected a ConfigError for ${JSON.stringify(config)}`);
 }
 
+/** Checks that `config` makes a breaker without complaint. */
+function expectAccepted(config: CircuitBreakerConfig): void {
+  expect(() => CircuitBreaker.of('ok', config)).not.toThrow();
+}
+
 function deepFreeze<T>(value: T): T {
   if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
     Object.freeze(value);
@@ -98,7 +103,7 @@ describe('ConfigError', () => {
     ['failureRateThreshold', 0.5],
     ['slowCallRateThreshold', 100],
   ])('accepts a threshold inside (0, 100]: %s = %s', (field, value) => {
-    expect(() => CircuitBreaker.of('ok', { [field]: value })).not.toThrow();
+    expectAccepted({ [field]: value });
   });
 
   it.each([
@@ -138,13 +143,11 @@ describe('ConfigError', () => {
     expect(e.field).toBe('successThresholdInHalfOpenState');
     expect(e.value).toBe(4);
     expect(e.allowed).toContain('3');
-    expect(() =>
-      CircuitBreaker.of('ok', {
-        halfOpenPolicy: 'successes',
-        permittedNumberOfCallsInHalfOpenState: 3,
-        successThresholdInHalfOpenState: 3,
-      }),
-    ).not.toThrow();
+    expectAccepted({
+      halfOpenPolicy: 'successes',
+      permittedNumberOfCallsInHalfOpenState: 3,
+      successThresholdInHalfOpenState: 3,
+    });
   });
 
   it('rejects successThresholdInHalfOpenState below 1', () => {
@@ -158,15 +161,9 @@ describe('ConfigError', () => {
     expect(e.field).toBe('failureCountThreshold');
     expect(e.value).toBe(11);
     expect(e.allowed).toContain('10');
-    expect(() => CircuitBreaker.of('ok', { slidingWindowSize: 10, failureCountThreshold: 10 })).not.toThrow();
+    expectAccepted({ slidingWindowSize: 10, failureCountThreshold: 10 });
     // A TIME_BASED window holds any number of calls.
-    expect(() =>
-      CircuitBreaker.of('ok', {
-        slidingWindowType: 'TIME_BASED',
-        slidingWindowSize: 10,
-        failureCountThreshold: 11,
-      }),
-    ).not.toThrow();
+    expectAccepted({ slidingWindowType: 'TIME_BASED', slidingWindowSize: 10, failureCountThreshold: 11 });
   });
 
   it('rejects a bad name', () => {
@@ -233,20 +230,28 @@ describe("the caller's config", () => {
 });
 
 describe('defaults', () => {
+  /**
+   * Resilience4j's CircuitBreakerConfig defaults, in the order of the configuration table in its
+   * documentation (transitionToStateAfterWaitDuration, added later, last), to read against it.
+   */
+  const RESILIENCE4J_DEFAULTS = {
+    failureRateThreshold: 50,
+    slowCallRateThreshold: 100,
+    slowCallDurationThreshold: 60_000,
+    permittedNumberOfCallsInHalfOpenState: 10,
+    maxWaitDurationInHalfOpenState: 0,
+    slidingWindowType: 'COUNT_BASED',
+    slidingWindowSize: 100,
+    minimumNumberOfCalls: 100,
+    waitDurationInOpenState: 60_000,
+    automaticTransitionFromOpenToHalfOpenEnabled: false,
+    transitionToStateAfterWaitDuration: 'OPEN',
+  };
+
   it("equal Resilience4j's CircuitBreakerConfig defaults", () => {
     const c = CircuitBreaker.ofDefaults('defaults').config;
     expect(c).toMatchObject({
-      slidingWindowType: 'COUNT_BASED',
-      slidingWindowSize: 100,
-      minimumNumberOfCalls: 100,
-      failureRateThreshold: 50,
-      slowCallRateThreshold: 100,
-      slowCallDurationThreshold: 60_000,
-      permittedNumberOfCallsInHalfOpenState: 10,
-      maxWaitDurationInHalfOpenState: 0,
-      transitionToStateAfterWaitDuration: 'OPEN',
-      waitDurationInOpenState: 60_000,
-      automaticTransitionFromOpenToHalfOpenEnabled: false,
+      ...RESILIENCE4J_DEFAULTS,
       failureCountThreshold: 0,
       consecutiveFailureThreshold: 0,
       halfOpenPolicy: 'rate',
@@ -264,20 +269,7 @@ describe('defaults', () => {
 
   it('CIRCUIT_BREAKER_DEFAULTS lists the same values and is frozen', () => {
     expect(Object.isFrozen(CIRCUIT_BREAKER_DEFAULTS)).toBe(true);
-    expect(CIRCUIT_BREAKER_DEFAULTS).toEqual({
-      slidingWindowType: 'COUNT_BASED',
-      slidingWindowSize: 100,
-      minimumNumberOfCalls: 100,
-      failureRateThreshold: 50,
-      slowCallRateThreshold: 100,
-      slowCallDurationThreshold: 60_000,
-      permittedNumberOfCallsInHalfOpenState: 10,
-      maxWaitDurationInHalfOpenState: 0,
-      transitionToStateAfterWaitDuration: 'OPEN',
-      waitDurationInOpenState: 60_000,
-      automaticTransitionFromOpenToHalfOpenEnabled: false,
-      halfOpenPolicy: 'rate',
-    });
+    expect(CIRCUIT_BREAKER_DEFAULTS).toEqual({ ...RESILIENCE4J_DEFAULTS, halfOpenPolicy: 'rate' });
   });
 
   it('undefined, null and {} all mean the defaults', () => {

@@ -5,6 +5,7 @@
 import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerEvent } from '@breakwater/core';
 import { EventPublisher } from '@breakwater/core/engine';
 import { describe, expect, expectTypeOf, it, vi } from 'vitest';
+import { rejectionOf } from '../common/rejection.test-support.js';
 import {
   BoomError,
   clock,
@@ -18,6 +19,7 @@ import {
   SMALL,
   succeed,
   T0,
+  tripped,
   typesOf,
 } from './circuit-breaker.test-support.js';
 
@@ -64,8 +66,7 @@ describe('getMetrics()', () => {
   });
 
   it('counts refused calls while OPEN and starts over in HALF_OPEN', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     await refused(cb);
     await refused(cb);
     expect((await cb.getMetrics()).numberOfNotPermittedCalls).toBe(2);
@@ -106,10 +107,7 @@ describe('manual API', () => {
     const cb = make(SMALL, 'manual');
     await expect(cb.acquirePermission()).resolves.toBeUndefined();
     await cb.transitionToOpenState();
-    const error = await cb.acquirePermission().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(cb.acquirePermission());
     expect(error).toBeInstanceOf(CallNotPermittedError);
     expect(error).toMatchObject({ circuitBreakerName: 'manual', state: 'OPEN' });
   });

@@ -2,7 +2,7 @@
  * CLOSED: what trips the breaker (rates, counts, consecutive failures), the minimum number of calls,
  * and the TIME_BASED window.
  */
-import type { CircuitBreakerConfig } from '@breakwater/core';
+import type { CircuitBreaker, CircuitBreakerConfig } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
 import {
   BoomError,
@@ -17,21 +17,27 @@ import {
   TEN_YEARS,
   transitionEvents,
   typesOf,
+  windowOf,
 } from './circuit-breaker.test-support.js';
 
 freshClockForEachTest();
+
+/** Checks that `cb` is still CLOSED, and that one more failure opens it. */
+async function expectNextFailureOpens(cb: CircuitBreaker): Promise<void> {
+  expect(await cb.getState()).toBe('CLOSED');
+  await fail(cb);
+  expect(await cb.getState()).toBe('OPEN');
+}
 
 // ====================================================================== CLOSED -> OPEN
 
 describe('CLOSED -> OPEN', () => {
   it('opens when the failure rate reaches the threshold exactly, events in order', async () => {
-    const cb = make({ slidingWindowSize: 4, minimumNumberOfCalls: 4, failureRateThreshold: 50 });
+    const cb = make({ ...windowOf(4), failureRateThreshold: 50 });
     const events = listen(cb);
     await succeed(cb, 2);
     await fail(cb);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
     expect(typesOf(events)).toEqual([
       'SUCCESS',
       'SUCCESS',
@@ -51,7 +57,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('stays closed just below the threshold', async () => {
-    const cb = make({ slidingWindowSize: 3, minimumNumberOfCalls: 3, failureRateThreshold: 67 });
+    const cb = make({ ...windowOf(3), failureRateThreshold: 67 });
     await succeed(cb);
     await fail(cb, 2); // 66.7% < 67%
     expect(await cb.getState()).toBe('CLOSED');
@@ -59,7 +65,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('a COUNT_BASED window forgets the oldest outcome', async () => {
-    const cb = make({ slidingWindowSize: 4, minimumNumberOfCalls: 4, failureRateThreshold: 50 });
+    const cb = make({ ...windowOf(4), failureRateThreshold: 50 });
     await fail(cb);
     await succeed(cb, 3); // F S S S: 25%
     await fail(cb); // S S S F: 25% (the first failure fell out)
@@ -70,12 +76,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('opens on the slow-call rate (slow means strictly longer than the threshold)', async () => {
-    const cb = make({
-      slidingWindowSize: 4,
-      minimumNumberOfCalls: 4,
-      slowCallDurationThreshold: 100,
-      slowCallRateThreshold: 50,
-    });
+    const cb = make({ ...windowOf(4), slowCallDurationThreshold: 100, slowCallRateThreshold: 50 });
     const events = listen(cb);
     await succeed(cb, 1, 100); // exactly the threshold: not slow
     await succeed(cb, 1, 101);
@@ -95,7 +96,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('a slow failure counts as failed and as slow', async () => {
-    const cb = make({ slidingWindowSize: 10, minimumNumberOfCalls: 10, slowCallDurationThreshold: 10 });
+    const cb = make({ ...windowOf(10), slowCallDurationThreshold: 10 });
     await fail(cb, 1, 11);
     expect(await cb.getMetrics()).toMatchObject({
       numberOfFailedCalls: 1,
@@ -106,12 +107,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('reports both exceeded rates when both are met', async () => {
-    const cb = make({
-      slidingWindowSize: 2,
-      minimumNumberOfCalls: 2,
-      slowCallDurationThreshold: 10,
-      slowCallRateThreshold: 50,
-    });
+    const cb = make({ ...windowOf(2), slowCallDurationThreshold: 10, slowCallRateThreshold: 50 });
     const events = listen(cb);
     await fail(cb, 2, 20);
     expect(typesOf(events).slice(-3)).toEqual([
@@ -122,29 +118,25 @@ describe('CLOSED -> OPEN', () => {
     expect(events.at(-1)).toMatchObject({ reason: 'FAILURE_RATE' });
   });
 
+  /** 10 failures in a 60 s window open it, whatever the minimum number of calls. */
+  const tenFailuresInAMinute: CircuitBreakerConfig = {
+    slidingWindowType: 'TIME_BASED',
+    slidingWindowSize: 60,
+    minimumNumberOfCalls: 100,
+    failureCountThreshold: 10,
+  };
+
   it('opens on failureCountThreshold, ungated by the minimum (10 failures in 60 s)', async () => {
-    const cb = make({
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 60,
-      minimumNumberOfCalls: 100,
-      failureCountThreshold: 10,
-    });
+    const cb = make(tenFailuresInAMinute);
     const events = listen(cb);
     await succeed(cb, 30);
     await fail(cb, 9);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
     expect(events.at(-1)).toMatchObject({ type: 'STATE_TRANSITION', reason: 'FAILURE_COUNT' });
   });
 
   it('failureCountThreshold only counts failures still in the window', async () => {
-    const cb = make({
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 60,
-      minimumNumberOfCalls: 100,
-      failureCountThreshold: 10,
-    });
+    const cb = make(tenFailuresInAMinute);
     await fail(cb, 9);
     clock.advance(60_000);
     await fail(cb, 9);
@@ -158,9 +150,7 @@ describe('CLOSED -> OPEN', () => {
     await fail(cb, 4);
     await succeed(cb); // resets the run
     await fail(cb, 4);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
     expect(events.at(-1)).toMatchObject({ type: 'STATE_TRANSITION', reason: 'CONSECUTIVE_FAILURES' });
   });
 
@@ -168,9 +158,7 @@ describe('CLOSED -> OPEN', () => {
     const cb = make({ consecutiveFailureThreshold: 3, ignoreExceptions: [IgnoredError] });
     await fail(cb, 2);
     await fail(cb, 3, 0, new IgnoredError('ignored'));
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
   });
 
   it('the consecutive-failure count restarts at 0 on entering CLOSED', async () => {
@@ -179,18 +167,19 @@ describe('CLOSED -> OPEN', () => {
     await cb.transitionToOpenState();
     await cb.transitionToClosedState();
     await fail(cb, 2);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
   });
 
   it('the consecutive-failure count is independent of the window', async () => {
-    const cb = make({
+    const threeInARowInOneSecond: CircuitBreakerConfig = {
       slidingWindowType: 'TIME_BASED',
       slidingWindowSize: 1,
+      consecutiveFailureThreshold: 3,
+    };
+    const cb = make({
+      ...threeInARowInOneSecond,
       minimumNumberOfCalls: 1,
       failureRateThreshold: 100,
-      consecutiveFailureThreshold: 3,
       ignoreExceptions: [IgnoredError],
     });
     // Failures far apart never share the 1 s window, yet they are still in a row.
@@ -198,12 +187,7 @@ describe('CLOSED -> OPEN', () => {
     expect(await cb.getState()).toBe('CLOSED');
     await cb.onError(0, new BoomError('1')); // 100% of a window of one: trips on the rate
     expect(await cb.getState()).toBe('OPEN');
-    const run = make({
-      slidingWindowType: 'TIME_BASED',
-      slidingWindowSize: 1,
-      minimumNumberOfCalls: 100,
-      consecutiveFailureThreshold: 3,
-    });
+    const run = make({ ...threeInARowInOneSecond, minimumNumberOfCalls: 100 });
     for (let i = 0; i < 2; i++) {
       await fail(run);
       clock.advance(10_000);
@@ -215,12 +199,7 @@ describe('CLOSED -> OPEN', () => {
   });
 
   it('checks rates first, then the failure count, then the consecutive count', async () => {
-    const a = make({
-      slidingWindowSize: 4,
-      minimumNumberOfCalls: 4,
-      failureCountThreshold: 4,
-      consecutiveFailureThreshold: 4,
-    });
+    const a = make({ ...windowOf(4), failureCountThreshold: 4, consecutiveFailureThreshold: 4 });
     const aEvents = listen(a);
     await fail(a, 4);
     expect(transitionEvents(aEvents)[0].reason).toBe('FAILURE_RATE');
@@ -259,9 +238,7 @@ describe('minimumNumberOfCalls', () => {
   it('is not capped for TIME_BASED (the window holds any number of calls)', async () => {
     const cb = make({ slidingWindowType: 'TIME_BASED', slidingWindowSize: 2, minimumNumberOfCalls: 5 });
     await fail(cb, 4);
-    expect(await cb.getState()).toBe('CLOSED');
-    await fail(cb);
-    expect(await cb.getState()).toBe('OPEN');
+    await expectNextFailureOpens(cb);
   });
 
   it('does not gate the absolute and consecutive thresholds', async () => {

@@ -29,6 +29,12 @@ import { MAX_OPEN_ATTEMPT } from '@breakwater/core/engine';
 import { MemoryStore } from '@breakwater/store-memory';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import {
+  type BreakerShape,
+  breakerShapeArbs,
+  configOfShape,
+  validBreakerShape,
+} from '../../../../test/conformance/breaker-harness.js';
 import { manualTransition } from './circuit-breaker.test-support.js';
 
 // ------------------------------------------------------------------ the generated configuration
@@ -38,24 +44,10 @@ type WaitSpec =
   | { readonly kind: 'linear'; readonly base: number }
   | { readonly kind: 'exponential'; readonly base: number; readonly cap: number };
 
-interface ModelConfig {
-  readonly windowType: 'COUNT_BASED' | 'TIME_BASED';
-  readonly windowSize: number;
-  /** Undefined: left to the default (100). */
-  readonly minimumNumberOfCalls: number | undefined;
-  readonly failureRateThreshold: number;
-  /** Undefined: left to the default (100). */
-  readonly slowCallRateThreshold: number | undefined;
+/** The shared generated shape (see the conformance harness), plus what only the model varies. */
+interface ModelConfig extends BreakerShape {
   readonly slowCallDurationThreshold: number;
-  readonly permitted: number;
-  readonly maxWaitInHalfOpen: number;
-  readonly afterMaxWait: 'OPEN' | 'CLOSED';
   readonly wait: WaitSpec;
-  readonly automatic: boolean;
-  readonly failureCountThreshold: number | undefined;
-  readonly consecutiveFailureThreshold: number | undefined;
-  readonly halfOpenPolicy: 'rate' | 'successes';
-  readonly successThreshold: number | undefined;
   /** When set, a BenignError counts as a success (recordExceptions predicate). */
   readonly benignIsSuccess: boolean;
   /** When set, a call returning BAD_RESULT counts as a failure (recordResult). */
@@ -85,42 +77,15 @@ const waitArb: fc.Arbitrary<WaitSpec> = fc.oneof(
     .map(({ base, cap }) => ({ kind: 'exponential' as const, base, cap })),
 );
 
-const percentArb = fc.oneof(fc.constantFrom(25, 50, 100, 33.4, 66.6), fc.integer({ min: 1, max: 100 }));
-
 const configArb: fc.Arbitrary<ModelConfig> = fc
   .record({
-    windowType: fc.constantFrom('COUNT_BASED' as const, 'TIME_BASED' as const),
-    windowSize: fc.integer({ min: 1, max: 6 }),
-    minimumNumberOfCalls: fc.option(fc.integer({ min: 1, max: 8 }), { nil: undefined, freq: 8 }),
-    failureRateThreshold: percentArb,
-    slowCallRateThreshold: fc.option(percentArb, { nil: undefined, freq: 3 }),
+    ...breakerShapeArbs,
     slowCallDurationThreshold: fc.constantFrom(1, 50, 250),
-    permitted: fc.integer({ min: 1, max: 4 }),
-    maxWaitInHalfOpen: fc.oneof(fc.constant(0), fc.integer({ min: 100, max: 3_000 })),
-    afterMaxWait: fc.constantFrom('OPEN' as const, 'CLOSED' as const),
     wait: waitArb,
-    automatic: fc.boolean(),
-    failureCountThreshold: fc.option(fc.integer({ min: 1, max: 6 }), { nil: undefined }),
-    consecutiveFailureThreshold: fc.option(fc.integer({ min: 1, max: 5 }), { nil: undefined }),
-    halfOpenPolicy: fc.constantFrom('rate' as const, 'successes' as const),
-    successThreshold: fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }),
     benignIsSuccess: fc.boolean(),
     badResultIsFailure: fc.boolean(),
   })
-  .map((c) => ({
-    ...c,
-    // TIME_BASED sizes are seconds; keep them small so that windows expire within a run.
-    windowSize: c.windowType === 'TIME_BASED' ? Math.min(c.windowSize, 4) : c.windowSize,
-    // Config validation: a count threshold above a COUNT window could never be reached.
-    failureCountThreshold:
-      c.failureCountThreshold !== undefined && c.windowType === 'COUNT_BASED'
-        ? Math.min(c.failureCountThreshold, c.windowSize)
-        : c.failureCountThreshold,
-    successThreshold:
-      c.halfOpenPolicy === 'successes' && c.successThreshold !== undefined
-        ? Math.min(c.successThreshold, c.permitted)
-        : undefined,
-  }));
+  .map(validBreakerShape);
 
 function waitFor(spec: WaitSpec, attempt: number): number {
   switch (spec.kind) {
@@ -136,25 +101,11 @@ function waitFor(spec: WaitSpec, attempt: number): number {
 function toBreakerConfig(c: ModelConfig): CircuitBreakerConfig {
   const wait = c.wait;
   return {
-    slidingWindowType: c.windowType,
-    slidingWindowSize: c.windowSize,
-    ...(c.minimumNumberOfCalls !== undefined ? { minimumNumberOfCalls: c.minimumNumberOfCalls } : {}),
-    failureRateThreshold: c.failureRateThreshold,
-    ...(c.slowCallRateThreshold !== undefined ? { slowCallRateThreshold: c.slowCallRateThreshold } : {}),
+    ...configOfShape(c),
     slowCallDurationThreshold: c.slowCallDurationThreshold,
-    permittedNumberOfCallsInHalfOpenState: c.permitted,
-    maxWaitDurationInHalfOpenState: c.maxWaitInHalfOpen,
-    transitionToStateAfterWaitDuration: c.afterMaxWait,
     ...(wait.kind === 'fixed'
       ? { waitDurationInOpenState: wait.ms }
       : { waitIntervalFunctionInOpenState: (attempt: number) => waitFor(wait, attempt) }),
-    automaticTransitionFromOpenToHalfOpenEnabled: c.automatic,
-    ...(c.failureCountThreshold !== undefined ? { failureCountThreshold: c.failureCountThreshold } : {}),
-    ...(c.consecutiveFailureThreshold !== undefined
-      ? { consecutiveFailureThreshold: c.consecutiveFailureThreshold }
-      : {}),
-    halfOpenPolicy: c.halfOpenPolicy,
-    ...(c.successThreshold !== undefined ? { successThresholdInHalfOpenState: c.successThreshold } : {}),
     ignoreExceptions: [IgnoredError],
     ...(c.benignIsSuccess ? { recordExceptions: (e: unknown) => !(e instanceof BenignError) } : {}),
     ...(c.badResultIsFailure ? { recordResult: (r: unknown) => r === BAD_RESULT } : {}),
@@ -253,23 +204,24 @@ class BreakerModel {
     const calls = this.visible();
     const failed = calls.filter((c) => c.failed).length;
     const slow = calls.filter((c) => c.slow).length;
-    const slowFailed = calls.filter((c) => c.slow && c.failed).length;
     const n = calls.length;
     const rated = n > 0 && n >= this.window.minimum;
-    return { n, failed, slow, slowFailed, rated };
+    return { n, failed, slow, rated };
   }
 
+  /** Each count straight from the calls the window holds, none derived from another. */
   metrics(): CircuitBreakerMetrics {
     const t = this.tally();
+    const count = (which: (call: RecordedCall) => boolean) => this.visible().filter(which).length;
     return {
       failureRate: t.rated ? (t.failed * 100) / t.n : -1,
       slowCallRate: t.rated ? (t.slow * 100) / t.n : -1,
       numberOfBufferedCalls: t.n,
       numberOfFailedCalls: t.failed,
       numberOfSlowCalls: t.slow,
-      numberOfSlowSuccessfulCalls: t.slow - t.slowFailed,
-      numberOfSlowFailedCalls: t.slowFailed,
-      numberOfSuccessfulCalls: t.n - t.failed,
+      numberOfSlowSuccessfulCalls: count((c) => c.slow && !c.failed),
+      numberOfSlowFailedCalls: count((c) => c.slow && c.failed),
+      numberOfSuccessfulCalls: count((c) => !c.failed),
       numberOfNotPermittedCalls: this.notPermitted,
     };
   }

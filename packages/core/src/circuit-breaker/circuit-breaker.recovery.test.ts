@@ -5,6 +5,8 @@
 import { CallNotPermittedError, CircuitBreaker, type CircuitBreakerConfig } from '@breakwater/core';
 import { describe, expect, it, vi } from 'vitest';
 import { deferred } from '../../../../test/support/promises.js';
+import { rejectionOf } from '../common/rejection.test-support.js';
+import { fakeTimersClock } from '../common/timers.test-support.js';
 import {
   BoomError,
   clock,
@@ -19,6 +21,7 @@ import {
   T0,
   transitionEvents,
   transitionsOf,
+  tripped,
   typesOf,
 } from './circuit-breaker.test-support.js';
 
@@ -28,16 +31,10 @@ freshClockForEachTest();
 
 describe('OPEN', () => {
   it('refuses calls until openedAt + wait, then the first call half-opens it', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     const events = listen(cb);
     clock.advance(999);
-    const error = await cb
-      .execute(() => 'x')
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
+    const error = await rejectionOf(cb.execute(() => 'x'));
     expect(error).toBeInstanceOf(CallNotPermittedError);
     expect(error).toMatchObject({ name: 'CallNotPermittedError', circuitBreakerName: 'cb', state: 'OPEN' });
     expect(events).toEqual([
@@ -55,8 +52,7 @@ describe('OPEN', () => {
   });
 
   it('stays OPEN past the wait until something asks (no automatic transition)', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     clock.advance(50_000);
     expect(await cb.getState()).toBe('OPEN');
   });
@@ -154,8 +150,7 @@ describe('HALF_OPEN', () => {
   });
 
   it('starts a fresh window sized to the permitted calls', async () => {
-    const cb = make({ ...SMALL, slidingWindowSize: 10, minimumNumberOfCalls: 2 });
-    await fail(cb, 2);
+    const cb = await tripped({ ...SMALL, slidingWindowSize: 10, minimumNumberOfCalls: 2 });
     clock.advance(1000);
     expect(await cb.tryAcquirePermission()).toBe(true);
     expect(await cb.getMetrics()).toMatchObject({ numberOfBufferedCalls: 0, numberOfNotPermittedCalls: 0 });
@@ -224,14 +219,15 @@ describe('HALF_OPEN', () => {
     expect(await cb.getState()).toBe('CLOSED');
   });
 
+  /** 'successes' with 3 probes, of which 2 must succeed. */
+  const twoOfThree: CircuitBreakerConfig = {
+    permittedNumberOfCallsInHalfOpenState: 3,
+    halfOpenPolicy: 'successes',
+    successThresholdInHalfOpenState: 2,
+  };
+
   it("'successes' closes after N successes, slow ones included", async () => {
-    const cb = await halfOpen({
-      permittedNumberOfCallsInHalfOpenState: 3,
-      halfOpenPolicy: 'successes',
-      successThresholdInHalfOpenState: 2,
-      slowCallDurationThreshold: 10,
-      slowCallRateThreshold: 1,
-    });
+    const cb = await halfOpen({ ...twoOfThree, slowCallDurationThreshold: 10, slowCallRateThreshold: 1 });
     const events = listen(cb);
     await succeed(cb, 1, 50);
     expect(await cb.getState()).toBe('HALF_OPEN');
@@ -241,11 +237,7 @@ describe('HALF_OPEN', () => {
   });
 
   it("'successes' reopens on the first failure", async () => {
-    const cb = await halfOpen({
-      permittedNumberOfCallsInHalfOpenState: 3,
-      halfOpenPolicy: 'successes',
-      successThresholdInHalfOpenState: 2,
-    });
+    const cb = await halfOpen(twoOfThree);
     const events = listen(cb);
     await succeed(cb);
     await fail(cb);
@@ -275,8 +267,7 @@ describe('HALF_OPEN', () => {
   });
 
   it('maxWaitDurationInHalfOpenState leads to OPEN, timestamped at the due time', async () => {
-    const cb = make({ ...SMALL, maxWaitDurationInHalfOpenState: 5000 });
-    await fail(cb, 2);
+    const cb = await tripped({ ...SMALL, maxWaitDurationInHalfOpenState: 5000 });
     clock.advance(1000);
     const hung = deferred<string>();
     const probe = cb.execute(() => hung.promise); // half-opens at T0 + 1000
@@ -319,8 +310,7 @@ describe('HALF_OPEN', () => {
   });
 
   it('the max wait counts from entering HALF_OPEN; a decision before it cancels it', async () => {
-    const cb = make({ ...SMALL, maxWaitDurationInHalfOpenState: 5000 });
-    await fail(cb, 2);
+    const cb = await tripped({ ...SMALL, maxWaitDurationInHalfOpenState: 5000 });
     clock.advance(1000);
     await succeed(cb, 2);
     expect(await cb.getState()).toBe('CLOSED');
@@ -334,9 +324,14 @@ describe('HALF_OPEN', () => {
 describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
   const auto: CircuitBreakerConfig = { ...SMALL, automaticTransitionFromOpenToHalfOpenEnabled: true };
 
+  /** Fake timers from T0, and a breaker that reads them (Date.now()): its own timers drive it. */
+  function onFakeTimers(config: CircuitBreakerConfig, name = 'auto'): CircuitBreaker {
+    vi.useFakeTimers({ now: T0 });
+    return CircuitBreaker.of(name, config, { clock: fakeTimersClock });
+  }
+
   it('lazily: a read after the wait sees HALF_OPEN, entered at exactly openedAt + wait', async () => {
-    const cb = make(auto);
-    await fail(cb, 2);
+    const cb = await tripped(auto);
     const events = listen(cb);
     clock.advance(999);
     expect(await cb.getState()).toBe('OPEN');
@@ -348,8 +343,7 @@ describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
   });
 
   it('lazily chains OPEN -> HALF_OPEN -> OPEN at their due times when maxWait also elapsed', async () => {
-    const cb = make({ ...auto, maxWaitDurationInHalfOpenState: 2000 });
-    await fail(cb, 2);
+    const cb = await tripped({ ...auto, maxWaitDurationInHalfOpenState: 2000 });
     const events = listen(cb);
     clock.advance(1000 + 2000 + 500);
     expect(await cb.getState()).toBe('OPEN');
@@ -363,12 +357,7 @@ describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
   });
 
   it('with a timer: the transition and its event happen without any call', async () => {
-    vi.useFakeTimers({ now: T0 });
-    const cb = CircuitBreaker.of(
-      'auto',
-      { ...auto, waitDurationInOpenState: 60_000 },
-      { clock: { now: () => Date.now() } },
-    );
+    const cb = onFakeTimers({ ...auto, waitDurationInOpenState: 60_000 });
     await fail(cb, 2);
     const events = listen(cb);
     await vi.advanceTimersByTimeAsync(59_999);
@@ -381,12 +370,7 @@ describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
   });
 
   it('with a timer: maxWaitDurationInHalfOpenState ends HALF_OPEN without any call', async () => {
-    vi.useFakeTimers({ now: T0 });
-    const cb = CircuitBreaker.of(
-      'auto',
-      { ...auto, maxWaitDurationInHalfOpenState: 5000 },
-      { clock: { now: () => Date.now() } },
-    );
+    const cb = onFakeTimers({ ...auto, maxWaitDurationInHalfOpenState: 5000 });
     await fail(cb, 2);
     const events = listen(cb);
     await vi.advanceTimersByTimeAsync(1000 + 5000);
@@ -400,12 +384,7 @@ describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
   });
 
   it('maxWaitDurationInHalfOpenState has its timer even without automatic transition from OPEN', async () => {
-    vi.useFakeTimers({ now: T0 });
-    const cb = CircuitBreaker.of(
-      'maxwait',
-      { ...SMALL, maxWaitDurationInHalfOpenState: 5000 },
-      { clock: { now: () => Date.now() } },
-    );
+    const cb = onFakeTimers({ ...SMALL, maxWaitDurationInHalfOpenState: 5000 }, 'maxwait');
     await cb.transitionToOpenState();
     await cb.transitionToHalfOpenState();
     const events = listen(cb);
@@ -418,8 +397,7 @@ describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
     // Node timers run on a monotonic clock cached per loop turn; the wall clock a breaker reads
     // can lag it by a millisecond or more, so a timer may fire "early". It must not be lost.
     vi.useFakeTimers({ now: T0 });
-    const cb = make({ ...auto, waitDurationInOpenState: 1000 });
-    await fail(cb, 2);
+    const cb = await tripped({ ...auto, waitDurationInOpenState: 1000 });
     const events = listen(cb);
     clock.advance(998); // the breaker's clock lags the timer by 2 ms
     await vi.advanceTimersByTimeAsync(1000);
@@ -431,8 +409,7 @@ describe('automaticTransitionFromOpenToHalfOpenEnabled', () => {
   });
 
   it('close() stops the timer', async () => {
-    vi.useFakeTimers({ now: T0 });
-    const cb = CircuitBreaker.of('closing', auto, { clock: { now: () => Date.now() } });
+    const cb = onFakeTimers(auto, 'closing');
     await fail(cb, 2);
     const events = listen(cb);
     cb.close();

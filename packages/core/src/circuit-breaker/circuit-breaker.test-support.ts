@@ -11,6 +11,7 @@ import {
   ManualClock,
 } from '@breakwater/core';
 import { afterEach, beforeEach, expect, vi } from 'vitest';
+import { rejectionOf } from '../common/rejection.test-support.js';
 
 // A whole second, so that TIME_BASED bucket boundaries are easy to reason about.
 export const T0 = 1_700_000_000_000;
@@ -47,6 +48,11 @@ export function make(config: CircuitBreakerConfig = {}, name = 'cb'): CircuitBre
   return CircuitBreaker.of(name, config, { clock });
 }
 
+/** A COUNT_BASED window of the last `n` calls, whose rates count once it holds all `n`. */
+export function windowOf(n: number): CircuitBreakerConfig {
+  return { slidingWindowSize: n, minimumNumberOfCalls: n };
+}
+
 /** Trips after 2 failures out of 2; 1 s open; 2 probes. */
 export const SMALL: CircuitBreakerConfig = {
   slidingWindowSize: 2,
@@ -54,6 +60,13 @@ export const SMALL: CircuitBreakerConfig = {
   waitDurationInOpenState: 1000,
   permittedNumberOfCallsInHalfOpenState: 2,
 };
+
+/** A breaker of `config` (SMALL by default) that two failures have tripped OPEN, at T0. */
+export async function tripped(config: CircuitBreakerConfig = SMALL, name?: string): Promise<CircuitBreaker> {
+  const cb = make(config, name);
+  await fail(cb, 2);
+  return cb;
+}
 
 export async function succeed(cb: CircuitBreaker, times = 1, durationMs = 0): Promise<void> {
   for (let i = 0; i < times; i++) {
@@ -82,13 +95,9 @@ export async function fail(
   }
 }
 
+/** Checks that `cb` refuses a call with CallNotPermittedError, reporting `state`. */
 export async function refused(cb: CircuitBreaker, state: CircuitBreakerStateName = 'OPEN'): Promise<void> {
-  const error = await cb
-    .execute(() => 'never')
-    .then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+  const error = await rejectionOf(cb.execute(() => 'never'));
   expect(error).toBeInstanceOf(CallNotPermittedError);
   expect((error as CallNotPermittedError).state).toBe(state);
 }
@@ -115,22 +124,18 @@ export async function driveTo(cb: CircuitBreaker, state: CircuitBreakerStateName
   return manualTransition(cb, state);
 }
 
+/** How each manual transition (and the reset) is asked of a breaker. */
+const MANUAL_TRANSITIONS: Record<CircuitBreakerStateName | 'RESET', (cb: CircuitBreaker) => Promise<void>> = {
+  RESET: (cb) => cb.reset(),
+  CLOSED: (cb) => cb.transitionToClosedState(),
+  OPEN: (cb) => cb.transitionToOpenState(),
+  HALF_OPEN: (cb) => cb.transitionToHalfOpenState(),
+  DISABLED: (cb) => cb.transitionToDisabledState(),
+  FORCED_OPEN: (cb) => cb.transitionToForcedOpenState(),
+  METRICS_ONLY: (cb) => cb.transitionToMetricsOnlyState(),
+};
+
 /** The manual transition of `cb` to `to` (or its reset). */
 export function manualTransition(cb: CircuitBreaker, to: CircuitBreakerStateName | 'RESET'): Promise<void> {
-  switch (to) {
-    case 'RESET':
-      return cb.reset();
-    case 'CLOSED':
-      return cb.transitionToClosedState();
-    case 'OPEN':
-      return cb.transitionToOpenState();
-    case 'HALF_OPEN':
-      return cb.transitionToHalfOpenState();
-    case 'DISABLED':
-      return cb.transitionToDisabledState();
-    case 'FORCED_OPEN':
-      return cb.transitionToForcedOpenState();
-    case 'METRICS_ONLY':
-      return cb.transitionToMetricsOnlyState();
-  }
+  return MANUAL_TRANSITIONS[to](cb);
 }

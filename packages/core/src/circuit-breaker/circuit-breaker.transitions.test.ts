@@ -9,6 +9,7 @@ import {
   STATES,
 } from '@breakwater/core';
 import { describe, expect, it } from 'vitest';
+import { rejectionOf } from '../common/rejection.test-support.js';
 import {
   clock,
   driveTo,
@@ -22,6 +23,7 @@ import {
   succeed,
   T0,
   TEN_YEARS,
+  tripped,
   typesOf,
 } from './circuit-breaker.test-support.js';
 
@@ -99,10 +101,7 @@ describe('manual transitions', () => {
     const cb = make(SMALL, 'illegal');
     await driveTo(cb, from);
     const events = listen(cb);
-    const error = await manualTransition(cb, to).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(manualTransition(cb, to));
     expect(error).toBeInstanceOf(IllegalStateTransitionError);
     expect(error).toMatchObject({
       name: 'IllegalStateTransitionError',
@@ -124,8 +123,7 @@ describe('manual transitions', () => {
   });
 
   it('a self-transition to OPEN does not restart the open wait', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     clock.advance(600);
     await cb.transitionToOpenState();
     clock.advance(400); // 1000 ms after the breaker opened
@@ -162,8 +160,7 @@ describe('manual transitions', () => {
   });
 
   it('OPEN -> CLOSED starts a fresh window', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     await cb.transitionToClosedState();
     expect((await cb.getMetrics()).numberOfBufferedCalls).toBe(0);
     await fail(cb);
@@ -228,8 +225,7 @@ describe('DISABLED, FORCED_OPEN, METRICS_ONLY', () => {
 
 describe('reset()', () => {
   it('from OPEN: back to CLOSED with an empty window; STATE_TRANSITION then RESET', async () => {
-    const cb = make(SMALL);
-    await fail(cb, 2);
+    const cb = await tripped();
     await refused(cb);
     clock.advance(5);
     const events = listen(cb);

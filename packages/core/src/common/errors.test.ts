@@ -25,14 +25,7 @@ import {
   RetryIntervalError,
   TimeoutError,
 } from './errors.js';
-
-/** The rejection of `pending`, which must reject. */
-async function rejectionOf(pending: Promise<unknown>): Promise<unknown> {
-  return pending.then(
-    () => expect.fail('expected a rejection'),
-    (error: unknown) => error,
-  );
-}
+import { rejectionOf } from './rejection.test-support.js';
 
 /** What `create` throws, which it must. */
 function thrownBy(create: () => unknown): unknown {
@@ -42,6 +35,15 @@ function thrownBy(create: () => unknown): unknown {
     return error;
   }
   return expect.fail('expected a throw');
+}
+
+/**
+ * Checks that `error` names its policy by kind and name, and by name again in `nameField`, the
+ * per-policy field, where the error has one.
+ */
+function expectNamesPolicy(error: unknown, policyKind: string, policyName: string, nameField?: string): void {
+  expect(error).toBeInstanceOf(BreakwaterError);
+  expect(error).toMatchObject({ policyKind, policyName, ...(nameField && { [nameField]: policyName }) });
 }
 
 afterEach(() => {
@@ -54,12 +56,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     await cb.transitionToForcedOpenState();
     const error = await rejectionOf(cb.execute(() => 'never'));
     expect(error).toBeInstanceOf(CallNotPermittedError);
-    expect(error).toBeInstanceOf(BreakwaterError);
-    expect(error).toMatchObject({
-      policyKind: 'circuitbreaker',
-      policyName: 'payments',
-      circuitBreakerName: 'payments',
-    });
+    expectNamesPolicy(error, 'circuitbreaker', 'payments', 'circuitBreakerName');
   });
 
   it('IllegalStateTransitionError', async () => {
@@ -67,7 +64,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     await cb.transitionToMetricsOnlyState();
     const error = await rejectionOf(cb.transitionToOpenState());
     expect(error).toBeInstanceOf(IllegalStateTransitionError);
-    expect(error).toMatchObject({ policyKind: 'circuitbreaker', policyName: 'payments' });
+    expectNamesPolicy(error, 'circuitbreaker', 'payments');
   });
 
   it('ResultRecordedAsFailureError, in the ERROR event', async () => {
@@ -76,7 +73,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     cb.on('ERROR', (e: Extract<CircuitBreakerEvent, { type: 'ERROR' }>) => errors.push(e.error));
     await cb.execute(() => 503);
     expect(errors[0]).toBeInstanceOf(ResultRecordedAsFailureError);
-    expect(errors[0]).toMatchObject({ policyKind: 'circuitbreaker', policyName: 'payments' });
+    expectNamesPolicy(errors[0], 'circuitbreaker', 'payments');
   });
 
   it('BulkheadFullError', async () => {
@@ -87,7 +84,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     finish();
     await running;
     expect(error).toBeInstanceOf(BulkheadFullError);
-    expect(error).toMatchObject({ policyKind: 'bulkhead', policyName: 'reports', bulkheadName: 'reports' });
+    expectNamesPolicy(error, 'bulkhead', 'reports', 'bulkheadName');
   });
 
   it('RequestNotPermittedError', async () => {
@@ -95,11 +92,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     await limiter.execute(() => 'first');
     const error = await rejectionOf(limiter.execute(() => 'never'));
     expect(error).toBeInstanceOf(RequestNotPermittedError);
-    expect(error).toMatchObject({
-      policyKind: 'ratelimiter',
-      policyName: 'exchange',
-      rateLimiterName: 'exchange',
-    });
+    expectNamesPolicy(error, 'ratelimiter', 'exchange', 'rateLimiterName');
   });
 
   it('TimeoutError', async () => {
@@ -109,11 +102,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     await vi.advanceTimersByTimeAsync(100);
     const error = await pending;
     expect(error).toBeInstanceOf(TimeoutError);
-    expect(error).toMatchObject({
-      policyKind: 'timelimiter',
-      policyName: 'search',
-      timeLimiterName: 'search',
-    });
+    expectNamesPolicy(error, 'timelimiter', 'search', 'timeLimiterName');
   });
 
   it('MaxRetriesExceededError', async () => {
@@ -125,7 +114,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
     });
     const error = await rejectionOf(retry.execute(() => 'bad'));
     expect(error).toBeInstanceOf(MaxRetriesExceededError);
-    expect(error).toMatchObject({ policyKind: 'retry', policyName: 'upbit', retryName: 'upbit' });
+    expectNamesPolicy(error, 'retry', 'upbit', 'retryName');
   });
 
   it('RetryIntervalError', async () => {
@@ -136,7 +125,7 @@ describe('policyKind and policyName on the errors policies throw', () => {
       }),
     );
     expect(error).toBeInstanceOf(RetryIntervalError);
-    expect(error).toMatchObject({ policyKind: 'retry', policyName: 'upbit', retryName: 'upbit' });
+    expectNamesPolicy(error, 'retry', 'upbit', 'retryName');
   });
 });
 

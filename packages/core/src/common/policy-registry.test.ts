@@ -33,15 +33,24 @@ interface Case {
 
 const run = (policy: AnyPolicy) => (policy as CircuitBreaker).execute(() => 'ok');
 
-const CASES: readonly Case[] = [
-  {
-    kind: 'circuitbreaker',
+/** The case of a registry made by `registries.ofDefaults()`, whose factory method `make` calls. */
+function defaultsCase<R extends Registry<AnyPolicy>>(
+  kind: PolicyKind,
+  registries: { ofDefaults(): R },
+  make: (registry: R, name: string) => AnyPolicy,
+): Case {
+  return {
+    kind,
     create: () => {
-      const r = CircuitBreakerRegistry.ofDefaults();
-      return { registry: r, make: (n) => r.circuitBreaker(n) };
+      const r = registries.ofDefaults();
+      return { registry: r, make: (name) => make(r, name) };
     },
     use: run,
-  },
+  };
+}
+
+const CASES: readonly Case[] = [
+  defaultsCase('circuitbreaker', CircuitBreakerRegistry, (r, n) => r.circuitBreaker(n)),
   {
     kind: 'retry',
     create: () => {
@@ -57,30 +66,9 @@ const CASES: readonly Case[] = [
       });
     },
   },
-  {
-    kind: 'ratelimiter',
-    create: () => {
-      const r = RateLimiterRegistry.ofDefaults();
-      return { registry: r, make: (n) => r.rateLimiter(n) };
-    },
-    use: run,
-  },
-  {
-    kind: 'timelimiter',
-    create: () => {
-      const r = TimeLimiterRegistry.ofDefaults();
-      return { registry: r, make: (n) => r.timeLimiter(n) };
-    },
-    use: run,
-  },
-  {
-    kind: 'bulkhead',
-    create: () => {
-      const r = BulkheadRegistry.ofDefaults();
-      return { registry: r, make: (n) => r.bulkhead(n) };
-    },
-    use: run,
-  },
+  defaultsCase('ratelimiter', RateLimiterRegistry, (r, n) => r.rateLimiter(n)),
+  defaultsCase('timelimiter', TimeLimiterRegistry, (r, n) => r.timeLimiter(n)),
+  defaultsCase('bulkhead', BulkheadRegistry, (r, n) => r.bulkhead(n)),
 ];
 
 describe.each(CASES)('the $kind registry, through the common Registry interface', ({ kind, create, use }) => {

@@ -23,6 +23,32 @@ function engineOf(config: Partial<RateLimiterSettings>, start = 0) {
   return { engine, cell: () => cell!, settings };
 }
 
+interface HandBack {
+  readonly reserved: readonly [number, number];
+  readonly now: number;
+  readonly next: number;
+  readonly timeout: number;
+}
+
+/**
+ * Checks that `engine`, with one permit taken at 0, hands back only its latest reservation. Two
+ * callers reserve at 0 (waits `reserved`, within `timeout`); giving back the first at `now` would put
+ * a newcomer ahead of the second, so it lapses and the next caller waits `next`; that reservation
+ * is the latest, so giving it back lets the caller after take its place.
+ */
+function expectOnlyTheLatestHandedBack(
+  engine: ReturnType<typeof engineOf>['engine'],
+  { reserved, now, next, timeout }: HandBack,
+): void {
+  engine.acquire(1, 0, 0);
+  expect(engine.acquire(1, 0, timeout)).toBe(reserved[0]);
+  expect(engine.acquire(1, 0, timeout)).toBe(reserved[1]);
+  engine.release(1, reserved[0] - now, now);
+  expect(engine.acquire(1, now, timeout)).toBe(next);
+  engine.release(1, next, now);
+  expect(engine.acquire(1, now, timeout)).toBe(next);
+}
+
 describe('fixed-window engine', () => {
   it('grants limitForPeriod permits per epoch-aligned period, then reserves the next period', () => {
     const { engine } = engineOf({ limitForPeriod: 2, limitRefreshPeriod: 100 }, 1_000);
@@ -71,15 +97,9 @@ describe('fixed-window engine', () => {
 
   it('hands back only a reservation of the last reserved period', () => {
     const { engine } = engineOf({ limitForPeriod: 1, limitRefreshPeriod: 100 });
-    engine.acquire(1, 0, 0);
-    expect(engine.acquire(1, 0, 1_000)).toBe(100);
-    expect(engine.acquire(1, 0, 1_000)).toBe(200);
-    // The one due at 100 lapses (giving it back would put a newcomer on 200's place).
-    engine.release(1, 100, 0);
-    expect(engine.acquire(1, 0, 1_000)).toBe(300);
-    // The one due at 300 is the last: handed back.
-    engine.release(1, 300, 0);
-    expect(engine.acquire(1, 0, 1_000)).toBe(300);
+    // The one due at 100 lapses (giving it back would put a newcomer on 200's place); the one due
+    // at 300 is the last: handed back.
+    expectOnlyTheLatestHandedBack(engine, { reserved: [100, 200], now: 0, next: 300, timeout: 1_000 });
   });
 
   it('gives back a reservation for a period that has not begun, but not one for a past period', () => {
@@ -145,15 +165,8 @@ describe('gcra engine', () => {
 
   it('undoes only the latest reservation', () => {
     const { engine } = engineOf({ algorithm: 'gcra', limitForPeriod: 10, limitRefreshPeriod: 100 });
-    engine.acquire(1, 0, 0);
-    expect(engine.acquire(1, 0, 100)).toBe(10);
-    expect(engine.acquire(1, 0, 100)).toBe(20);
-    // Not the latest: lapses.
-    engine.release(1, 8, 2);
-    expect(engine.acquire(1, 2, 100)).toBe(28);
-    // The latest: handed back, the next caller takes its place.
-    engine.release(1, 28, 2);
-    expect(engine.acquire(1, 2, 100)).toBe(28);
+    // The slot due at 10, given back at 2, is not the latest: it lapses. The one due at 28 is.
+    expectOnlyTheLatestHandedBack(engine, { reserved: [10, 20], now: 2, next: 28, timeout: 100 });
   });
 
   it('drains to zero: the next permit is one interval away', () => {

@@ -61,8 +61,8 @@ describe('RateLimiter config', () => {
 describe('RateLimiter', () => {
   fakeTimersForEachTest();
 
-  const limiter = (config: ConstructorParameters<typeof RateLimiter>[1]) =>
-    RateLimiter.of('api', config, { clock: fakeTimersClock });
+  const limiter = (config: ConstructorParameters<typeof RateLimiter>[1], clock: Clock = fakeTimersClock) =>
+    RateLimiter.of('api', config, { clock });
 
   it('runs the function at once while permits last, passing the caller signal (or a never-aborted one)', async () => {
     const rl = limiter({ limitForPeriod: 2, limitRefreshPeriod: 100, timeoutDuration: 0 });
@@ -287,11 +287,7 @@ describe('RateLimiter', () => {
 
   it('works with a ManualClock alone when nobody has to wait', async () => {
     const clock = new ManualClock(0);
-    const rl = RateLimiter.of(
-      'api',
-      { limitForPeriod: 1, limitRefreshPeriod: 10, timeoutDuration: 0 },
-      { clock },
-    );
+    const rl = limiter({ limitForPeriod: 1, limitRefreshPeriod: 10, timeoutDuration: 0 }, clock);
     await rl.execute(() => 1);
     await expect(rl.execute(() => 1)).rejects.toMatchObject({ retryAfterMs: 10 });
     clock.advance(10);

@@ -14,6 +14,14 @@ import { Retry, type RetryOptions } from './retry.js';
 import type { RetryEvent } from './retry-events.js';
 import { RetryRegistry } from './retry-registry.js';
 
+/** The metrics of a retry that has finished no call; a test adds the counts it expects. */
+const NO_CALLS = {
+  numberOfSuccessfulCallsWithoutRetryAttempt: 0,
+  numberOfSuccessfulCallsWithRetryAttempt: 0,
+  numberOfFailedCallsWithoutRetryAttempt: 0,
+  numberOfFailedCallsWithRetryAttempt: 0,
+};
+
 class TransientError extends Error {}
 class FatalError extends Error {}
 
@@ -100,12 +108,7 @@ describe('Retry.execute', () => {
     await expect(retry.execute(fn)).resolves.toBe('ok');
     expect(fn).toHaveBeenCalledTimes(1);
     expect(events).toEqual([]); // as in Resilience4j: a first-try success publishes nothing
-    expect(await retry.getMetrics()).toEqual({
-      numberOfSuccessfulCallsWithoutRetryAttempt: 1,
-      numberOfSuccessfulCallsWithRetryAttempt: 0,
-      numberOfFailedCallsWithoutRetryAttempt: 0,
-      numberOfFailedCallsWithRetryAttempt: 0,
-    });
+    expect(await retry.getMetrics()).toEqual({ ...NO_CALLS, numberOfSuccessfulCallsWithoutRetryAttempt: 1 });
   });
 
   it('retries failures, waiting waitDuration between attempts', async () => {
@@ -464,12 +467,7 @@ describe('Retry and the caller signal', () => {
     expect(vi.getTimerCount()).toBe(0);
     await vi.advanceTimersByTimeAsync(20_000);
     expect(fn).toHaveBeenCalledTimes(1);
-    expect(await retry.getMetrics()).toEqual({
-      numberOfSuccessfulCallsWithoutRetryAttempt: 0,
-      numberOfSuccessfulCallsWithRetryAttempt: 0,
-      numberOfFailedCallsWithoutRetryAttempt: 0,
-      numberOfFailedCallsWithRetryAttempt: 0,
-    });
+    expect(await retry.getMetrics()).toEqual(NO_CALLS);
   });
 
   it('waits with the default timer when not aborted', async () => {

@@ -13,6 +13,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** The metrics of a time limiter that has finished no call; a test adds the counts it expects. */
+const NO_CALLS = { numberOfSuccessfulCalls: 0, numberOfFailedCalls: 0, numberOfTimedOutCalls: 0 };
+
 function collect(tl: TimeLimiter): TimeLimiterEvent[] {
   const events: TimeLimiterEvent[] = [];
   tl.onEvent((e) => events.push(e));
@@ -24,6 +27,21 @@ function after<T>(ms: number, value: T | Error): Promise<T> {
   return new Promise((resolve, reject) =>
     setTimeout(() => (value instanceof Error ? reject(value) : resolve(value)), ms),
   );
+}
+
+/**
+ * Starts a call on `tl` that returns `value` after `ms` of (fake) time. `signal()` is the signal the
+ * call was handed; `settled` is its value, or its error once it rejects.
+ */
+function startCall(tl: TimeLimiter, ms: number, value: unknown = 'late') {
+  let handed: AbortSignal | undefined;
+  const settled = tl
+    .execute((signal) => {
+      handed = signal;
+      return after(ms, value);
+    })
+    .catch((e: unknown) => e);
+  return { signal: () => handed!, settled };
 }
 
 describe('TimeLimiter config', () => {
@@ -62,11 +80,7 @@ describe('TimeLimiter.execute', () => {
     await expect(result).resolves.toBe('v');
     expect(vi.getTimerCount()).toBe(0);
     expect(events).toEqual([{ kind: 'timelimiter', type: 'SUCCESS', name: 't', at: 42 }]);
-    expect(await tl.getMetrics()).toEqual({
-      numberOfSuccessfulCalls: 1,
-      numberOfFailedCalls: 0,
-      numberOfTimedOutCalls: 0,
-    });
+    expect(await tl.getMetrics()).toEqual({ ...NO_CALLS, numberOfSuccessfulCalls: 1 });
   });
 
   it('passes an error that comes in time through, and counts it', async () => {
@@ -87,42 +101,28 @@ describe('TimeLimiter.execute', () => {
     vi.useFakeTimers();
     const tl = TimeLimiter.of('slow', { timeoutDuration: 100 });
     const events = collect(tl);
-    let seen: AbortSignal | undefined;
-    const result = tl.execute((signal) => {
-      seen = signal;
-      return after(500, 'late');
-    });
-    const error = result.catch((e: unknown) => e);
+    const call = startCall(tl, 500);
     await vi.advanceTimersByTimeAsync(99);
-    expect(seen!.aborted).toBe(false);
+    expect(call.signal().aborted).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    const timeout = await error;
+    const timeout = await call.settled;
     expect(timeout).toBeInstanceOf(TimeoutError);
     expect(timeout).toMatchObject({ name: 'TimeoutError', timeLimiterName: 'slow', timeoutMs: 100 });
-    expect(seen!.aborted).toBe(true);
-    expect(seen!.reason).toBe(timeout);
+    expect(call.signal().aborted).toBe(true);
+    expect(call.signal().reason).toBe(timeout);
     expect(events).toEqual([expect.objectContaining({ type: 'TIMEOUT', timeoutMs: 100 })]);
     // The late value changes nothing.
     await vi.advanceTimersByTimeAsync(400);
-    expect(await tl.getMetrics()).toEqual({
-      numberOfSuccessfulCalls: 0,
-      numberOfFailedCalls: 0,
-      numberOfTimedOutCalls: 1,
-    });
+    expect(await tl.getMetrics()).toEqual({ ...NO_CALLS, numberOfTimedOutCalls: 1 });
   });
 
   it('with cancelRunningFuture false, times out without aborting fn', async () => {
     vi.useFakeTimers();
     const tl = TimeLimiter.of('t', { timeoutDuration: 10, cancelRunningFuture: false });
-    let seen: AbortSignal | undefined;
-    const result = tl.execute((signal) => {
-      seen = signal;
-      return after(50, 'late');
-    });
-    const error = result.catch((e: unknown) => e);
+    const call = startCall(tl, 50);
     await vi.advanceTimersByTimeAsync(10);
-    expect(await error).toBeInstanceOf(TimeoutError);
-    expect(seen).toBe(NEVER_ABORTED);
+    expect(await call.settled).toBeInstanceOf(TimeoutError);
+    expect(call.signal()).toBe(NEVER_ABORTED);
     await vi.advanceTimersByTimeAsync(50);
   });
 
@@ -148,11 +148,7 @@ describe('TimeLimiter.execute', () => {
     expect(seen!.reason).toBe('caller left');
     expect(vi.getTimerCount()).toBe(0);
     expect(events).toEqual([]);
-    expect(await tl.getMetrics()).toEqual({
-      numberOfSuccessfulCalls: 0,
-      numberOfFailedCalls: 0,
-      numberOfTimedOutCalls: 0,
-    });
+    expect(await tl.getMetrics()).toEqual(NO_CALLS);
   });
 
   it('rejects at once for an aborted caller signal without calling fn', async () => {
@@ -190,9 +186,9 @@ describe('TimeLimiter.execute', () => {
     await expect(tl.execute(() => 5)).resolves.toBe(5);
     expect(spy).not.toHaveBeenCalled();
     expect(await tl.getMetrics()).toEqual({
+      ...NO_CALLS,
       numberOfSuccessfulCalls: 1,
       numberOfFailedCalls: 1,
-      numberOfTimedOutCalls: 0,
     });
   });
 
@@ -236,22 +232,22 @@ describe('TimeLimiter.execute', () => {
 });
 
 describe('TimeLimiter signals', () => {
+  /** Under fake timers, runs a call of 20 ms on `tl` (timeout 10 ms); the signal it was handed. */
+  async function signalOfTimedOutCall(tl: TimeLimiter): Promise<AbortSignal> {
+    const call = startCall(tl, 20, 1);
+    await vi.advanceTimersByTimeAsync(20);
+    await call.settled;
+    return call.signal();
+  }
+
   it('hands every call its own signal, which no later call can abort', async () => {
     vi.useFakeTimers();
     const tl = TimeLimiter.of('t', { timeoutDuration: 10 });
     // Settled in time, and nobody listened to its signal; the caller keeps it and polls it later.
     const kept = await tl.execute(async (s) => s);
-    let later: AbortSignal | undefined;
-    const timingOut = tl
-      .execute((s) => {
-        later = s;
-        return after(20, 1);
-      })
-      .catch(() => {});
-    await vi.advanceTimersByTimeAsync(20);
-    await timingOut;
+    const later = await signalOfTimedOutCall(tl);
     expect(later).not.toBe(kept);
-    expect(later?.aborted).toBe(true);
+    expect(later.aborted).toBe(true);
     expect(kept.aborted).toBe(false);
   });
 
@@ -280,15 +276,7 @@ describe('TimeLimiter signals', () => {
   it('never reuses a signal of a call that timed out or was aborted', async () => {
     vi.useFakeTimers();
     const tl = TimeLimiter.of('t', { timeoutDuration: 10 });
-    let timedOut: AbortSignal | undefined;
-    const r = tl
-      .execute((s) => {
-        timedOut = s;
-        return after(20, 1);
-      })
-      .catch(() => {});
-    await vi.advanceTimersByTimeAsync(20);
-    await r;
+    const timedOut = await signalOfTimedOutCall(tl);
     const next = await tl.execute(async (s) => s);
     expect(next).not.toBe(timedOut);
     expect(next.aborted).toBe(false);
