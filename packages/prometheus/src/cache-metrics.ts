@@ -4,6 +4,7 @@ import { CallHistogram, type HistogramCell } from './call-histogram.js';
 import type { MetricsHandle } from './collect-metrics.js';
 import { DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './names.js';
 import { PolicyMetrics } from './policy-metrics.js';
+import { metricsHandle, SharedExporter } from './shared-exporter.js';
 
 /** What a cache counted, as `Cache.getMetrics()` of @breakwater/cache answers. */
 export interface CacheMetricsReading {
@@ -51,35 +52,24 @@ interface Tracked {
   readonly offs: Unsubscribe[];
 }
 
-const exporters = new WeakMap<Registry, CacheMetrics>();
-
 /**
  * The cache metrics of one prom-client registry, shared by every `collectCacheMetrics` call on
  * it. Counters are read from the caches' own counters at scrape time (a hit costs the call path
  * one addition); loader durations come from the caches' LOADED and LOADER_ERROR events, built only
  * for loads.
  */
-class CacheMetrics {
+class CacheMetrics extends SharedExporter {
+  static readonly acquire = SharedExporter.perRegistry(
+    (register, buckets: readonly number[] | undefined) => new CacheMetrics(register, buckets),
+  );
+
   readonly caches = new Map<ObservableCache, Tracked>();
-  private handles = 0;
   private pending: Promise<{ name: string; m: CacheMetricsReading }[]> | undefined;
   private readonly loads: CallHistogram;
 
-  static acquire(register: Registry, buckets: readonly number[] | undefined): CacheMetrics {
-    let exporter = exporters.get(register);
-    if (exporter === undefined) {
-      exporter = new CacheMetrics(register, buckets ?? DEFAULT_CALL_BUCKETS);
-      exporters.set(register, exporter);
-    }
-    exporter.handles++;
-    return exporter;
-  }
-
-  private constructor(
-    private readonly register: Registry,
-    buckets: readonly number[],
-  ) {
-    const registers = [register];
+  private constructor(register: Registry, buckets: readonly number[] = DEFAULT_CALL_BUCKETS) {
+    super(register, CACHE_METRIC_NAMES);
+    const registers = this.registers;
     const read = () => this.read();
     const perCache = (
       name: string,
@@ -193,12 +183,9 @@ class CacheMetrics {
     if (![...this.caches.keys()].some((c) => c.name === cache.name)) this.loads.remove({ name: cache.name });
   }
 
-  release(): void {
-    if (--this.handles > 0) return;
+  protected override stopFollowing(): void {
     for (const tracked of this.caches.values()) for (const off of tracked.offs) off();
     this.caches.clear();
-    for (const name of CACHE_METRIC_NAMES) this.register.removeSingleMetric(name);
-    exporters.delete(this.register);
   }
 
   /** Every cache's counters, read once per scrape (prom-client collects every metric at once). */
@@ -247,18 +234,15 @@ export function collectCacheMetrics(
     exporter.track(cache);
     if (cache.breaker !== undefined) breakers?.track(cache.breaker);
   }
-  let closed = false;
-  return {
+  return metricsHandle(
     register,
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const cache of caches) {
-        exporter.untrack(cache);
-        if (cache.breaker !== undefined) breakers?.untrack(cache.breaker);
-      }
+    caches.map((cache) => () => {
+      exporter.untrack(cache);
+      if (cache.breaker !== undefined) breakers?.untrack(cache.breaker);
+    }),
+    () => {
       exporter.release();
       breakers?.release();
     },
-  };
+  );
 }

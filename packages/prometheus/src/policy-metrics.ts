@@ -18,7 +18,7 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CallHistogram } from './call-histogram.js';
 import { BREAKER_STATE_LABELS, DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './names.js';
-import { acquireShared, type SharedExporter } from './shared-exporter.js';
+import { SharedExporter } from './shared-exporter.js';
 
 /** A policy whose metrics can be collected. */
 export type Policy = CircuitBreaker | Retry | RateLimiter | TimeLimiter | Bulkhead;
@@ -52,8 +52,6 @@ interface Tracked {
 
 const POLICY_METRIC_NAMES = Object.values(METRIC_NAMES).filter((n) => n.startsWith('resilience4j_'));
 
-const exporters = new WeakMap<Registry, PolicyMetrics>();
-
 /**
  * The policy metrics of one prom-client registry. Every `collectMetrics` call on the same registry
  * shares it (prom-client allows one metric per name), and it unregisters its metrics when the
@@ -64,28 +62,21 @@ const exporters = new WeakMap<Registry, PolicyMetrics>();
  * value (durations, refusals) follow the breakers' events; the rest read the policies' own
  * counters at scrape time, which costs the call path nothing.
  */
-export class PolicyMetrics implements SharedExporter {
+export class PolicyMetrics extends SharedExporter {
+  static readonly acquire = SharedExporter.perRegistry(
+    (register, callBuckets: readonly number[] | undefined) => new PolicyMetrics(register, callBuckets),
+  );
+
   private readonly tracked = new Map<Policy, Tracked>();
-  handles = 0;
   private pending: Promise<Reading> | undefined;
 
   private readonly calls: CallHistogram;
   /** Refused calls per breaker name: counted on the call path, read at scrape time. */
   private readonly refused = new Map<string, { n: number; refs: number }>();
 
-  static acquire(register: Registry, callBuckets: readonly number[] | undefined): PolicyMetrics {
-    return acquireShared(
-      exporters,
-      register,
-      () => new PolicyMetrics(register, callBuckets ?? DEFAULT_CALL_BUCKETS),
-    );
-  }
-
-  private constructor(
-    private readonly register: Registry,
-    callBuckets: readonly number[],
-  ) {
-    const registers = [register];
+  private constructor(register: Registry, callBuckets: readonly number[] = DEFAULT_CALL_BUCKETS) {
+    super(register, POLICY_METRIC_NAMES);
+    const registers = this.registers;
     const self = this;
     /** A gauge of one number per policy name, read from this scrape's reading of `policies`. */
     const perName = <K extends 'breakers' | 'limiters' | 'bulkheads'>(
@@ -253,13 +244,9 @@ export class PolicyMetrics implements SharedExporter {
     }
   }
 
-  /** One handle is done; the last one takes the metrics off the registry. */
-  release(): void {
-    if (--this.handles > 0) return;
+  protected override stopFollowing(): void {
     for (const entry of this.tracked.values()) entry.off?.();
     this.tracked.clear();
-    for (const name of POLICY_METRIC_NAMES) this.register.removeSingleMetric(name);
-    exporters.delete(this.register);
   }
 
   /**
