@@ -13,8 +13,9 @@ import {
   resolveBulkheadConfig,
 } from '@breakwater/core/engine';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe } from 'vitest';
 import { redisForFile } from '../support/redis-suite.js';
+import { itHolds, lockstep, startArb } from './lockstep.js';
 
 const redis = redisForFile({
   store: { clock: 'caller', commandTimeout: 5_000, bulkheadLeaseMs: 2_000_000_000 },
@@ -53,46 +54,37 @@ async function run(max: number, waits: boolean, start: number, ops: readonly Op[
   /** Slots held: which engine granted them, and its lease token. */
   const held: { via: number; lease: number }[] = [];
   let now = start;
-  const log: string[] = [];
-  const check = (actual: unknown, expected: unknown, what: string) => {
-    if (actual !== expected) expect(actual, `${what}\n${log.join('\n')}`).toBe(expected);
-  };
-  try {
-    for (const op of ops) {
-      now += op.gap;
-      if (op.kind === 'acquire') {
-        log.push(`${now}: acquire via ${op.via}`);
-        const expected = reference[op.via].tryAcquire(now) >= 0;
-        const lease = await engines[op.via].tryAcquire(now);
-        check(lease >= 0, expected, 'granted');
-        check(lease >= 0 || lease === BULKHEAD_FULL, true, 'a lease or BULKHEAD_FULL');
-        if (lease >= 0) held.push({ via: op.via, lease });
-      } else if (op.kind === 'release') {
-        if (held.length === 0) continue;
-        const [slot] = held.splice(op.pick % held.length, 1);
-        log.push(`${now}: release ${slot.lease} via ${slot.via}`);
-        reference[slot.via].release(0, now);
-        await engines[slot.via].release(slot.lease, now);
-      }
-      for (const via of [0, 1])
-        check(await engines[via].read(now), reference[via].read(now), `in use via ${via}`);
+  await lockstep(engines, ops, async (op, { log, check }) => {
+    now += op.gap;
+    if (op.kind === 'acquire') {
+      log(`${now}: acquire via ${op.via}`);
+      const expected = reference[op.via].tryAcquire(now) >= 0;
+      const lease = await engines[op.via].tryAcquire(now);
+      check(lease >= 0, expected, 'granted');
+      check(lease >= 0 || lease === BULKHEAD_FULL, true, 'a lease or BULKHEAD_FULL');
+      if (lease >= 0) held.push({ via: op.via, lease });
+    } else if (op.kind === 'release') {
+      if (held.length === 0) return;
+      const [slot] = held.splice(op.pick % held.length, 1);
+      log(`${now}: release ${slot.lease} via ${slot.via}`);
+      reference[slot.via].release(0, now);
+      await engines[slot.via].release(slot.lease, now);
     }
-  } finally {
-    for (const e of engines) e.close();
-  }
+    for (const via of [0, 1])
+      check(await engines[via].read(now), reference[via].read(now), `in use via ${via}`);
+  });
 }
 
 describe('bulkhead conformance: RedisStore (Lua) against the in-process engine', () => {
-  it('grants, refuses and counts the same as the reference', async () => {
-    await fc.assert(
-      fc.asyncProperty(
-        fc.integer({ min: 0, max: 4 }),
-        fc.boolean(),
-        fc.integer({ min: 0, max: 10_000 }).map((ms) => 1_700_000_000_000 + ms),
-        fc.array(opArb, { maxLength: 40, size: 'max' }),
-        run,
-      ),
-      { numRuns: 200 },
-    );
-  }, 120_000);
+  itHolds(
+    'grants, refuses and counts the same as the reference',
+    200,
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 4 }),
+      fc.boolean(),
+      startArb,
+      fc.array(opArb, { maxLength: 40, size: 'max' }),
+      run,
+    ),
+  );
 });

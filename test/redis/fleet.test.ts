@@ -20,6 +20,8 @@ const WORKER = 'test/redis/fixtures/fleet-worker.ts';
 const FLEET = 4;
 /** How soon every process must see a breaker opened by one of them (ms). */
 const PROMPTLY_MS = 500;
+/** The sliding window of every breaker here: ten calls, evaluated once all ten are in. */
+const WINDOW_OF_TEN = { slidingWindowSize: 10, minimumNumberOfCalls: 10 } as const;
 
 interface Message {
   readonly type: string;
@@ -105,8 +107,7 @@ describe('fleet of 4 processes on one Redis', () => {
   it('failures recorded in one process open the breaker for all of them, promptly', async () => {
     const name = 'fleet-open';
     const config: CircuitBreakerConfig = {
-      slidingWindowSize: 10,
-      minimumNumberOfCalls: 10,
+      ...WINDOW_OF_TEN,
       waitDurationInOpenState: 60_000,
     };
     await init(name, config, workers);
@@ -168,8 +169,7 @@ describe('fleet of 4 processes on one Redis', () => {
     const name = 'fleet-probes';
     const permitted = 3;
     const config: CircuitBreakerConfig = {
-      slidingWindowSize: 10,
-      minimumNumberOfCalls: 10,
+      ...WINDOW_OF_TEN,
       permittedNumberOfCallsInHalfOpenState: permitted,
       waitDurationInOpenState: 150,
     };
@@ -232,8 +232,7 @@ describe('fleet of 4 processes on one Redis', () => {
     const name = 'fleet-lease';
     const leaseMs = 500;
     const config: CircuitBreakerConfig = {
-      slidingWindowSize: 10,
-      minimumNumberOfCalls: 10,
+      ...WINDOW_OF_TEN,
       permittedNumberOfCallsInHalfOpenState: 1,
       waitDurationInOpenState: 60_000,
     };

@@ -13,7 +13,7 @@ import {
   type RateLimiterConfig,
   RequestNotPermittedError,
 } from '@breakwater/core';
-import { RedisStore, type StoreFailurePolicy } from '@breakwater/store-redis';
+import { RedisStore, type RedisStoreOptions, type StoreFailurePolicy } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RedisServer, startRedis } from '../support/redis-harness.js';
@@ -59,6 +59,22 @@ function gate(): { promise: Promise<void>; release(): void } {
     release = resolve;
   });
   return { promise, release };
+}
+
+/**
+ * A call through `bh` that holds its slot until `release()` (which resolves once the call is done),
+ * started and its lease seen in Redis (through `client`).
+ */
+async function heldSlot(bh: Bulkhead, client: Redis, what: string): Promise<{ release(): Promise<void> }> {
+  const held = gate();
+  const running = bh.execute(() => held.promise);
+  await waitUntil(async () => (await client.zcard(bhKey(bh.name))) === 1, 1_000, what);
+  return {
+    release: () => {
+      held.release();
+      return running;
+    },
+  };
 }
 
 describe('options', () => {
@@ -280,10 +296,8 @@ describe('bulkhead on Redis', () => {
     const leaseMs = 1_500;
     const a = bulkhead('renew', { maxConcurrentCalls: 1 }, store({ bulkheadLeaseMs: leaseMs }));
     const b = bulkhead('renew', { maxConcurrentCalls: 1 }, store({ bulkheadLeaseMs: leaseMs }));
-    const held = gate();
-    const long = a.execute(() => held.promise);
     // a and b talk to Redis over different connections: let a's slot land before b tries.
-    await waitUntil(async () => (await redis.client.zcard(bhKey('renew'))) === 1, 1_000, "a's slot");
+    const long = await heldSlot(a, redis.client, "a's slot");
     const deadline = Date.now() + 2.5 * leaseMs;
     let refusals = 0;
     while (Date.now() < deadline) {
@@ -295,8 +309,7 @@ describe('bulkhead on Redis', () => {
     const ttl = await redis.client.pttl(bhKey('renew'));
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(leaseMs);
-    held.release();
-    await long;
+    await long.release();
     expect(await b.execute(() => 'now')).toBe('now');
   });
 
@@ -402,13 +415,10 @@ describe('ACL', () => {
     }
     const holder = bulkhead('acl', { maxConcurrentCalls: 1 }, a);
     const waiter = bulkhead('acl', { maxConcurrentCalls: 1, maxWaitDuration: 3_000 }, b);
-    const held = gate();
-    const first = holder.execute(() => held.promise);
-    await waitUntil(async () => (await redis.client.zcard(bhKey('acl'))) === 1, 1_000, 'the lease');
+    const first = await heldSlot(holder, redis.client, 'the lease');
     const second = waiter.execute(() => 'waited');
     await sleep(200);
-    held.release();
-    await first;
+    await first.release();
     expect(await within(second, 2_000, 'the waiter')).toBe('waited');
     await redis.client.set(bhKey('acl'), 'junk'); // garbage: TYPE + DEL
     expect(await holder.execute(() => 'after garbage')).toBe('after garbage');
@@ -427,32 +437,48 @@ describe('when Redis fails', () => {
     outage = await startRedis();
   });
 
-  /** A store whose Redis is frozen (SIGSTOP) until `thaw()`. */
-  async function frozen(policy: StoreFailurePolicy) {
+  /**
+   * A store on the Redis that fails, over a client of its own that reconnects quickly: commands time
+   * out after 100 ms, and two failures in a row open its guard.
+   */
+  async function outageStore(options: Partial<RedisStoreOptions> = {}) {
     outageClient = outage.client({ retryStrategy: () => 50 });
     outageClient.on('error', () => {});
     await outageClient.ping();
-    const s = store(
-      { onStoreFailure: policy, commandTimeout: 100, guard: { failureThreshold: 2, waitDurationMs: 200 } },
+    return store(
+      { ...options, commandTimeout: 100, guard: { failureThreshold: 2, waitDurationMs: 200 } },
       outageClient,
     );
+  }
+
+  /** A store whose Redis is frozen (SIGSTOP) until `thaw()`. */
+  async function frozen(policy: StoreFailurePolicy) {
+    const s = await outageStore({ onStoreFailure: policy });
     await waitUntil(async () => (await s.guardState()) === 'CLOSED', 1_000, 'ready');
     return { s, freeze: () => outage.pause(), thaw: () => outage.resume() };
   }
+  type Frozen = Awaited<ReturnType<typeof frozen>>;
 
   afterEach(async () => {
     await outage.resume();
     outageClient?.disconnect();
   });
 
-  it.each<[StoreFailurePolicy, number]>([
-    ['local', 3],
-    ['allow', 10],
-    ['deny', 0],
-  ])(
+  /** One test per failure policy, with what it `expects` under that policy, on a store about to freeze. */
+  function eachPolicy(
+    title: string,
+    expects: Readonly<Record<StoreFailurePolicy, number>>,
+    body: (policy: StoreFailurePolicy, expected: number, store: Frozen) => Promise<void>,
+  ): void {
+    it.each(Object.entries(expects) as [StoreFailurePolicy, number][])(title, async (policy, expected) =>
+      body(policy, expected, await frozen(policy)),
+    );
+  }
+
+  eachPolicy(
     'rate limiter, %s: every call settles within the command timeout; %i of 10 admitted',
-    async (policy, expected) => {
-      const { s, freeze, thaw } = await frozen(policy);
+    { local: 3, allow: 10, deny: 0 },
+    async (policy, expected, { s, freeze, thaw }) => {
       const events = captureStoreEvents(s);
       const rl = limiter(
         `outage-${policy}`,
@@ -484,14 +510,10 @@ describe('when Redis fails', () => {
     },
   );
 
-  it.each<[StoreFailurePolicy, number]>([
-    ['local', 2],
-    ['allow', 5],
-    ['deny', 0],
-  ])(
+  eachPolicy(
     'bulkhead, %s: every call settles within the command timeout; %i of 5 run at once',
-    async (policy, expected) => {
-      const { s, freeze, thaw } = await frozen(policy);
+    { local: 2, allow: 5, deny: 0 },
+    async (policy, expected, { s, freeze, thaw }) => {
       const bh = bulkhead(`outage-${policy}`, { maxConcurrentCalls: 2 }, s);
       await bh.getMetrics();
       await freeze();
@@ -525,13 +547,7 @@ describe('when Redis fails', () => {
   );
 
   it('kill -9 and restart under load: every call settles promptly, and the policies go back to Redis', async () => {
-    outageClient = outage.client({ retryStrategy: () => 50 });
-    outageClient.on('error', () => {});
-    await outageClient.ping();
-    const s = store(
-      { commandTimeout: 100, guard: { failureThreshold: 2, waitDurationMs: 200 } },
-      outageClient,
-    );
+    const s = await outageStore();
     const events = captureStoreEvents(s);
     const rl = limiter('chaos-rl', { limitForPeriod: 50, limitRefreshPeriod: 100, timeoutDuration: 0 }, s);
     const bh = bulkhead('chaos-bh', { maxConcurrentCalls: 4, maxWaitDuration: 50 }, s);
@@ -573,30 +589,16 @@ describe('when Redis fails', () => {
     // on Redis again: the state is there and shared
     await rl.acquirePermission().catch(() => {});
     expect(await outageClient.exists(rlKey('chaos-rl'))).toBe(1);
-    const held = gate();
-    const running = bh.execute(() => held.promise);
-    await waitUntil(
-      async () => (await outageClient.zcard(bhKey('chaos-bh'))) === 1,
-      1_000,
-      'a lease in Redis',
-    );
-    held.release();
-    await running;
+    const slot = await heldSlot(bh, outageClient, 'a lease in Redis');
+    await slot.release();
   });
 
   it('a release Redis missed is sent again once it answers: the slot is not lost for a lease', async () => {
     const { s, freeze, thaw } = await frozen('local');
     const bh = bulkhead('missed-release', { maxConcurrentCalls: 1 }, s);
-    const held = gate();
-    const running = bh.execute(() => held.promise);
-    await waitUntil(
-      async () => (await outageClient.zcard(bhKey('missed-release'))) === 1,
-      1_000,
-      'the lease',
-    );
+    const slot = await heldSlot(bh, outageClient, 'the lease');
     await freeze();
-    held.release();
-    await running; // its release fails (frozen)
+    await slot.release(); // its release fails (frozen)
     await sleep(150);
     await thaw();
     await sleep(250); // past the guard's wait

@@ -2,13 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { rateLimiterStatusOf } from './rate-limiters.js';
 
 const KEY = 'bw:{rl:api}:state';
+/** What every status of the limiter `api` at KEY says of which limiter it is. */
+const API = { kind: 'ratelimiter', name: 'api', key: KEY } as const;
 
 describe('a rate limiter as the CLI shows it (its state string, as rate-limiter.lua writes it)', () => {
   it('fixed window: the permits left in the period the state is of', () => {
     expect(rateLimiterStatusOf('api', KEY, 'F 28000 4', 59_000)).toEqual({
-      kind: 'ratelimiter',
-      name: 'api',
-      key: KEY,
+      ...API,
       algorithm: 'fixed-window',
       period: 28_000,
       permitsLeft: 4,
@@ -28,9 +28,7 @@ describe('a rate limiter as the CLI shows it (its state string, as rate-limiter.
 
   it('GCRA: when the next permit is free', () => {
     expect(rateLimiterStatusOf('api', KEY, 'G 12000.5', 70_000)).toEqual({
-      kind: 'ratelimiter',
-      name: 'api',
-      key: KEY,
+      ...API,
       algorithm: 'gcra',
       period: null,
       permitsLeft: null,

@@ -8,7 +8,14 @@ import { asyncScheduler, Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { circuitOpenAlert } from '../../../test/support/alert-fixtures.js';
-import { ALERTS_DEFAULTS, type Alert, alerts, type SuppressedAlert, toAlert } from './alerts.js';
+import {
+  ALERTS_DEFAULTS,
+  type Alert,
+  type AlertsOptions,
+  alerts,
+  type SuppressedAlert,
+  toAlert,
+} from './alerts.js';
 import type { EventShape, FleetStateTransitionEvent } from './types.js';
 
 const scheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -118,96 +125,74 @@ describe('toAlert', () => {
   });
 });
 
+/**
+ * `alerts(options)` on the cold marbles `source` (the events of `ev`) emits `expected`: the alerts
+ * of `al`, and the summaries given by letter.
+ */
+function expectAlerts(
+  source: string,
+  options: AlertsOptions | undefined,
+  expected: string,
+  summaries: Record<string, SuppressedAlert> = {},
+): void {
+  scheduler().run(({ cold, expectObservable }) => {
+    expectObservable(cold(source, ev).pipe(alerts(options))).toBe(expected, { ...al, ...summaries });
+  });
+}
+
 describe('alerts()', () => {
   it('lets other events pass by without alerting', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('s-n-H-C-D-|', ev).pipe(alerts({ cooldownMs: 10 }))).toBe('----------|');
-    });
+    expectAlerts('s-n-H-C-D-|', { cooldownMs: 10 }, '----------|');
   });
 
   it('alerts on OPEN, FORCED_OPEN and store failures', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('a-s-X-|', ev).pipe(alerts({ cooldownMs: 10 }))).toBe('a---X-|', al);
-      // a store and a breaker of the same name do not share a key
-      expectObservable(cold('XY|', ev).pipe(alerts({ cooldownMs: 10 }))).toBe('XY|', al);
-    });
+    expectAlerts('a-s-X-|', { cooldownMs: 10 }, 'a---X-|');
+    // a store and a breaker of the same name do not share a key
+    expectAlerts('XY|', { cooldownMs: 10 }, 'XY|');
   });
 
   it('one alert per key per cooldown: a repeat inside it is held back, one at exactly cooldownMs alerts', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      // a at 0 alerts; a at 5 and 9 are held; the window closes at 10 with a summary, and a at 10 alerts
-      const source = cold('a 4ms a 3ms a a 9ms |', ev);
-      expectObservable(source.pipe(alerts({ cooldownMs: 10, maxKeys: 6 }))).toBe('a 9ms (Sa) 6ms |', {
-        ...al,
-        S: summary(10, 0, 2, ['a']),
-      });
+    // a at 0 alerts; a at 5 and 9 are held; the window closes at 10 with a summary, and a at 10 alerts
+    expectAlerts('a 4ms a 3ms a a 9ms |', { cooldownMs: 10, maxKeys: 6 }, 'a 9ms (Sa) 6ms |', {
+      S: summary(10, 0, 2, ['a']),
     });
   });
 
   it('FORCED_OPEN shares the cooldown of its breaker', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('aF|', ev).pipe(alerts({ cooldownMs: 10 }))).toBe('a-(S|)', {
-        ...al,
-        S: summary(2, 0, 1, ['a']),
-      });
-    });
+    expectAlerts('aF|', { cooldownMs: 10 }, 'a-(S|)', { S: summary(2, 0, 1, ['a']) });
   });
 
   it('at most maxKeys distinct keys per window: the key after the last is held back, and counted', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      // maxKeys 2: a and b alert; c (a new key), a (cooling down) and d are held back
-      const source = cold('abcad 7ms c 9ms |', ev);
-      expectObservable(source.pipe(alerts({ cooldownMs: 10, maxKeys: 2 }))).toBe('ab 8ms S 1ms c 9ms |', {
-        ...al,
-        S: summary(10, 0, 3, ['c', 'a', 'd']),
-      });
+    // maxKeys 2: a and b alert; c (a new key), a (cooling down) and d are held back
+    expectAlerts('abcad 7ms c 9ms |', { cooldownMs: 10, maxKeys: 2 }, 'ab 8ms S 1ms c 9ms |', {
+      S: summary(10, 0, 3, ['c', 'a', 'd']),
     });
   });
 
   it('a new window starts with the first alert-worthy event after the last one closed', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      // window 1: [0, 10): a, b alert, c is held; window 2 opens at 15 (not at 10): d and e alert,
-      // f is held, and it closes at 25
-      const source = cold('abc 12ms def 12ms |', ev);
-      expectObservable(source.pipe(alerts({ cooldownMs: 10, maxKeys: 2 }))).toBe(
-        'ab 8ms S 4ms de 8ms T 4ms |',
-        { ...al, S: summary(10, 0, 1, ['c']), T: summary(25, 15, 1, ['f']) },
-      );
+    // window 1: [0, 10): a, b alert, c is held; window 2 opens at 15 (not at 10): d and e alert,
+    // f is held, and it closes at 25
+    expectAlerts('abc 12ms def 12ms |', { cooldownMs: 10, maxKeys: 2 }, 'ab 8ms S 4ms de 8ms T 4ms |', {
+      S: summary(10, 0, 1, ['c']),
+      T: summary(25, 15, 1, ['f']),
     });
   });
 
   it('a held-back repeat can open a window of its own', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      // a alerts at 8 in window [0, 10) opened by b; at 12 a is still cooling down (until 18):
-      // it opens window [12, 22) and is summarised at 22
-      const source = cold('b 7ms a 3ms a 19ms |', ev);
-      expectObservable(source.pipe(alerts({ cooldownMs: 10, maxKeys: 6 }))).toBe('b 7ms a 13ms S 9ms |', {
-        ...al,
-        S: summary(22, 12, 1, ['a']),
-      });
+    // a alerts at 8 in window [0, 10) opened by b; at 12 a is still cooling down (until 18):
+    // it opens window [12, 22) and is summarised at 22
+    expectAlerts('b 7ms a 3ms a 19ms |', { cooldownMs: 10, maxKeys: 6 }, 'b 7ms a 13ms S 9ms |', {
+      S: summary(22, 12, 1, ['a']),
     });
   });
 
   it('no summary for a window that held nothing back', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('a 20ms b 20ms |', ev).pipe(alerts({ cooldownMs: 10 }))).toBe(
-        'a 20ms b 20ms |',
-        al,
-      );
-    });
+    expectAlerts('a 20ms b 20ms |', { cooldownMs: 10 }, 'a 20ms b 20ms |');
   });
 
   it('summarises at once when the source completes or errors', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('aa-|', ev).pipe(alerts({ cooldownMs: 10 }))).toBe('a--(S|)', {
-        ...al,
-        S: summary(3, 0, 1, ['a']),
-      });
-      expectObservable(cold('aa-#', ev).pipe(alerts({ cooldownMs: 10 }))).toBe('a--(S#)', {
-        ...al,
-        S: summary(3, 0, 1, ['a']),
-      });
-    });
+    expectAlerts('aa-|', { cooldownMs: 10 }, 'a--(S|)', { S: summary(3, 0, 1, ['a']) });
+    expectAlerts('aa-#', { cooldownMs: 10 }, 'a--(S#)', { S: summary(3, 0, 1, ['a']) });
   });
 
   it('unsubscribing cancels the window: no late summary, source unsubscribed', () => {
@@ -219,22 +204,13 @@ describe('alerts()', () => {
   });
 
   it('cooldownMs 0 turns throttling off', () => {
-    scheduler().run(({ cold, expectObservable }) => {
-      expectObservable(cold('aaabcdefgh|', ev).pipe(alerts({ cooldownMs: 0, maxKeys: 1 }))).toBe(
-        'aaabcdefgh|',
-        al,
-      );
-    });
+    expectAlerts('aaabcdefgh|', { cooldownMs: 0, maxKeys: 1 }, 'aaabcdefgh|');
   });
 
   it('defaults: 10 minute cooldown, 6 keys', () => {
     expect(ALERTS_DEFAULTS).toEqual({ cooldownMs: 600_000, maxKeys: 6 });
-    scheduler().run(({ cold, expectObservable }) => {
-      const source = cold('abcdefgh 1m a 9m 20m |', ev);
-      expectObservable(source.pipe(alerts())).toBe('abcdef 599994ms S 1200008ms |', {
-        ...al,
-        S: summary(600_000, 0, 3, ['g', 'h', 'a']),
-      });
+    expectAlerts('abcdefgh 1m a 9m 20m |', undefined, 'abcdef 599994ms S 1200008ms |', {
+      S: summary(600_000, 0, 3, ['g', 'h', 'a']),
     });
   });
 

@@ -28,6 +28,18 @@ async function until(what: string, condition: () => boolean | Promise<boolean>, 
   }
 }
 
+/** Calls through `cb` (failing or not) until `done()`: a store's outage and recovery show on calls. */
+async function callUntil(what: string, cb: CircuitBreaker, done: () => boolean, timeoutMs?: number) {
+  await until(
+    what,
+    async () => {
+      await cb.execute(() => 'ok').catch(() => {});
+      return done();
+    },
+    timeoutMs,
+  );
+}
+
 /** Subscribers of `channel` (PUBSUB NUMSUB), over a fresh connection. */
 async function subscribers(channel: string): Promise<number> {
   const reply = (await redis.server.command('PUBSUB', 'NUMSUB', channel)) as [string, number];
@@ -144,10 +156,7 @@ describe('eventsOf(RedisStore)', () => {
     await cb.execute(() => 'ok');
 
     await other.kill();
-    await until('STORE_FAILURE', async () => {
-      await cb.execute(() => 'ok').catch(() => {});
-      return seen.some((e) => e.type === 'STORE_FAILURE');
-    });
+    await callUntil('STORE_FAILURE', cb, () => seen.some((e) => e.type === 'STORE_FAILURE'));
     expect(seen[0]).toMatchObject({
       kind: 'store',
       type: 'STORE_FAILURE',
@@ -159,14 +168,7 @@ describe('eventsOf(RedisStore)', () => {
     ]);
 
     await other.restart();
-    await until(
-      'STORE_RECOVERED',
-      async () => {
-        await cb.execute(() => 'ok').catch(() => {});
-        return seen.some((e) => e.type === 'STORE_RECOVERED');
-      },
-      10_000,
-    );
+    await callUntil('STORE_RECOVERED', cb, () => seen.some((e) => e.type === 'STORE_RECOVERED'), 10_000);
     expect(raised).toHaveLength(1); // recovery is no alert
     sub.unsubscribe();
     alertSub.unsubscribe();
@@ -239,18 +241,8 @@ describe("another process's store failures", () => {
     const runner = (lost as unknown as { runner: { connection: Redis } }).runner;
     const id = Number(await runner.connection.client('ID'));
     await redis.client.client('KILL', 'ID', String(id));
-    await until('the outage', async () => {
-      await cb.execute(() => 'ok').catch(() => {});
-      return runner.connection.status !== 'ready';
-    });
-    await until(
-      'the published outage',
-      async () => {
-        await cb.execute(() => 'ok').catch(() => {});
-        return seen.some((e) => e.type === 'STORE_FAILURE');
-      },
-      10_000,
-    );
+    await callUntil('the outage', cb, () => runner.connection.status !== 'ready');
+    await callUntil('the published outage', cb, () => seen.some((e) => e.type === 'STORE_FAILURE'), 10_000);
     expect(seen.filter((e) => e.type === 'STORE_FAILURE')).toEqual([
       expect.objectContaining({
         kind: 'store',

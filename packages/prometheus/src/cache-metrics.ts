@@ -4,6 +4,8 @@ import { CallHistogram, type HistogramCell } from './call-histogram.js';
 import type { MetricsHandle } from './collect-metrics.js';
 import { DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './names.js';
 import { PolicyMetrics } from './policy-metrics.js';
+import { readOncePerScrape, type SetSeries, scrapedMetric } from './scraped-metric.js';
+import { metricsHandle, SharedExporter } from './shared-exporter.js';
 
 /** What a cache counted, as `Cache.getMetrics()` of @breakwater/cache answers. */
 export interface CacheMetricsReading {
@@ -46,12 +48,13 @@ const L2_ERROR_TYPES = ['timeout', 'connection', 'reply', 'closed'] as const;
 
 const CACHE_METRIC_NAMES = Object.values(METRIC_NAMES).filter((n) => n.startsWith('breakwater_cache_'));
 
+/** The counts of a reading that are one number. */
+type CountOf = Exclude<keyof CacheMetricsReading, 'l2Errors'>;
+
 interface Tracked {
   refs: number;
   readonly offs: Unsubscribe[];
 }
-
-const exporters = new WeakMap<Registry, CacheMetrics>();
 
 /**
  * The cache metrics of one prom-client registry, shared by every `collectCacheMetrics` call on
@@ -59,73 +62,51 @@ const exporters = new WeakMap<Registry, CacheMetrics>();
  * one addition); loader durations come from the caches' LOADED and LOADER_ERROR events, built only
  * for loads.
  */
-class CacheMetrics {
+class CacheMetrics extends SharedExporter {
+  static readonly acquire = SharedExporter.perRegistry(
+    (register, buckets: readonly number[] | undefined) => new CacheMetrics(register, buckets),
+  );
+
   readonly caches = new Map<ObservableCache, Tracked>();
-  private handles = 0;
-  private pending: Promise<{ name: string; m: CacheMetricsReading }[]> | undefined;
   private readonly loads: CallHistogram;
+  /** Every cache's counters, read once per scrape (prom-client collects every metric at once). */
+  private readonly read = readOncePerScrape(() =>
+    Promise.all(
+      [...this.caches.keys()].map(async (cache) => ({ name: cache.name, m: await cache.getMetrics() })),
+    ),
+  );
 
-  static acquire(register: Registry, buckets: readonly number[] | undefined): CacheMetrics {
-    let exporter = exporters.get(register);
-    if (exporter === undefined) {
-      exporter = new CacheMetrics(register, buckets ?? DEFAULT_CALL_BUCKETS);
-      exporters.set(register, exporter);
-    }
-    exporter.handles++;
-    return exporter;
-  }
-
-  private constructor(
-    private readonly register: Registry,
-    buckets: readonly number[],
-  ) {
-    const registers = [register];
-    const read = () => this.read();
+  private constructor(register: Registry, buckets: readonly number[] = DEFAULT_CALL_BUCKETS) {
+    super(register, CACHE_METRIC_NAMES);
+    const { registers, read } = this;
+    /** A metric of every cache: `each` writes the series of one. */
     const perCache = (
       name: string,
       help: string,
       labelNames: readonly string[],
-      each: (
-        set: (labels: Record<string, string>, n: number) => void,
-        name: string,
-        m: CacheMetricsReading,
-      ) => void,
+      each: (set: SetSeries, name: string, m: CacheMetricsReading) => void,
       Kind: typeof Counter | typeof Gauge = Counter,
     ) =>
-      new Kind({
-        name,
-        help,
-        labelNames: ['name', ...labelNames],
-        registers,
-        async collect() {
-          this.reset();
-          const target = this as unknown as {
-            inc(l: Record<string, string>, n: number): void;
-            set(l: Record<string, string>, n: number): void;
-          };
-          // Gauges set; counters add (two caches of one name in a process add up).
-          const set = (labels: Record<string, string>, n: number) =>
-            Kind === Gauge ? target.set(labels, n) : target.inc(labels, n);
-          for (const { name: cache, m } of await read()) each(set, cache, m);
-        },
+      scrapedMetric(Kind, registers, name, help, ['name', ...labelNames], async (set) => {
+        for (const { name: cache, m } of await read()) each(set, cache, m);
       });
-    perCache(
+    /** A counter of every cache per tier, of its `l1` and `l2` counts. */
+    const perTier = (name: string, help: string, l1: CountOf, l2: CountOf) =>
+      perCache(name, help, ['tier'], (set, name, m) => {
+        set({ name, tier: 'l1' }, m[l1]);
+        set({ name, tier: 'l2' }, m[l2]);
+      });
+    perTier(
       METRIC_NAMES.cacheHits,
       'Gets answered by a fresh entry of a tier (this process)',
-      ['tier'],
-      (set, name, m) => {
-        set({ name, tier: 'l1' }, m.l1Hits);
-        set({ name, tier: 'l2' }, m.l2Hits);
-      },
+      'l1Hits',
+      'l2Hits',
     );
-    perCache(
+    perTier(
       METRIC_NAMES.cacheMisses,
       'Gets a tier could not answer with a fresh entry (this process)',
-      ['tier'],
-      (set, name, m) => {
-        set({ name, tier: 'l1' }, m.l1Misses);
-        set({ name, tier: 'l2' }, m.l2Misses);
-      },
+      'l1Misses',
+      'l2Misses',
     );
     perCache(
       METRIC_NAMES.cacheStaleServed,
@@ -193,27 +174,9 @@ class CacheMetrics {
     if (![...this.caches.keys()].some((c) => c.name === cache.name)) this.loads.remove({ name: cache.name });
   }
 
-  release(): void {
-    if (--this.handles > 0) return;
+  protected override stopFollowing(): void {
     for (const tracked of this.caches.values()) for (const off of tracked.offs) off();
     this.caches.clear();
-    for (const name of CACHE_METRIC_NAMES) this.register.removeSingleMetric(name);
-    exporters.delete(this.register);
-  }
-
-  /** Every cache's counters, read once per scrape (prom-client collects every metric at once). */
-  private read(): Promise<{ name: string; m: CacheMetricsReading }[]> {
-    if (this.pending === undefined) {
-      const pending = Promise.all(
-        [...this.caches.keys()].map(async (cache) => ({ name: cache.name, m: await cache.getMetrics() })),
-      );
-      this.pending = pending;
-      const clear = () => {
-        if (this.pending === pending) this.pending = undefined;
-      };
-      pending.then(clear, clear);
-    }
-    return this.pending;
   }
 }
 
@@ -247,18 +210,15 @@ export function collectCacheMetrics(
     exporter.track(cache);
     if (cache.breaker !== undefined) breakers?.track(cache.breaker);
   }
-  let closed = false;
-  return {
+  return metricsHandle(
     register,
-    close() {
-      if (closed) return;
-      closed = true;
-      for (const cache of caches) {
-        exporter.untrack(cache);
-        if (cache.breaker !== undefined) breakers?.untrack(cache.breaker);
-      }
+    caches.map((cache) => () => {
+      exporter.untrack(cache);
+      if (cache.breaker !== undefined) breakers?.untrack(cache.breaker);
+    }),
+    () => {
       exporter.release();
       breakers?.release();
     },
-  };
+  );
 }

@@ -18,7 +18,8 @@ import {
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { CallHistogram } from './call-histogram.js';
 import { BREAKER_STATE_LABELS, DEFAULT_CALL_BUCKETS, METRIC_NAMES } from './names.js';
-import { acquireShared, type SharedExporter } from './shared-exporter.js';
+import { readOncePerScrape, type SetSeries, scrapedMetric } from './scraped-metric.js';
+import { SharedExporter } from './shared-exporter.js';
 
 /** A policy whose metrics can be collected. */
 export type Policy = CircuitBreaker | Retry | RateLimiter | TimeLimiter | Bulkhead;
@@ -52,8 +53,6 @@ interface Tracked {
 
 const POLICY_METRIC_NAMES = Object.values(METRIC_NAMES).filter((n) => n.startsWith('resilience4j_'));
 
-const exporters = new WeakMap<Registry, PolicyMetrics>();
-
 /**
  * The policy metrics of one prom-client registry. Every `collectMetrics` call on the same registry
  * shares it (prom-client allows one metric per name), and it unregisters its metrics when the
@@ -64,59 +63,64 @@ const exporters = new WeakMap<Registry, PolicyMetrics>();
  * value (durations, refusals) follow the breakers' events; the rest read the policies' own
  * counters at scrape time, which costs the call path nothing.
  */
-export class PolicyMetrics implements SharedExporter {
-  private readonly tracked = new Map<Policy, Tracked>();
-  handles = 0;
-  private pending: Promise<Reading> | undefined;
+export class PolicyMetrics extends SharedExporter {
+  static readonly acquire = SharedExporter.perRegistry(
+    (register, callBuckets: readonly number[] | undefined) => new PolicyMetrics(register, callBuckets),
+  );
 
+  private readonly tracked = new Map<Policy, Tracked>();
   private readonly calls: CallHistogram;
   /** Refused calls per breaker name: counted on the call path, read at scrape time. */
   private readonly refused = new Map<string, { n: number; refs: number }>();
+  /**
+   * Every policy's state, read once per scrape. A policy whose read fails (its store is down and
+   * has no fallback) is left out of that scrape.
+   */
+  private readonly read = readOncePerScrape(() => this.readAll());
 
-  static acquire(register: Registry, callBuckets: readonly number[] | undefined): PolicyMetrics {
-    return acquireShared(
-      exporters,
-      register,
-      () => new PolicyMetrics(register, callBuckets ?? DEFAULT_CALL_BUCKETS),
-    );
-  }
-
-  private constructor(
-    private readonly register: Registry,
-    callBuckets: readonly number[],
-  ) {
-    const registers = [register];
-    const self = this;
-    /** A gauge of one number per policy name, read from this scrape's reading of `policies`. */
+  private constructor(register: Registry, callBuckets: readonly number[] = DEFAULT_CALL_BUCKETS) {
+    super(register, POLICY_METRIC_NAMES);
+    const { registers, read } = this;
+    /** A metric of the policies read in this scrape: `each` writes the series of one. */
+    const perPolicy = <K extends keyof Reading>(
+      Kind: typeof Gauge | typeof Counter,
+      name: string,
+      help: string,
+      labelNames: readonly string[],
+      policies: K,
+      each: (set: SetSeries, p: Reading[K][number]) => void,
+    ) =>
+      scrapedMetric(Kind, registers, name, help, ['name', ...labelNames], async (set) => {
+        for (const p of (await read())[policies]) each(set, p);
+      });
+    /** A gauge of one number per policy name. */
     const perName = <K extends 'breakers' | 'limiters' | 'bulkheads'>(
       name: string,
       help: string,
       policies: K,
       value: (metrics: Reading[K][number]['metrics']) => number,
+    ) => perPolicy(Gauge, name, help, [], policies, (set, p) => set({ name: p.name }, value(p.metrics)));
+    /** A metric of one number per policy name and `kind`: the policies' `kinds(metrics)`. */
+    const perKind = <K extends keyof Reading>(
+      Kind: typeof Gauge | typeof Counter,
+      name: string,
+      help: string,
+      policies: K,
+      kinds: (metrics: Reading[K][number]['metrics']) => Record<string, number>,
     ) =>
-      new Gauge({
-        name,
-        help,
-        labelNames: ['name'] as const,
-        registers,
-        async collect() {
-          this.reset();
-          for (const p of (await self.read())[policies]) this.set({ name: p.name }, value(p.metrics));
-        },
+      perPolicy(Kind, name, help, ['kind'], policies, (set, p) => {
+        for (const [kind, n] of Object.entries(kinds(p.metrics))) set({ name: p.name, kind }, n);
       });
-    new Gauge({
-      name: METRIC_NAMES.circuitBreakerState,
-      help: 'The states of the circuit breaker: 1 for the current state, 0 for the others',
-      labelNames: ['name', 'state'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).breakers) {
-          for (const s of STATES)
-            this.set({ name: b.name, state: BREAKER_STATE_LABELS[s] }, s === b.state ? 1 : 0);
-        }
+    perPolicy(
+      Gauge,
+      METRIC_NAMES.circuitBreakerState,
+      'The states of the circuit breaker: 1 for the current state, 0 for the others',
+      ['state'],
+      'breakers',
+      (set, b) => {
+        for (const s of STATES) set({ name: b.name, state: BREAKER_STATE_LABELS[s] }, s === b.state ? 1 : 0);
       },
-    });
+    );
     perName(
       METRIC_NAMES.circuitBreakerFailureRate,
       'The failure rate of the circuit breaker in percent (-1 below the minimum number of calls)',
@@ -129,32 +133,20 @@ export class PolicyMetrics implements SharedExporter {
       'breakers',
       (m) => m.slowCallRate,
     );
-    new Gauge({
-      name: METRIC_NAMES.circuitBreakerBufferedCalls,
-      help: 'The number of buffered calls in the sliding window, by outcome',
-      labelNames: ['name', 'kind'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).breakers) {
-          this.set({ name: b.name, kind: 'successful' }, b.metrics.numberOfSuccessfulCalls);
-          this.set({ name: b.name, kind: 'failed' }, b.metrics.numberOfFailedCalls);
-        }
-      },
-    });
-    new Gauge({
-      name: METRIC_NAMES.circuitBreakerSlowCalls,
-      help: 'The number of slow calls in the sliding window, by outcome',
-      labelNames: ['name', 'kind'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const b of (await self.read()).breakers) {
-          this.set({ name: b.name, kind: 'successful' }, b.metrics.numberOfSlowSuccessfulCalls);
-          this.set({ name: b.name, kind: 'failed' }, b.metrics.numberOfSlowFailedCalls);
-        }
-      },
-    });
+    perKind(
+      Gauge,
+      METRIC_NAMES.circuitBreakerBufferedCalls,
+      'The number of buffered calls in the sliding window, by outcome',
+      'breakers',
+      (m) => ({ successful: m.numberOfSuccessfulCalls, failed: m.numberOfFailedCalls }),
+    );
+    perKind(
+      Gauge,
+      METRIC_NAMES.circuitBreakerSlowCalls,
+      'The number of slow calls in the sliding window, by outcome',
+      'breakers',
+      (m) => ({ successful: m.numberOfSlowSuccessfulCalls, failed: m.numberOfSlowFailedCalls }),
+    );
     this.calls = new CallHistogram(
       METRIC_NAMES.circuitBreakerCalls,
       'Duration of the calls the circuit breaker let through, by outcome (this process)',
@@ -162,45 +154,39 @@ export class PolicyMetrics implements SharedExporter {
     );
     register.registerMetric(this.calls.asMetric());
     const refused = this.refused;
-    new Counter({
-      name: METRIC_NAMES.circuitBreakerNotPermittedCalls,
-      help: 'Calls the circuit breaker refused (this process)',
-      labelNames: ['name', 'kind'] as const,
+    scrapedMetric(
+      Counter,
       registers,
-      collect() {
-        this.reset();
-        for (const [name, cell] of refused) this.inc({ name, kind: 'not_permitted' }, cell.n);
+      METRIC_NAMES.circuitBreakerNotPermittedCalls,
+      'Calls the circuit breaker refused (this process)',
+      ['name', 'kind'],
+      (set) => {
+        for (const [name, cell] of refused) set({ name, kind: 'not_permitted' }, cell.n);
       },
-    });
-    new Counter({
-      name: METRIC_NAMES.retryCalls,
-      help: 'Calls through the retry, by outcome and whether a retry was needed (this process)',
-      labelNames: ['name', 'kind'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const { name, metrics: m } of (await self.read()).retries) {
-          this.inc({ name, kind: 'successful_without_retry' }, m.numberOfSuccessfulCallsWithoutRetryAttempt);
-          this.inc({ name, kind: 'successful_with_retry' }, m.numberOfSuccessfulCallsWithRetryAttempt);
-          this.inc({ name, kind: 'failed_without_retry' }, m.numberOfFailedCallsWithoutRetryAttempt);
-          this.inc({ name, kind: 'failed_with_retry' }, m.numberOfFailedCallsWithRetryAttempt);
-        }
-      },
-    });
-    new Counter({
-      name: METRIC_NAMES.timeLimiterCalls,
-      help: 'Calls through the time limiter, by outcome (this process)',
-      labelNames: ['name', 'kind'] as const,
-      registers,
-      async collect() {
-        this.reset();
-        for (const { name, metrics: m } of (await self.read()).timeLimiters) {
-          this.inc({ name, kind: 'successful' }, m.numberOfSuccessfulCalls);
-          this.inc({ name, kind: 'failed' }, m.numberOfFailedCalls);
-          this.inc({ name, kind: 'timeout' }, m.numberOfTimedOutCalls);
-        }
-      },
-    });
+    );
+    perKind(
+      Counter,
+      METRIC_NAMES.retryCalls,
+      'Calls through the retry, by outcome and whether a retry was needed (this process)',
+      'retries',
+      (m) => ({
+        successful_without_retry: m.numberOfSuccessfulCallsWithoutRetryAttempt,
+        successful_with_retry: m.numberOfSuccessfulCallsWithRetryAttempt,
+        failed_without_retry: m.numberOfFailedCallsWithoutRetryAttempt,
+        failed_with_retry: m.numberOfFailedCallsWithRetryAttempt,
+      }),
+    );
+    perKind(
+      Counter,
+      METRIC_NAMES.timeLimiterCalls,
+      'Calls through the time limiter, by outcome (this process)',
+      'timeLimiters',
+      (m) => ({
+        successful: m.numberOfSuccessfulCalls,
+        failed: m.numberOfFailedCalls,
+        timeout: m.numberOfTimedOutCalls,
+      }),
+    );
     perName(
       METRIC_NAMES.rateLimiterAvailablePermissions,
       'The permits the rate limiter can hand out now',
@@ -253,13 +239,9 @@ export class PolicyMetrics implements SharedExporter {
     }
   }
 
-  /** One handle is done; the last one takes the metrics off the registry. */
-  release(): void {
-    if (--this.handles > 0) return;
+  protected override stopFollowing(): void {
     for (const entry of this.tracked.values()) entry.off?.();
     this.tracked.clear();
-    for (const name of POLICY_METRIC_NAMES) this.register.removeSingleMetric(name);
-    exporters.delete(this.register);
   }
 
   /**
@@ -301,23 +283,6 @@ export class PolicyMetrics implements SharedExporter {
     const out: PolicyOf<K>[] = [];
     for (const p of this.tracked.keys()) if (p.kind === kind) out.push(p as PolicyOf<K>);
     return out;
-  }
-
-  /**
-   * Reads every policy's state once per scrape: prom-client starts every metric's collect() at
-   * the same time, and they all share the reading in flight. A policy whose read fails (its store
-   * is down and has no fallback) is left out of this scrape.
-   */
-  private read(): Promise<Reading> {
-    if (this.pending === undefined) {
-      const pending = this.readAll();
-      this.pending = pending;
-      const clear = () => {
-        if (this.pending === pending) this.pending = undefined;
-      };
-      pending.then(clear, clear);
-    }
-    return this.pending;
   }
 
   private async readAll(): Promise<Reading> {

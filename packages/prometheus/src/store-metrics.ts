@@ -2,7 +2,7 @@ import type { Unsubscribe } from '@breakwater/core';
 import { Counter, register as defaultRegister, Gauge, Histogram, type Registry } from 'prom-client';
 import type { MetricsHandle } from './collect-metrics.js';
 import { DEFAULT_STORE_BUCKETS, METRIC_NAMES } from './names.js';
-import { acquireShared, metricsHandle, type SharedExporter } from './shared-exporter.js';
+import { metricsHandle, SharedExporter } from './shared-exporter.js';
 
 /** One round trip of a store to its backend, as `RedisStore.onOperation` reports it. */
 export interface StoreOperationEvent {
@@ -58,32 +58,30 @@ export type StoreErrorType =
   | 'policy'
   | 'other';
 
+const STORE_METRIC_NAMES = [
+  METRIC_NAMES.storeOperationDuration,
+  METRIC_NAMES.storeErrors,
+  METRIC_NAMES.storeGuardState,
+  METRIC_NAMES.storeOutcomesDropped,
+];
+
 const GUARD_VALUES: Readonly<Record<string, number>> = { CLOSED: 0, HALF_OPEN: 1, OPEN: 2, FORCED_OPEN: 2 };
 
-const exporters = new WeakMap<Registry, StoreMetrics>();
-
 /** The store metrics of one prom-client registry, shared by every `collectStoreMetrics` call on it. */
-class StoreMetrics implements SharedExporter {
+class StoreMetrics extends SharedExporter {
+  static readonly acquire = SharedExporter.perRegistry(
+    (register, buckets: readonly number[] | undefined) => new StoreMetrics(register, buckets),
+  );
+
   /** Stores followed, with how many handles follow each. */
   readonly stores = new Map<ObservableStore, number>();
-  handles = 0;
   readonly duration: Histogram<'operation'>;
   readonly errors: Counter<'type'>;
   readonly dropped: Counter<'reason'>;
 
-  static acquire(register: Registry, buckets: readonly number[] | undefined): StoreMetrics {
-    return acquireShared(
-      exporters,
-      register,
-      () => new StoreMetrics(register, buckets ?? DEFAULT_STORE_BUCKETS),
-    );
-  }
-
-  private constructor(
-    private readonly register: Registry,
-    buckets: readonly number[],
-  ) {
-    const registers = [register];
+  private constructor(register: Registry, buckets: readonly number[] = DEFAULT_STORE_BUCKETS) {
+    super(register, STORE_METRIC_NAMES);
+    const registers = this.registers;
     const stores = this.stores;
     this.duration = new Histogram({
       name: METRIC_NAMES.storeOperationDuration,
@@ -130,19 +128,6 @@ class StoreMetrics implements SharedExporter {
     for (const reason of ['unknown', 'rejected', 'overflow', 'allow', 'no-shared-window', 'closed']) {
       this.dropped.inc({ reason }, 0);
     }
-  }
-
-  release(): void {
-    if (--this.handles > 0) return;
-    for (const name of [
-      METRIC_NAMES.storeOperationDuration,
-      METRIC_NAMES.storeErrors,
-      METRIC_NAMES.storeGuardState,
-      METRIC_NAMES.storeOutcomesDropped,
-    ]) {
-      this.register.removeSingleMetric(name);
-    }
-    exporters.delete(this.register);
   }
 }
 

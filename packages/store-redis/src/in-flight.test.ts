@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { deferred } from '../../../test/support/promises.js';
+import { type Deferred, deferred } from '../../../test/support/promises.js';
 import { type CallObserver, InFlightCalls, type ScriptCallbacks } from './in-flight.js';
 
 function recorder() {
@@ -33,15 +33,6 @@ afterEach(() => {
 });
 
 describe('InFlightCalls', () => {
-  it('a reply in time goes to its caller; the store hears a success', async () => {
-    const r = recorder();
-    const call = r.watch();
-    call.resolve('1');
-    await vi.advanceTimersByTimeAsync(0);
-    expect(r.heard).toEqual(['reply 1']);
-    expect(r.health).toEqual(['ok']);
-  });
-
   it('a timeout reaches the caller at its deadline; the late reply still arrives, as such', async () => {
     const r = recorder();
     const call = r.watch();
@@ -80,30 +71,42 @@ describe('InFlightCalls', () => {
     expect(r.health).toEqual(['ok', 'timeout a', 'timeout c']);
   });
 
-  it('a reply its caller cannot read fails that call alone; Redis ran it, and the store stays healthy', async () => {
-    const r = recorder();
-    const call = r.watch('k', {
-      ...r.callbacks,
-      reply: () => {
-        throw new Error('unreadable');
+  it.each<[string, (call: Deferred<unknown>) => void, Partial<ScriptCallbacks>, string[], string[]]>([
+    [
+      'a reply in time goes to its caller; the store hears a success',
+      (call) => call.resolve('1'),
+      {},
+      ['reply 1'],
+      ['ok'],
+    ],
+    [
+      'a reply its caller cannot read fails that call alone; Redis ran it, and the store stays healthy',
+      (call) => call.resolve('?'),
+      {
+        reply: () => {
+          throw new Error('unreadable');
+        },
       },
-    });
-    call.resolve('?');
-    await vi.advanceTimersByTimeAsync(0);
-    expect(r.heard).toEqual(['failed reply applied']);
-    expect(r.health).toEqual(['ok']);
-  });
-
-  it('a reply error (Redis refused the call) ran nothing', async () => {
+      ['failed reply applied'],
+      ['ok'],
+    ],
+    [
+      'a reply error (Redis refused the call) ran nothing',
+      (call) =>
+        call.reject(
+          Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
+            name: 'ReplyError',
+          }),
+        ),
+      {},
+      ['failed reply not-applied'],
+      ['reply k'],
+    ],
+  ])('%s', async (_, settle, callbacks, heard, health) => {
     const r = recorder();
-    const call = r.watch();
-    call.reject(
-      Object.assign(new Error('WRONGTYPE Operation against a key holding the wrong kind of value'), {
-        name: 'ReplyError',
-      }),
-    );
+    settle(r.watch('k', { ...r.callbacks, ...callbacks }));
     await vi.advanceTimersByTimeAsync(0);
-    expect(r.heard).toEqual(['failed reply not-applied']);
-    expect(r.health).toEqual(['reply k']);
+    expect(r.heard).toEqual(heard);
+    expect(r.health).toEqual(health);
   });
 });

@@ -94,6 +94,13 @@ local function advance(w, at)
   w.lastSecond = second
 end
 
+-- Adds n (0 or 1) to one count of a time window: in its bucket i and in its total.
+local function addToBucket(w, i, bucket, total, n)
+  if n == 0 then return end
+  w[bucket][i] = w[bucket][i] + n
+  w[total] = w[total] + n
+end
+
 local function recordOutcome(w, outcome, at)
   local failure = outcome % 2
   local slow = math.floor(outcome / 2)
@@ -121,20 +128,10 @@ local function recordOutcome(w, outcome, at)
   else
     advance(w, at)
     local i = (w.lastSecond % w.size) + 1
-    w.bucketCalls[i] = w.bucketCalls[i] + 1
-    w.calls = w.calls + 1
-    if failure == 1 then
-      w.bucketFailures[i] = w.bucketFailures[i] + 1
-      w.failures = w.failures + 1
-    end
-    if slow == 1 then
-      w.bucketSlow[i] = w.bucketSlow[i] + 1
-      w.slow = w.slow + 1
-      if slowFailure == 1 then
-        w.bucketSlowFailures[i] = w.bucketSlowFailures[i] + 1
-        w.slowFailures = w.slowFailures + 1
-      end
-    end
+    addToBucket(w, i, 'bucketCalls', 'calls', 1)
+    addToBucket(w, i, 'bucketFailures', 'failures', failure)
+    addToBucket(w, i, 'bucketSlow', 'slow', slow)
+    addToBucket(w, i, 'bucketSlowFailures', 'slowFailures', slowFailure)
   end
 end
 
