@@ -105,6 +105,58 @@ export function defineSuite(suite: BenchSuite): BenchSuite {
   return suite;
 }
 
+/** What a ratio's value must stay under: a fixed bound, or another ratio of the suite plus a margin. */
+export type RatioTarget = number | { readonly ratio: string; readonly plus: number };
+
+type RatioArgs = [id: string, label: string, numerator: string, denominator: string, target?: RatioTarget];
+
+function ratioOf(
+  of: 'overhead' | 'ns',
+  ...[id, label, numerator, denominator, target]: RatioArgs
+): RatioSpec {
+  const quantity = (caseId: string): Quantity => (of === 'ns' ? { ns: caseId } : { overhead: caseId });
+  const spec = { id, label, numerator: quantity(numerator), denominator: quantity(denominator) };
+  if (target === undefined) return spec;
+  return typeof target === 'number' ? { ...spec, max: target } : { ...spec, maxOver: target };
+}
+
+/** `numerator / denominator` of two cases' added overheads (each over its own baseline); a target if given. */
+export const overheadRatio = (...args: RatioArgs): RatioSpec => ratioOf('overhead', ...args);
+
+/** `numerator / denominator` of two cases' ns per call; a target if given. */
+export const nsRatio = (...args: RatioArgs): RatioSpec => ratioOf('ns', ...args);
+
+/** A case measured over the suite's case `bare` (the bare call of the same shape). */
+export function overBare(id: string, label: string, setup: BenchCase['setup']): BenchCase {
+  return { id, label, baseline: 'bare', setup };
+}
+
+/**
+ * A suite's `verify` outcome: the premise held when nothing in `wrong` was found, and the detail is
+ * then `held`; otherwise the detail lists what was wrong.
+ */
+export function premise(wrong: readonly string[], held: string): CheckOutcome[] {
+  return [{ pass: wrong.length === 0, detail: wrong.length === 0 ? held : wrong.join('; ') }];
+}
+
+/**
+ * A suite's `unavailable` for a suite that needs a server it starts itself: undefined once
+ * `start` resolves, else `cannot` with the error.
+ */
+export function unavailableUnless(
+  start: () => Promise<unknown>,
+  cannot: string,
+): () => Promise<string | undefined> {
+  return async () => {
+    try {
+      await start();
+      return undefined;
+    } catch (error) {
+      return `${cannot} (${String(error)})`;
+    }
+  };
+}
+
 export interface RunOptions {
   /** Measured time per case, ms, spread over the whole run in slices of about `sliceMs`. */
   readonly timeMs: number;
