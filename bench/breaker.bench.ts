@@ -188,7 +188,6 @@ async function slowCallCheck(): Promise<CheckOutcome> {
 // ------------------------------------------------------------------ the suite
 
 export default defineSuite({
-  name: 'breaker',
   description: 'circuit breaker, in-process store (issue 2)',
   cases: [
     // The headline: the success path of each breaker, over a bare `await fn()`.

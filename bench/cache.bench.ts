@@ -35,7 +35,6 @@ async function ready(): Promise<void> {
 const KEY = 'user:42';
 
 export default defineSuite({
-  name: 'cache',
   description: 'read-through cache vs bentocache, loopback redis-server 7',
   unavailable: unavailableUnless(ready, 'no redis-server could be started'),
   cases: [

@@ -99,7 +99,6 @@ function cockatielChain(strategy: TimeoutStrategy): Invoke {
 const ABOVE_SIGNAL_FLOOR = { ratio: 'signal-floor-vs-cockatiel', plus: 0.1 };
 
 export default defineSuite({
-  name: 'chain',
   description: 'decorator chain Retry+CircuitBreaker+RateLimiter+TimeLimiter+Bulkhead, in-process (issue 3)',
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },

@@ -102,7 +102,7 @@ async function loadSuite(name: string): Promise<BenchSuite> {
 /** Runs one suite in this process. */
 async function runHere(name: string, opts: RunOptions): Promise<SuiteResult> {
   if (!hasExplicitGc) log('bench: warning: run with node --expose-gc, or GC between cases is skipped');
-  return runSuite(await loadSuite(name), opts);
+  return runSuite(name, await loadSuite(name), opts);
 }
 
 /**

@@ -36,7 +36,6 @@ async function fillBounded(): Promise<void> {
 }
 
 export default defineSuite({
-  name: 'memory-store',
   description: 'a new name on a MemoryStore, full at maxSize 10,000 vs unbounded (issue 11)',
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },

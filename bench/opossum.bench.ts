@@ -43,7 +43,6 @@ async function verify(): Promise<CheckOutcome[]> {
 }
 
 export default defineSuite({
-  name: 'opossum',
   description: "@breakwater/opossum's fire against opossum 10's (issue 15)",
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => () => succeed(1) },

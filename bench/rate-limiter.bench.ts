@@ -28,7 +28,6 @@ function ourLimiter(algorithm: 'fixed-window' | 'gcra'): Invoke {
 }
 
 export default defineSuite({
-  name: 'rate-limiter',
   description: 'rate limiter, in-process, a permitted call: ours vs rate-limiter-flexible and bottleneck',
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },

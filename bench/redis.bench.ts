@@ -42,7 +42,6 @@ function breaker(name: string): CircuitBreaker {
 }
 
 export default defineSuite({
-  name: 'redis',
   description:
     'circuit breaker on RedisStore vs raw Redis and rate-limiter-flexible, loopback redis-server 7',
   unavailable: unavailableUnless(ready, 'no redis-server could be started'),
