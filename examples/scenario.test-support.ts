@@ -3,6 +3,7 @@
  * every scenario on a simulated clock has (it must not claim to have waited the time it skips).
  */
 import { expect, it } from 'vitest';
+import type { ScenarioOptions } from './scenario-options.js';
 
 type Log = (line: string) => void;
 
@@ -29,7 +30,7 @@ export async function logged<R>(run: (log: Log) => Promise<R>): Promise<Logged<R
  * '30 s later on the simulated clock'), so that a reader does not think the run waited.
  */
 export function itSaysSkippedTimeIsSimulated(
-  run: (options: { readonly log: Log }) => Promise<unknown>,
+  run: (options: ScenarioOptions) => Promise<unknown>,
   skip: string,
 ): void {
   it('says that the time it skips is simulated: it claims no wall time', async () => {
