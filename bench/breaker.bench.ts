@@ -16,7 +16,7 @@ import {
   SamplingBreaker,
 } from 'cockatiel';
 import Opossum from 'opossum';
-import { type CheckOutcome, defineSuite, type Invoke } from './harness.js';
+import { type CheckOutcome, defineSuite, type Invoke, overBare, overheadRatio, premise } from './harness.js';
 
 // ------------------------------------------------------------------ the protected functions
 
@@ -132,6 +132,9 @@ function floorWrap(fn: () => Promise<unknown>): Invoke {
   };
 }
 
+/** The failing-path targets: at most the floor's failure / success plus 0.1x. */
+const ABOVE_FLOOR_FAIL_VS_OK = { ratio: 'floor-fail-vs-ok', plus: 0.1 };
+
 // ------------------------------------------------------------------ the slow-call check
 
 /**
@@ -185,57 +188,30 @@ async function slowCallCheck(): Promise<CheckOutcome> {
 // ------------------------------------------------------------------ the suite
 
 export default defineSuite({
-  name: 'breaker',
   description: 'circuit breaker, in-process store (issue 2)',
   cases: [
     // The headline: the success path of each breaker, over a bare `await fn()`.
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },
-    {
-      id: 'ours-count',
-      label: 'ours COUNT_BASED (100 calls)',
-      baseline: 'bare',
-      setup: () => {
-        const cb = breaker('count', { slidingWindowType: 'COUNT_BASED' });
-        return () => cb.execute(succeed);
-      },
-    },
-    {
-      id: 'ours-time',
-      label: 'ours TIME_BASED (100 s)',
-      baseline: 'bare',
-      setup: () => {
-        const cb = breaker('time', { slidingWindowType: 'TIME_BASED' });
-        return () => cb.execute(succeed);
-      },
-    },
-    {
-      id: 'opossum',
-      label: 'opossum fire (timeout off)',
-      baseline: 'bare',
-      setup: () => {
-        const b = new Opossum(succeed, { timeout: false });
-        opossums.push(b);
-        return () => b.fire();
-      },
-    },
-    {
-      id: 'cockatiel-consecutive',
-      label: 'cockatiel ConsecutiveBreaker(5)',
-      baseline: 'bare',
-      setup: () => cockatiel(new ConsecutiveBreaker(5)),
-    },
-    {
-      id: 'cockatiel-sampling',
-      label: 'cockatiel SamplingBreaker(50%, 10 s)',
-      baseline: 'bare',
-      setup: () => cockatiel(new SamplingBreaker({ threshold: 0.5, duration: 10_000 })),
-    },
-    {
-      id: 'floor',
-      label: 'floor: 2 clock reads + 1 reaction',
-      baseline: 'bare',
-      setup: () => floorWrap(succeed),
-    },
+    overBare('ours-count', 'ours COUNT_BASED (100 calls)', () => {
+      const cb = breaker('count', { slidingWindowType: 'COUNT_BASED' });
+      return () => cb.execute(succeed);
+    }),
+    overBare('ours-time', 'ours TIME_BASED (100 s)', () => {
+      const cb = breaker('time', { slidingWindowType: 'TIME_BASED' });
+      return () => cb.execute(succeed);
+    }),
+    overBare('opossum', 'opossum fire (timeout off)', () => {
+      const b = new Opossum(succeed, { timeout: false });
+      opossums.push(b);
+      return () => b.fire();
+    }),
+    overBare('cockatiel-consecutive', 'cockatiel ConsecutiveBreaker(5)', () =>
+      cockatiel(new ConsecutiveBreaker(5)),
+    ),
+    overBare('cockatiel-sampling', 'cockatiel SamplingBreaker(50%, 10 s)', () =>
+      cockatiel(new SamplingBreaker({ threshold: 0.5, duration: 10_000 })),
+    ),
+    overBare('floor', 'floor: 2 clock reads + 1 reaction', () => floorWrap(succeed)),
 
     // Flat in the window size, 1 call in 4 throwing (caught), over the same bare mixed call.
     { id: 'bare-mixed', label: 'bare mixed (1 in 4 throws), caught', setup: () => caught(mixed()) },
@@ -297,75 +273,53 @@ export default defineSuite({
     },
   ],
   ratios: [
-    {
-      id: 'floor-vs-cockatiel-sampling',
-      label: 'floor / cockatiel sampling',
-      numerator: { overhead: 'floor' },
-      denominator: { overhead: 'cockatiel-sampling' },
-    },
+    overheadRatio('floor-vs-cockatiel-sampling', 'floor / cockatiel sampling', 'floor', 'cockatiel-sampling'),
     ...(['count', 'time'] as const).flatMap((w) => {
-      const ours = { overhead: `ours-${w}` };
+      const ours = `ours-${w}`;
       const name = w === 'count' ? 'COUNT_BASED' : 'TIME_BASED';
       return [
-        {
-          id: `${w}-vs-cockatiel-consecutive`,
-          label: `ours ${name} / cockatiel consecutive`,
-          numerator: ours,
-          denominator: { overhead: 'cockatiel-consecutive' },
-          max: 1.0,
-        },
-        {
-          id: `${w}-vs-cockatiel-sampling`,
-          label: `ours ${name} / cockatiel sampling`,
-          numerator: ours,
-          denominator: { overhead: 'cockatiel-sampling' },
-          max: 0.7,
-        },
-        {
-          id: `${w}-vs-opossum`,
-          label: `ours ${name} / opossum`,
-          numerator: ours,
-          denominator: { overhead: 'opossum' },
-        },
+        ...(
+          [
+            ['consecutive', 1.0],
+            ['sampling', 0.7],
+          ] as const
+        ).map(([kind, max]) =>
+          overheadRatio(
+            `${w}-vs-cockatiel-${kind}`,
+            `ours ${name} / cockatiel ${kind}`,
+            ours,
+            `cockatiel-${kind}`,
+            max,
+          ),
+        ),
+        overheadRatio(`${w}-vs-opossum`, `ours ${name} / opossum`, ours, 'opossum'),
       ];
     }),
-    {
-      id: 'count-flat',
-      label: 'COUNT_BASED 10,000 / 10 calls (mixed)',
-      numerator: { overhead: 'count-10000' },
-      denominator: { overhead: 'count-10' },
-      max: 1.25,
-    },
-    {
-      id: 'time-flat',
-      label: 'TIME_BASED 3,600 s / 2 s (mixed)',
-      numerator: { overhead: 'time-3600' },
-      denominator: { overhead: 'time-2' },
-      max: 1.25,
-    },
+    overheadRatio('count-flat', 'COUNT_BASED 10,000 / 10 calls (mixed)', 'count-10000', 'count-10', 1.25),
+    overheadRatio('time-flat', 'TIME_BASED 3,600 s / 2 s (mixed)', 'time-3600', 'time-2', 1.25),
     // "The failing path no slower than the success path" cannot hold on V8: observing a rejected
     // promise costs more whatever the wrapper does (the floor, the same work both ways, shows it).
     // The target is restated as: our failure / success at most the floor's + 0.1.
-    {
-      id: 'time-fail-vs-ok',
-      label: 'failure / success, TIME_BASED CLOSED',
-      numerator: { overhead: 'time-fail' },
-      denominator: { overhead: 'time-ok' },
-      maxOver: { ratio: 'floor-fail-vs-ok', plus: 0.1 },
-    },
-    {
-      id: 'metrics-only-fail-vs-ok',
-      label: 'failure / success, COUNT_BASED full ring',
-      numerator: { overhead: 'metrics-only-fail' },
-      denominator: { overhead: 'metrics-only-ok' },
-      maxOver: { ratio: 'floor-fail-vs-ok', plus: 0.1 },
-    },
-    {
-      id: 'floor-fail-vs-ok',
-      label: 'failure / success, floor (same work both ways)',
-      numerator: { overhead: 'floor-fail' },
-      denominator: { overhead: 'floor-ok' },
-    },
+    overheadRatio(
+      'time-fail-vs-ok',
+      'failure / success, TIME_BASED CLOSED',
+      'time-fail',
+      'time-ok',
+      ABOVE_FLOOR_FAIL_VS_OK,
+    ),
+    overheadRatio(
+      'metrics-only-fail-vs-ok',
+      'failure / success, COUNT_BASED full ring',
+      'metrics-only-fail',
+      'metrics-only-ok',
+      ABOVE_FLOOR_FAIL_VS_OK,
+    ),
+    overheadRatio(
+      'floor-fail-vs-ok',
+      'failure / success, floor (same work both ways)',
+      'floor-fail',
+      'floor-ok',
+    ),
   ],
   checks: [{ id: 'slow-call', label: 'slow-call detection (threshold 10 ms)', run: slowCallCheck }],
   verify: async () => {
@@ -381,15 +335,10 @@ export default defineSuite({
     for (const p of cockatiels) {
       if (p.state !== CockatielState.Closed) wrong.push('a cockatiel breaker opened');
     }
-    return [
-      {
-        pass: wrong.length === 0,
-        detail:
-          wrong.length === 0
-            ? `all ${ours.length + opossums.length + cockatiels.length} breakers stayed in their state; failures were recorded`
-            : wrong.join('; '),
-      },
-    ];
+    return premise(
+      wrong,
+      `all ${ours.length + opossums.length + cockatiels.length} breakers stayed in their state; failures were recorded`,
+    );
   },
   teardown: () => {
     for (const { cb } of ours) cb.close();

@@ -14,7 +14,7 @@ import { memoryDriver } from 'bentocache/drivers/memory';
 import { redisDriver } from 'bentocache/drivers/redis';
 import { Redis } from 'ioredis';
 import { type RedisServer, startRedis, stopAll } from '../test/support/redis-harness.js';
-import { defineSuite } from './harness.js';
+import { defineSuite, nsRatio, overheadRatio, unavailableUnless } from './harness.js';
 
 const VALUE = { id: 42, name: 'Ada Lovelace', email: 'ada@example.com', roles: ['admin', 'author'] };
 const loader = async () => VALUE;
@@ -35,16 +35,8 @@ async function ready(): Promise<void> {
 const KEY = 'user:42';
 
 export default defineSuite({
-  name: 'cache',
   description: 'read-through cache vs bentocache, loopback redis-server 7',
-  unavailable: async () => {
-    try {
-      await ready();
-      return undefined;
-    } catch (error) {
-      return `no redis-server could be started (${String(error)})`;
-    }
-  },
+  unavailable: unavailableUnless(ready, 'no redis-server could be started'),
   cases: [
     {
       id: 'ours-l1',
@@ -154,27 +146,21 @@ export default defineSuite({
     },
   ],
   ratios: [
-    {
-      id: 'l1-vs-bento',
-      label: 'L1 hit: ours / bentocache',
-      numerator: { ns: 'ours-l1' },
-      denominator: { ns: 'bento-l1' },
-      max: 0.25,
-    },
-    {
-      id: 'l2-vs-bento',
-      label: 'L2 hit, added over GET + JSON.parse: ours / bentocache',
-      numerator: { overhead: 'ours-l2' },
-      denominator: { overhead: 'bento-l2' },
-      max: 1,
-    },
-    {
-      id: 'down-vs-miss',
-      label: 'Redis down, breaker open: ours / an L1 miss served by the loader',
-      numerator: { ns: 'ours-down' },
-      denominator: { ns: 'ours-l1-miss' },
-      max: 2,
-    },
+    nsRatio('l1-vs-bento', 'L1 hit: ours / bentocache', 'ours-l1', 'bento-l1', 0.25),
+    overheadRatio(
+      'l2-vs-bento',
+      'L2 hit, added over GET + JSON.parse: ours / bentocache',
+      'ours-l2',
+      'bento-l2',
+      1,
+    ),
+    nsRatio(
+      'down-vs-miss',
+      'Redis down, breaker open: ours / an L1 miss served by the loader',
+      'ours-down',
+      'ours-l1-miss',
+      2,
+    ),
   ],
   verify: async () => {
     const l1 = await ours.get('l1')!.getMetrics();

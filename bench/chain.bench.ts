@@ -23,7 +23,7 @@ import {
   timeout,
   wrap,
 } from 'cockatiel';
-import { defineSuite, type Invoke } from './harness.js';
+import { defineSuite, type Invoke, overBare, overheadRatio, premise } from './harness.js';
 
 const VALUE = { ok: true };
 const succeed = async () => VALUE;
@@ -95,79 +95,57 @@ function cockatielChain(strategy: TimeoutStrategy): Invoke {
   return () => policy.execute(succeed);
 }
 
+/** The chain's target: at most the floor's ratio (a new AbortSignal per call) plus 0.1x. */
+const ABOVE_SIGNAL_FLOOR = { ratio: 'signal-floor-vs-cockatiel', plus: 0.1 };
+
 export default defineSuite({
-  name: 'chain',
   description: 'decorator chain Retry+CircuitBreaker+RateLimiter+TimeLimiter+Bulkhead, in-process (issue 3)',
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },
-    {
-      id: 'ours',
-      label: 'ours ofSupplier chain (5 policies)',
-      baseline: 'bare',
-      setup: () => ourChain('private'),
-    },
-    {
-      id: 'ours-store',
-      label: 'ours ofSupplier chain on a MemoryStore',
-      baseline: 'bare',
-      setup: () => {
-        const store = new MemoryStore();
-        stores.push(store);
-        return ourChain('store', store);
-      },
-    },
-    {
-      id: 'ours-fn',
-      label: 'ours ofFunction chain (1 argument)',
-      baseline: 'bare',
-      setup: () => ourFunctionChain('fn'),
-    },
-    {
-      // What any time limiter that hands each call its own AbortSignal pays: a new signal per call
-      // (on Node 20 the signal's creation costs ~2 µs, the controller's ~50 ns). cockatiel's
-      // cooperative timeout pays it too.
-      id: 'signal-floor',
-      label: 'floor: a new AbortSignal per call',
-      baseline: 'bare',
-      setup: () => () => succeedSignalled(new AbortController().signal),
-    },
-    {
-      id: 'cockatiel',
-      label: 'cockatiel wrap(retry, breaker, timeout coop., bulkhead)',
-      baseline: 'bare',
-      setup: () => cockatielChain(TimeoutStrategy.Cooperative),
-    },
+    overBare('ours', 'ours ofSupplier chain (5 policies)', () => ourChain('private')),
+    overBare('ours-store', 'ours ofSupplier chain on a MemoryStore', () => {
+      const store = new MemoryStore();
+      stores.push(store);
+      return ourChain('store', store);
+    }),
+    overBare('ours-fn', 'ours ofFunction chain (1 argument)', () => ourFunctionChain('fn')),
+    // What any time limiter that hands each call its own AbortSignal pays: a new signal per call
+    // (on Node 20 the signal's creation costs ~2 µs, the controller's ~50 ns). cockatiel's
+    // cooperative timeout pays it too.
+    overBare(
+      'signal-floor',
+      'floor: a new AbortSignal per call',
+      () => () => succeedSignalled(new AbortController().signal),
+    ),
+    overBare('cockatiel', 'cockatiel wrap(retry, breaker, timeout coop., bulkhead)', () =>
+      cockatielChain(TimeoutStrategy.Cooperative),
+    ),
   ],
   ratios: [
-    {
-      id: 'signal-floor-vs-cockatiel',
-      label: 'floor: a new AbortSignal / cockatiel wrap',
-      numerator: { overhead: 'signal-floor' },
-      denominator: { overhead: 'cockatiel' },
-    },
+    overheadRatio(
+      'signal-floor-vs-cockatiel',
+      'floor: a new AbortSignal / cockatiel wrap',
+      'signal-floor',
+      'cockatiel',
+    ),
     // The target was 0.1x with a pool of AbortControllers, which could hand user code a signal
     // that later aborts for another call (issue 12 dropped it). With a new signal per call the
     // target is restated as: the signal's own cost (the floor) plus 0.1x.
-    {
-      id: 'chain-vs-cockatiel',
-      label: 'ours chain / cockatiel wrap',
-      numerator: { overhead: 'ours' },
-      denominator: { overhead: 'cockatiel' },
-      maxOver: { ratio: 'signal-floor-vs-cockatiel', plus: 0.1 },
-    },
-    {
-      id: 'chain-store-vs-cockatiel',
-      label: 'ours chain (MemoryStore) / cockatiel wrap',
-      numerator: { overhead: 'ours-store' },
-      denominator: { overhead: 'cockatiel' },
-      maxOver: { ratio: 'signal-floor-vs-cockatiel', plus: 0.1 },
-    },
-    {
-      id: 'chain-fn-vs-cockatiel',
-      label: 'ours ofFunction chain / cockatiel wrap',
-      numerator: { overhead: 'ours-fn' },
-      denominator: { overhead: 'cockatiel' },
-    },
+    overheadRatio(
+      'chain-vs-cockatiel',
+      'ours chain / cockatiel wrap',
+      'ours',
+      'cockatiel',
+      ABOVE_SIGNAL_FLOOR,
+    ),
+    overheadRatio(
+      'chain-store-vs-cockatiel',
+      'ours chain (MemoryStore) / cockatiel wrap',
+      'ours-store',
+      'cockatiel',
+      ABOVE_SIGNAL_FLOOR,
+    ),
+    overheadRatio('chain-fn-vs-cockatiel', 'ours ofFunction chain / cockatiel wrap', 'ours-fn', 'cockatiel'),
   ],
   verify: async () => {
     // The timed cases only mean something if nothing was rejected and no breaker opened.
@@ -185,15 +163,10 @@ export default defineSuite({
     }
     for (const p of cockatiels)
       if (p.state !== CockatielState.Closed) wrong.push('a cockatiel breaker opened');
-    return [
-      {
-        pass: wrong.length === 0,
-        detail:
-          wrong.length === 0
-            ? `all ${breakers.length + cockatiels.length} breakers CLOSED with no failure; every bulkhead slot returned`
-            : wrong.join('; '),
-      },
-    ];
+    return premise(
+      wrong,
+      `all ${breakers.length + cockatiels.length} breakers CLOSED with no failure; every bulkhead slot returned`,
+    );
   },
   teardown: () => {
     for (const cb of breakers) cb.close();

@@ -2,8 +2,9 @@
  * The benchmark harness: suites of cases, measured in one process, finely interleaved, reduced
  * to medians.
  *
- * A suite is a file `bench/<name>.bench.ts` whose default export is `defineSuite({...})`;
- * `bench/index.ts` finds and runs every such file, so a new benchmark is a new file.
+ * A suite is a file `bench/<name>.bench.ts` whose default export is `defineSuite({...})`, and its
+ * name is that `<name>`; `bench/index.ts` finds and runs every such file, so a new benchmark is a
+ * new file.
  *
  * Measurement model (see `slice` for why it is not mitata's or tinybench's loop):
  * - a case is a function returning the promise of one call; it is awaited in a loop compiled for
@@ -61,8 +62,8 @@ export interface BenchCheck {
   readonly run: () => Promise<CheckOutcome>;
 }
 
+/** A suite as its file declares it; its name is the file's (`bench/<name>.bench.ts`). */
 export interface BenchSuite {
-  readonly name: string;
   readonly description?: string;
   /** A reason to skip the whole suite (e.g. no Redis reachable), or undefined to run it. */
   readonly unavailable?: () => Promise<string | undefined>;
@@ -74,15 +75,21 @@ export interface BenchSuite {
   readonly teardown?: () => void | Promise<void>;
 }
 
+/** Types a suite file's default export; `runSuite` checks it before it runs it. */
 export function defineSuite(suite: BenchSuite): BenchSuite {
+  return suite;
+}
+
+/** Throws if a case or a ratio of the suite names a case or a ratio it does not have. */
+function checkSuite(name: string, suite: BenchSuite): void {
   const ids = new Set<string>();
   for (const c of suite.cases) {
-    if (ids.has(c.id)) throw new Error(`bench suite '${suite.name}': duplicate case id '${c.id}'`);
+    if (ids.has(c.id)) throw new Error(`bench suite '${name}': duplicate case id '${c.id}'`);
     ids.add(c.id);
   }
   for (const c of suite.cases) {
     if (c.baseline !== undefined && !ids.has(c.baseline)) {
-      throw new Error(`bench suite '${suite.name}': case '${c.id}' has unknown baseline '${c.baseline}'`);
+      throw new Error(`bench suite '${name}': case '${c.id}' has unknown baseline '${c.baseline}'`);
     }
   }
   for (const r of suite.ratios ?? []) {
@@ -90,19 +97,68 @@ export function defineSuite(suite: BenchSuite): BenchSuite {
       const id = 'overhead' in q ? q.overhead : q.ns;
       const c = suite.cases.find((x) => x.id === id);
       if (r.maxOver !== undefined && !(suite.ratios ?? []).some((o) => o.id === r.maxOver?.ratio)) {
-        throw new Error(
-          `bench suite '${suite.name}': ratio '${r.id}' is bounded by unknown '${r.maxOver.ratio}'`,
-        );
+        throw new Error(`bench suite '${name}': ratio '${r.id}' is bounded by unknown '${r.maxOver.ratio}'`);
       }
-      if (c === undefined) throw new Error(`bench suite '${suite.name}': ratio '${r.id}' names '${id}'`);
+      if (c === undefined) throw new Error(`bench suite '${name}': ratio '${r.id}' names '${id}'`);
       if ('overhead' in q && c.baseline === undefined) {
         throw new Error(
-          `bench suite '${suite.name}': ratio '${r.id}' wants the overhead of '${id}', which has no baseline`,
+          `bench suite '${name}': ratio '${r.id}' wants the overhead of '${id}', which has no baseline`,
         );
       }
     }
   }
-  return suite;
+}
+
+/** What a ratio's value must stay under: a fixed bound, or another ratio of the suite plus a margin. */
+export type RatioTarget = number | { readonly ratio: string; readonly plus: number };
+
+type RatioArgs = [id: string, label: string, numerator: string, denominator: string, target?: RatioTarget];
+
+function ratioOf(
+  of: 'overhead' | 'ns',
+  ...[id, label, numerator, denominator, target]: RatioArgs
+): RatioSpec {
+  const quantity = (caseId: string): Quantity => (of === 'ns' ? { ns: caseId } : { overhead: caseId });
+  const spec = { id, label, numerator: quantity(numerator), denominator: quantity(denominator) };
+  if (target === undefined) return spec;
+  return typeof target === 'number' ? { ...spec, max: target } : { ...spec, maxOver: target };
+}
+
+/** `numerator / denominator` of two cases' added overheads (each over its own baseline); a target if given. */
+export const overheadRatio = (...args: RatioArgs): RatioSpec => ratioOf('overhead', ...args);
+
+/** `numerator / denominator` of two cases' ns per call; a target if given. */
+export const nsRatio = (...args: RatioArgs): RatioSpec => ratioOf('ns', ...args);
+
+/** A case measured over the suite's case `bare` (the bare call of the same shape). */
+export function overBare(id: string, label: string, setup: BenchCase['setup']): BenchCase {
+  return { id, label, baseline: 'bare', setup };
+}
+
+/**
+ * A suite's `verify` outcome: the premise held when nothing in `wrong` was found, and the detail is
+ * then `held`; otherwise the detail lists what was wrong.
+ */
+export function premise(wrong: readonly string[], held: string): CheckOutcome[] {
+  return [{ pass: wrong.length === 0, detail: wrong.length === 0 ? held : wrong.join('; ') }];
+}
+
+/**
+ * A suite's `unavailable` for a suite that needs a server it starts itself: undefined once
+ * `start` resolves, else `cannot` with the error.
+ */
+export function unavailableUnless(
+  start: () => Promise<unknown>,
+  cannot: string,
+): () => Promise<string | undefined> {
+  return async () => {
+    try {
+      await start();
+      return undefined;
+    } catch (error) {
+      return `${cannot} (${String(error)})`;
+    }
+  };
 }
 
 export interface RunOptions {
@@ -163,9 +219,10 @@ export interface SuiteResult {
 export const hasExplicitGc = typeof globalThis.gc === 'function';
 const collectGarbage: () => void = hasExplicitGc ? (globalThis.gc as () => void) : () => {};
 
-export async function runSuite(suite: BenchSuite, opts: RunOptions): Promise<SuiteResult> {
+export async function runSuite(name: string, suite: BenchSuite, opts: RunOptions): Promise<SuiteResult> {
+  checkSuite(name, suite);
   const started = performance.now();
-  const empty = { name: suite.name, description: suite.description, cases: [], ratios: [], passes: 0 };
+  const empty = { name, description: suite.description, cases: [], ratios: [], passes: 0 };
   const reason = await suite.unavailable?.();
   if (reason !== undefined) return { ...empty, skipped: reason, checks: [], seconds: 0 };
 
@@ -196,7 +253,7 @@ export async function runSuite(suite: BenchSuite, opts: RunOptions): Promise<Sui
       if (Math.floor(((p + 1) * opts.blocks) / passes) > blockEnds.length) {
         blockEnds.push(p + 1);
         collectGarbage();
-        opts.log(`  ${suite.name}: block ${blockEnds.length}/${opts.blocks} done`);
+        opts.log(`  ${name}: block ${blockEnds.length}/${opts.blocks} done`);
       }
     }
     const inBlocks = (xs: readonly number[]) =>

@@ -1,7 +1,15 @@
 /**
- * `pnpm bench`: runs every `bench/*.bench.ts` suite in this one process and prints the figures,
- * the ratios with PASS/FAIL per target, and a final `BENCH_JSON {...}` line. Exits 0 whatever the
- * targets say (the figures are for the record; CI does not gate on them).
+ * `pnpm bench`: runs every `bench/*.bench.ts` suite, each in a fresh Node process of its own, and
+ * prints the figures, the ratios with PASS/FAIL per target, and a final `BENCH_JSON {...}` line.
+ * Exits 0 whatever the targets say (the figures are for the record; CI does not gate on them).
+ *
+ * Why a process per suite: V8's type feedback is per process. Suites run one after the other in one
+ * process left the code they share (the in-process engine, the stores) optimized for the shapes an
+ * earlier suite fed it, megamorphic where a suite alone would see one shape, so a suite's figures
+ * depended on which suites ran before it (the opossum ratio went from 0.45x alone to 0.53x after
+ * `chain` and `memory-store`). Each suite now starts from a clean JIT, as it does with `--only`.
+ * This process spawns `node --expose-gc --import tsx bench/index.ts --suite <name> --json` per
+ * suite, with the options below resolved, and prints the results as they come back.
  *
  * Options (after `pnpm bench --`):
  *   --only <name>[,<name>]   run only these suites (file name without `.bench.ts`)
@@ -9,11 +17,15 @@
  *   --slice <ms>             length of one timed batch (default 2)
  *   --blocks <n>             blocks the run is cut into for the spread (default 7)
  *   --quick                  --time 200 --blocks 3: a smoke run, figures not for the record
+ *   --suite <name>           run that one suite in this process, not in a child (e.g. to profile it)
+ *   --json                   with --suite: print only its result, one `BENCH_SUITE {...}` line (what
+ *                            the parent reads)
  *
  * To add a benchmark, add `bench/<name>.bench.ts` with `export default defineSuite({...})`
  * (see harness.ts and breaker.bench.ts). Cases that compare should name a `baseline` of the same
  * shape, and targets are ratios of added overheads.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -25,8 +37,23 @@ import { benchJson, printSuite, printSummary } from './report.js';
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-function parseArgs(argv: readonly string[]): { only: string[] | undefined; opts: RunOptions } {
+const DIR = dirname(fileURLToPath(import.meta.url));
+/** How a child's stdout line carrying its SuiteResult starts. */
+const RESULT = 'BENCH_SUITE ';
+
+interface Args {
+  readonly only: string[] | undefined;
+  /** Run this one suite in this process. */
+  readonly suite: string | undefined;
+  /** With `suite`: print its result as one JSON line, nothing else on stdout. */
+  readonly json: boolean;
+  readonly opts: RunOptions;
+}
+
+function parseArgs(argv: readonly string[]): Args {
   let only: string[] | undefined;
+  let suite: string | undefined;
+  let json = false;
   let timeMs = 1200;
   let sliceMs = 2;
   let blocks = 7;
@@ -39,6 +66,8 @@ function parseArgs(argv: readonly string[]): { only: string[] | undefined; opts:
     const a = argv[i];
     if (a === '--') continue;
     if (a === '--only') only = (argv[++i] ?? '').split(',').filter(Boolean);
+    else if (a === '--suite') suite = argv[++i] ?? '';
+    else if (a === '--json') json = true;
     else if (a === '--time') timeMs = positive(a, argv[++i]);
     else if (a === '--slice') sliceMs = positive(a, argv[++i]);
     else if (a === '--blocks') blocks = Math.round(positive(a, argv[++i]));
@@ -47,37 +76,108 @@ function parseArgs(argv: readonly string[]): { only: string[] | undefined; opts:
       blocks = 3;
     } else throw new Error(`bench: unknown option ${a}`);
   }
-  return { only, opts: { timeMs, sliceMs, blocks, warmupMs: Math.min(200, timeMs), log } };
+  if (json && suite === undefined) throw new Error('bench: --json goes with --suite <name>');
+  if (suite !== undefined && only !== undefined)
+    throw new Error('bench: --suite and --only do not go together');
+  return { only, suite, json, opts: { timeMs, sliceMs, blocks, warmupMs: Math.min(200, timeMs), log } };
 }
 
-async function loadSuites(only: string[] | undefined): Promise<BenchSuite[]> {
-  const dir = dirname(fileURLToPath(import.meta.url));
-  const files = (await readdir(dir)).filter((f) => f.endsWith('.bench.ts')).sort();
+/** The names of the suites to run (file names without `.bench.ts`), in file-name order. */
+async function suiteNames(only: readonly string[] | undefined): Promise<string[]> {
+  const files = (await readdir(DIR)).filter((f) => f.endsWith('.bench.ts')).sort();
   const names = files.map((f) => basename(f, '.bench.ts'));
   for (const name of only ?? []) {
     if (!names.includes(name)) throw new Error(`bench: no suite '${name}' (have: ${names.join(', ')})`);
   }
-  const suites: BenchSuite[] = [];
-  for (const file of files) {
-    if (only !== undefined && !only.includes(basename(file, '.bench.ts'))) continue;
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default?: BenchSuite };
-    if (mod.default === undefined) throw new Error(`bench: ${file} has no default export (defineSuite)`);
-    suites.push(mod.default);
+  return names.filter((name) => only === undefined || only.includes(name));
+}
+
+async function loadSuite(name: string): Promise<BenchSuite> {
+  const file = `${name}.bench.ts`;
+  const mod = (await import(pathToFileURL(join(DIR, file)).href)) as { default?: BenchSuite };
+  if (mod.default === undefined) throw new Error(`bench: ${file} has no default export (defineSuite)`);
+  return mod.default;
+}
+
+/** Runs one suite in this process. */
+async function runHere(name: string, opts: RunOptions): Promise<SuiteResult> {
+  if (!hasExplicitGc) log('bench: warning: run with node --expose-gc, or GC between cases is skipped');
+  return runSuite(name, await loadSuite(name), opts);
+}
+
+/**
+ * Runs one suite in a fresh Node process (`--suite <name> --json`) and reads its result back. The
+ * child's progress and errors go straight to our stderr; any other line it prints on stdout is
+ * passed on to ours.
+ */
+async function runInChild(name: string, opts: RunOptions): Promise<SuiteResult> {
+  const args = [
+    '--expose-gc',
+    '--import',
+    'tsx',
+    fileURLToPath(import.meta.url),
+    '--suite',
+    name,
+    '--json',
+    ...['--time', String(opts.timeMs), '--slice', String(opts.sliceMs), '--blocks', String(opts.blocks)],
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  child.stdout.on('data', (chunk: string) => {
+    out += chunk;
+  });
+  const exit = await new Promise<string>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve(signal ?? String(code)));
+  });
+  let result: SuiteResult | undefined;
+  for (const line of out.split('\n')) {
+    if (line.startsWith(RESULT)) result = decodeResult(line.slice(RESULT.length));
+    else if (line !== '') print(line);
   }
-  return suites;
+  if (exit !== '0' || result === undefined) {
+    throw new Error(`bench: suite '${name}' failed in its process (exit ${exit}); its error is above`);
+  }
+  return result;
+}
+
+/** JSON of a SuiteResult, with the numbers JSON has no words for (NaN, Infinity) kept. */
+function encodeResult(result: SuiteResult): string {
+  return JSON.stringify(result, (_key, value: unknown) =>
+    typeof value === 'number' && !Number.isFinite(value) ? { nonFinite: String(value) } : value,
+  );
+}
+
+function decodeResult(text: string): SuiteResult {
+  return JSON.parse(text, (_key, value: unknown) =>
+    typeof value === 'object' && value !== null && 'nonFinite' in value ? Number(value.nonFinite) : value,
+  ) as SuiteResult;
+}
+
+/** What a child prints: its result on one line, flushed before the process exits. */
+function writeResult(result: SuiteResult): Promise<void> {
+  return new Promise((resolve, reject) =>
+    process.stdout.write(`${RESULT}${encodeResult(result)}\n`, (error) =>
+      error ? reject(error) : resolve(),
+    ),
+  );
 }
 
 async function main(): Promise<void> {
-  const { only, opts } = parseArgs(process.argv.slice(2));
-  if (!hasExplicitGc) log('bench: warning: run with node --expose-gc, or GC between cases is skipped');
-  const suites = await loadSuites(only);
+  const { only, suite, json, opts } = parseArgs(process.argv.slice(2));
+  const names = await suiteNames(suite === undefined ? only : [suite]);
+  if (json && suite !== undefined) {
+    await writeResult(await runHere(suite, opts));
+    return;
+  }
   print(
-    `bench: node ${process.version}, ${suites.length} suite(s): ${suites.map((s) => s.name).join(', ')}; figures are medians, targets are ratios of added overheads (case - bare call of the same shape)`,
+    `bench: node ${process.version}, ${names.length} suite(s): ${names.join(', ')}; figures are medians, targets are ratios of added overheads (case - bare call of the same shape)`,
   );
   print(`bench: peers measured: ${peerVersions()}`);
   const results: SuiteResult[] = [];
-  for (const suite of suites) {
-    const result = await runSuite(suite, opts);
+  for (const name of names) {
+    const result = suite === undefined ? await runInChild(name, opts) : await runHere(name, opts);
     results.push(result);
     printSuite(result, opts, print);
   }

@@ -10,7 +10,7 @@
  */
 import { CircuitBreaker } from '@breakwater/core';
 import { MemoryStore } from '@breakwater/store-memory';
-import { type CheckOutcome, defineSuite, type Invoke } from './harness.js';
+import { type CheckOutcome, defineSuite, type Invoke, overBare, overheadRatio, premise } from './harness.js';
 
 const VALUE = { ok: true };
 const succeed = async () => VALUE;
@@ -36,53 +36,38 @@ async function fillBounded(): Promise<void> {
 }
 
 export default defineSuite({
-  name: 'memory-store',
   description: 'a new name on a MemoryStore, full at maxSize 10,000 vs unbounded (issue 11)',
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },
-    {
-      id: 'new-name-unbounded',
-      label: 'new name, unbounded store',
-      baseline: 'bare',
-      setup: () =>
-        onNewName(() => {
-          if (++unboundedNames > MAX_SIZE) {
-            unbounded = new MemoryStore();
-            unboundedNames = 1;
-          }
-          return unbounded;
-        }),
-    },
-    {
-      id: 'new-name-evicting',
-      label: 'new name, full store (maxSize 10,000)',
-      baseline: 'bare',
-      setup: async () => {
-        await fillBounded();
-        return onNewName(() => bounded);
-      },
-    },
+    overBare('new-name-unbounded', 'new name, unbounded store', () =>
+      onNewName(() => {
+        if (++unboundedNames > MAX_SIZE) {
+          unbounded = new MemoryStore();
+          unboundedNames = 1;
+        }
+        return unbounded;
+      }),
+    ),
+    overBare('new-name-evicting', 'new name, full store (maxSize 10,000)', async () => {
+      await fillBounded();
+      return onNewName(() => bounded);
+    }),
   ],
   ratios: [
-    {
-      id: 'memory-store-evicting-vs-unbounded',
-      label: 'new name: full maxSize 10,000 / unbounded',
-      numerator: { overhead: 'new-name-evicting' },
-      denominator: { overhead: 'new-name-unbounded' },
-      max: 3,
-    },
+    overheadRatio(
+      'memory-store-evicting-vs-unbounded',
+      'new name: full maxSize 10,000 / unbounded',
+      'new-name-evicting',
+      'new-name-unbounded',
+      3,
+    ),
   ],
   verify: async (): Promise<CheckOutcome[]> => {
     // The timed case only means something if the store was full (every new name evicted one).
-    const ok = bounded.size === MAX_SIZE;
-    return [
-      {
-        pass: ok,
-        detail: ok
-          ? `the bounded store held ${MAX_SIZE} names throughout (${names} names created in all)`
-          : `the bounded store holds ${bounded.size} names, not ${MAX_SIZE}`,
-      },
-    ];
+    return premise(
+      bounded.size === MAX_SIZE ? [] : [`the bounded store holds ${bounded.size} names, not ${MAX_SIZE}`],
+      `the bounded store held ${MAX_SIZE} names throughout (${names} names created in all)`,
+    );
   },
   teardown: () => {
     unbounded.clear();

@@ -11,7 +11,7 @@
  */
 import BreakwaterOpossum from '@breakwater/opossum';
 import Opossum from 'opossum';
-import { type CheckOutcome, defineSuite } from './harness.js';
+import { type CheckOutcome, defineSuite, overBare, overheadRatio, premise } from './harness.js';
 
 const VALUE = { ok: true };
 const succeed = async (_id: number) => VALUE;
@@ -39,54 +39,32 @@ async function verify(): Promise<CheckOutcome[]> {
     if (b.stats.failures + b.stats.timeouts + b.stats.rejects > 0) wrong.push(`${b.name} had a failed call`);
     if (b.stats.successes === 0) wrong.push(`${b.name} counted no success`);
   }
-  return [
-    {
-      pass: wrong.length === 0,
-      detail:
-        wrong.length === 0
-          ? `all ${peers.length + ours.length} breakers stayed closed and counted their calls`
-          : wrong.join('; '),
-    },
-  ];
+  return premise(wrong, `all ${peers.length + ours.length} breakers stayed closed and counted their calls`);
 }
 
 export default defineSuite({
-  name: 'opossum',
   description: "@breakwater/opossum's fire against opossum 10's (issue 15)",
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => () => succeed(1) },
-    { id: 'opossum-off', label: 'opossum 10 fire, timeout off', baseline: 'bare', setup: () => peer(false) },
-    { id: 'ours-off', label: 'ours fire, timeout off', baseline: 'bare', setup: () => ourBreaker(false) },
-    { id: 'opossum-on', label: 'opossum 10 fire, timeout 3 s', baseline: 'bare', setup: () => peer(3000) },
-    { id: 'ours-on', label: 'ours fire, timeout 3 s', baseline: 'bare', setup: () => ourBreaker(3000) },
-    {
-      id: 'ours-exposed-off',
-      label: 'ours fire after getBreakwater(), timeout off',
-      baseline: 'bare',
-      setup: () => ourBreaker(false, true),
-    },
+    overBare('opossum-off', 'opossum 10 fire, timeout off', () => peer(false)),
+    overBare('ours-off', 'ours fire, timeout off', () => ourBreaker(false)),
+    overBare('opossum-on', 'opossum 10 fire, timeout 3 s', () => peer(3000)),
+    overBare('ours-on', 'ours fire, timeout 3 s', () => ourBreaker(3000)),
+    overBare('ours-exposed-off', 'ours fire after getBreakwater(), timeout off', () =>
+      ourBreaker(false, true),
+    ),
   ],
   ratios: [
-    {
-      id: 'off-vs-opossum',
-      label: 'ours / opossum, timeout off',
-      numerator: { overhead: 'ours-off' },
-      denominator: { overhead: 'opossum-off' },
-      max: 0.5,
-    },
-    {
-      id: 'on-vs-opossum',
-      label: 'ours / opossum, timeout on',
-      numerator: { overhead: 'ours-on' },
-      denominator: { overhead: 'opossum-on' },
-      max: 0.5,
-    },
-    {
-      id: 'exposed-vs-opossum',
-      label: 'ours after getBreakwater() / opossum, timeout off',
-      numerator: { overhead: 'ours-exposed-off' },
-      denominator: { overhead: 'opossum-off' },
-    },
+    // The targets, both ways: timeout off and on.
+    ...(['off', 'on'] as const).map((t) =>
+      overheadRatio(`${t}-vs-opossum`, `ours / opossum, timeout ${t}`, `ours-${t}`, `opossum-${t}`, 0.5),
+    ),
+    overheadRatio(
+      'exposed-vs-opossum',
+      'ours after getBreakwater() / opossum, timeout off',
+      'ours-exposed-off',
+      'opossum-off',
+    ),
   ],
   verify,
   teardown: () => {

@@ -7,7 +7,7 @@
 import { RateLimiter } from '@breakwater/core';
 import Bottleneck from 'bottleneck';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
-import { defineSuite, type Invoke } from './harness.js';
+import { defineSuite, type Invoke, overBare, overheadRatio, premise } from './harness.js';
 
 const VALUE = { ok: true };
 const succeed = async () => VALUE;
@@ -28,69 +28,33 @@ function ourLimiter(algorithm: 'fixed-window' | 'gcra'): Invoke {
 }
 
 export default defineSuite({
-  name: 'rate-limiter',
   description: 'rate limiter, in-process, a permitted call: ours vs rate-limiter-flexible and bottleneck',
   cases: [
     { id: 'bare', label: 'bare await fn()', setup: () => succeed },
-    {
-      id: 'ours-fixed',
-      label: 'ours fixed window',
-      baseline: 'bare',
-      setup: () => ourLimiter('fixed-window'),
-    },
-    { id: 'ours-gcra', label: 'ours GCRA', baseline: 'bare', setup: () => ourLimiter('gcra') },
-    {
-      id: 'rlf',
-      label: 'rate-limiter-flexible RateLimiterMemory consume',
-      baseline: 'bare',
-      setup: () => {
-        const limiter = new RateLimiterMemory({ points: HUGE, duration: 1 });
-        return () => limiter.consume('bench').then(succeed);
-      },
-    },
-    {
-      id: 'bottleneck',
-      label: 'bottleneck schedule (a scheduler: each job waits its tick)',
-      baseline: 'bare',
-      setup: () => {
-        const limiter = new Bottleneck({ reservoir: null, maxConcurrent: null, minTime: 0 });
-        bottlenecks.push(limiter);
-        return () => limiter.schedule(succeed);
-      },
-    },
+    overBare('ours-fixed', 'ours fixed window', () => ourLimiter('fixed-window')),
+    overBare('ours-gcra', 'ours GCRA', () => ourLimiter('gcra')),
+    overBare('rlf', 'rate-limiter-flexible RateLimiterMemory consume', () => {
+      const limiter = new RateLimiterMemory({ points: HUGE, duration: 1 });
+      return () => limiter.consume('bench').then(succeed);
+    }),
+    overBare('bottleneck', 'bottleneck schedule (a scheduler: each job waits its tick)', () => {
+      const limiter = new Bottleneck({ reservoir: null, maxConcurrent: null, minTime: 0 });
+      bottlenecks.push(limiter);
+      return () => limiter.schedule(succeed);
+    }),
   ],
   ratios: [
-    {
-      id: 'fixed-vs-rlf',
-      label: 'ours fixed window / rate-limiter-flexible',
-      numerator: { overhead: 'ours-fixed' },
-      denominator: { overhead: 'rlf' },
-    },
-    {
-      id: 'gcra-vs-rlf',
-      label: 'ours GCRA / rate-limiter-flexible',
-      numerator: { overhead: 'ours-gcra' },
-      denominator: { overhead: 'rlf' },
-    },
-    {
-      id: 'fixed-vs-bottleneck',
-      label: 'ours fixed window / bottleneck',
-      numerator: { overhead: 'ours-fixed' },
-      denominator: { overhead: 'bottleneck' },
-    },
+    overheadRatio('fixed-vs-rlf', 'ours fixed window / rate-limiter-flexible', 'ours-fixed', 'rlf'),
+    overheadRatio('gcra-vs-rlf', 'ours GCRA / rate-limiter-flexible', 'ours-gcra', 'rlf'),
+    overheadRatio('fixed-vs-bottleneck', 'ours fixed window / bottleneck', 'ours-fixed', 'bottleneck'),
   ],
   verify: async () => {
     const metrics = await Promise.all(ours.map((rl) => rl.getMetrics()));
     const refused = metrics.filter((m) => m.availablePermissions < 0);
-    return [
-      {
-        pass: refused.length === 0,
-        detail:
-          refused.length === 0
-            ? 'no call of ours waited or was refused'
-            : `${refused.length} limiter(s) ran out of permits`,
-      },
-    ];
+    return premise(
+      refused.length === 0 ? [] : [`${refused.length} limiter(s) ran out of permits`],
+      'no call of ours waited or was refused',
+    );
   },
   teardown: async () => {
     for (const b of bottlenecks) await b.disconnect();

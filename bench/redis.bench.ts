@@ -13,7 +13,7 @@ import { RedisStore } from '@breakwater/store-redis';
 import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import { type RedisServer, startRedis, stopAll } from '../test/support/redis-harness.js';
-import { defineSuite, type Invoke } from './harness.js';
+import { defineSuite, type Invoke, nsRatio, unavailableUnless } from './harness.js';
 
 const CONCURRENCY = 64;
 let server: RedisServer | undefined;
@@ -42,17 +42,9 @@ function breaker(name: string): CircuitBreaker {
 }
 
 export default defineSuite({
-  name: 'redis',
   description:
     'circuit breaker on RedisStore vs raw Redis and rate-limiter-flexible, loopback redis-server 7',
-  unavailable: async () => {
-    try {
-      await ready();
-      return undefined;
-    } catch (error) {
-      return `no redis-server could be started (${String(error)})`;
-    }
-  },
+  unavailable: unavailableUnless(ready, 'no redis-server could be started'),
   cases: [
     {
       id: 'ping',
@@ -136,45 +128,29 @@ export default defineSuite({
     },
   ],
   ratios: [
-    {
-      id: 'seq-vs-ping',
-      label: 'sequential: ours / PING',
-      numerator: { ns: 'ours-seq' },
-      denominator: { ns: 'ping' },
-      max: 1.3,
-    },
-    {
-      id: 'floor-vs-ping',
-      label: 'floor: EVALSHA return 1 / PING',
-      numerator: { ns: 'evalsha-noop' },
-      denominator: { ns: 'ping' },
-    },
-    {
-      id: 'seq-vs-floor',
-      label: 'sequential: ours / floor',
-      numerator: { ns: 'ours-seq' },
-      denominator: { ns: 'evalsha-noop' },
-    },
-    {
-      id: 'c64-vs-ping',
-      label: `${CONCURRENCY} concurrent: ours / PING time (<= 1.43x is >= 0.7x throughput)`,
-      numerator: { ns: 'ours-64' },
-      denominator: { ns: 'ping-64' },
-      max: 1 / 0.7,
-    },
-    {
-      id: 'c64-vs-rlf',
-      label: `${CONCURRENCY} concurrent: ours / rate-limiter-flexible time`,
-      numerator: { ns: 'ours-64' },
-      denominator: { ns: 'rlf-64' },
-      max: 1,
-    },
-    {
-      id: 'rl-c64-vs-rlf',
-      label: `${CONCURRENCY} concurrent: our rate limiter / rate-limiter-flexible time`,
-      numerator: { ns: 'ours-rl-64' },
-      denominator: { ns: 'rlf-64' },
-    },
+    nsRatio('seq-vs-ping', 'sequential: ours / PING', 'ours-seq', 'ping', 1.3),
+    nsRatio('floor-vs-ping', 'floor: EVALSHA return 1 / PING', 'evalsha-noop', 'ping'),
+    nsRatio('seq-vs-floor', 'sequential: ours / floor', 'ours-seq', 'evalsha-noop'),
+    nsRatio(
+      'c64-vs-ping',
+      `${CONCURRENCY} concurrent: ours / PING time (<= 1.43x is >= 0.7x throughput)`,
+      'ours-64',
+      'ping-64',
+      1 / 0.7,
+    ),
+    nsRatio(
+      'c64-vs-rlf',
+      `${CONCURRENCY} concurrent: ours / rate-limiter-flexible time`,
+      'ours-64',
+      'rlf-64',
+      1,
+    ),
+    nsRatio(
+      'rl-c64-vs-rlf',
+      `${CONCURRENCY} concurrent: our rate limiter / rate-limiter-flexible time`,
+      'ours-rl-64',
+      'rlf-64',
+    ),
   ],
   checks: [
     {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { logged } from '../scenario.test-support.js';
 import { run } from './main.js';
 
 describe('alerts example', () => {
   it('posts one alert for the trip (after a retry), logs every transition, and summarises the held-back alert', async () => {
-    const lines: string[] = [];
-    const started = Date.now();
-    const result = await run({ log: (line) => lines.push(line), openWaitMs: 100 });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    const { result, lines, ms } = await logged((log) => run({ log, openWaitMs: 100 }));
+    expect(ms).toBeLessThan(5_000);
 
     expect(result.statuses).toEqual([503, 200, 200]);
     expect(result.posted).toEqual([

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { CallNotPermittedError, CircuitBreakerRegistry } from '@breakwater/core';
 import { type Alert, alerts, eventsOf, toLog, toWebhook } from '@breakwater/events';
 import { lastValueFrom, Subject, share, takeUntil, toArray } from 'rxjs';
+import type { ScenarioOptions } from '../scenario-options.js';
 
 export interface AlertsExampleResult {
   /** Bodies the webhook receiver accepted, in order. */
@@ -24,9 +25,8 @@ export interface AlertsExampleResult {
   readonly finalState: string;
 }
 
-export interface RunOptions {
-  /** Where the narration and the JSON log lines go. Default: console.log. */
-  readonly log?: (line: string) => void;
+/** `log` gets the narration and the JSON log lines; default: console.log. */
+export interface RunOptions extends ScenarioOptions {
   /** How long the breaker stays OPEN (ms). Default 200. */
   readonly openWaitMs?: number;
 }

@@ -1,13 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { itSaysSkippedTimeIsSimulated } from '../scenario.test-support.js';
 import { run } from './scenario.js';
 
 describe('batch-bulkhead example', () => {
-  it('says that the time it skips is simulated: it claims no wall time', async () => {
-    const lines: string[] = [];
-    await run({ log: (line) => lines.push(line) });
-    const skips = lines.filter((l) => /\b\d+ s\b/.test(l));
-    expect(skips).toEqual([expect.stringContaining('60 s on the simulated clock')]);
-  });
+  itSaysSkippedTimeIsSimulated(run, '60 s on the simulated clock');
 
   it('saves failed and rejected chunks instead of aborting, and imports them all in later passes', async () => {
     const r = await run();

@@ -6,6 +6,7 @@
  * pass; the probes succeed, it closes, and the next pass imports everything left. Chunks take ~10 ms.
  */
 import { CircuitBreaker, type CircuitBreakerStateName, ManualClock } from '@breakwater/core';
+import type { ScenarioOptions } from '../scenario-options.js';
 import { BatchImporter, type BatchSummary, chunksOf } from './batch.js';
 import { FakeWarehouse } from './warehouse.js';
 
@@ -24,8 +25,7 @@ export interface ScenarioResult {
   readonly finalState: CircuitBreakerStateName;
 }
 
-export interface RunOptions {
-  readonly log?: (line: string) => void;
+export interface RunOptions extends ScenarioOptions {
   readonly chunkLatencyMs?: number;
 }
 

@@ -1,14 +1,14 @@
 /** A simulated warehouse API that imports chunks of records, with a scripted outage. */
+import { HttpStatusError } from '../http-status-error.js';
 
 export interface Chunk {
   readonly index: number;
   readonly records: readonly string[];
 }
 
-export class WarehouseError extends Error {
-  override name = 'WarehouseError';
-  constructor(readonly status: number) {
-    super(`warehouse answered ${status}`);
+export class WarehouseError extends HttpStatusError {
+  constructor(status: number) {
+    super('warehouse', status);
   }
 }
 

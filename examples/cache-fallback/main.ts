@@ -22,6 +22,7 @@ import { type Alert, alerts, eventsOf, toWebhook, transitions } from '@breakwate
 import { Redis } from 'ioredis';
 import { lastValueFrom, Subject, takeUntil, toArray } from 'rxjs';
 import { startLocalRedis } from '../fleet/local-redis.js';
+import type { ScenarioOptions } from '../scenario-options.js';
 
 export interface User {
   readonly id: string;
@@ -46,8 +47,8 @@ export interface CacheFallbackResult {
   readonly afterRecovery: string | null;
 }
 
-export interface RunOptions {
-  readonly log?: (line: string) => void;
+/** `log` gets the narration; default: console.log. */
+export interface RunOptions extends ScenarioOptions {
   /** How long the cache's breaker stays OPEN (ms). Default 1,000 (the service itself: 3 minutes). */
   readonly openWaitMs?: number;
 }

@@ -17,7 +17,11 @@ export interface LocalRedis {
   stop(): Promise<void>;
 }
 
-function freePort(): Promise<number> {
+/**
+ * A loopback TCP port that was free a moment ago: bound on :0, read, released. For a server started
+ * right after (the test of examples/metrics with Prometheus uses it too).
+ */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = net.createServer();
     probe.once('error', reject);

@@ -7,6 +7,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { CircuitBreakerStateName } from '@breakwater/core';
+import type { ScenarioOptions } from '../scenario-options.js';
 import { startLocalRedis } from './local-redis.js';
 import {
   BREAKER_CONFIG,
@@ -37,8 +38,7 @@ export interface ScenarioResult {
   readonly finalStates: Readonly<Record<WorkerName, CircuitBreakerStateName>>;
 }
 
-export interface RunOptions {
-  readonly log?: (line: string) => void;
+export interface RunOptions extends ScenarioOptions {
   /** A Redis to use; default `REDIS_URL`, or a redis-server started (and stopped) for the run. */
   readonly redisUrl?: string;
   /** Node flags for the workers; default: load TypeScript with tsx, plus this process's `--conditions`. */

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { itSaysSkippedTimeIsSimulated, logged } from '../scenario.test-support.js';
 import { run } from './scenario.js';
 
 describe('gateway-failover example', () => {
   it('fails over from a failing gateway, skips it once its breaker is open, and returns to it', async () => {
-    const lines: string[] = [];
-    const { payments, transitions, gatewayCalls, finalStates } = await run({ log: (l) => lines.push(l) });
+    const { result } = await logged((log) => run({ log }));
+    const { payments, transitions, gatewayCalls, finalStates } = result;
     const route = (id: number) =>
       payments[id - 1].result.attempts.map((a) => `${a.gateway}:${a.outcome}`).join(' ');
 
@@ -39,16 +40,10 @@ describe('gateway-failover example', () => {
     expect(transitions.map((t) => t.duringPayment)).toEqual([5, 10, 10]);
   });
 
-  it('says that the time it skips is simulated: it claims no wall time', async () => {
-    const lines: string[] = [];
-    await run({ log: (l) => lines.push(l) });
-    const skips = lines.filter((l) => /\b\d+ s\b/.test(l));
-    expect(skips).toEqual([expect.stringContaining('30 s later on the simulated clock')]);
-  });
+  itSaysSkippedTimeIsSimulated(run, '30 s later on the simulated clock');
 
   it('prints a transition when it happens: before the line of the payment it happened during', async () => {
-    const lines: string[] = [];
-    await run({ log: (l) => lines.push(l) });
+    const { lines } = await logged((log) => run({ log }));
     const from = (id: number) => lines.findIndex((l) => l.startsWith(`  #${String(id).padEnd(2)} `));
     // toss's 2nd failure, during payment 5, opens its breaker; payment 5 then goes to nice
     expect(lines.slice(from(5) - 1, from(5) + 1)).toEqual([

@@ -1,4 +1,5 @@
 /** Simulated payment gateways whose health the scenario switches by hand. */
+import { HttpStatusError } from '../http-status-error.js';
 
 export interface Payment {
   readonly id: number;
@@ -14,15 +15,7 @@ export interface Receipt {
 }
 
 /** The gateway is unavailable (HTTP 5xx, connection refused): worth trying the next gateway. */
-export class GatewayUnavailableError extends Error {
-  override name = 'GatewayUnavailableError';
-  constructor(
-    readonly gateway: string,
-    readonly status: number,
-  ) {
-    super(`${gateway} answered ${status}`);
-  }
-}
+export class GatewayUnavailableError extends HttpStatusError {}
 
 /** The card was declined: another gateway would decline it too, and the gateway is healthy. */
 export class PaymentDeclinedError extends Error {

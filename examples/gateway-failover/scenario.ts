@@ -10,6 +10,7 @@ import {
   type CircuitBreakerStateName,
   ManualClock,
 } from '@breakwater/core';
+import type { ScenarioOptions } from '../scenario-options.js';
 import { FakeGateway, type Payment, PaymentDeclinedError } from './gateways.js';
 import { type PaymentResult, PaymentRouter } from './router.js';
 
@@ -45,12 +46,7 @@ export interface ScenarioResult {
   readonly finalStates: Readonly<Record<string, CircuitBreakerStateName>>;
 }
 
-export interface RunOptions {
-  /** Called with each line of the story as it happens. */
-  readonly log?: (line: string) => void;
-}
-
-export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
+export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult> {
   const log = options.log ?? (() => {});
   const clock = new ManualClock(Date.UTC(2024, 0, 1, 9));
   const breakers = CircuitBreakerRegistry.of({ clock, configs: { default: GATEWAY_BREAKER } });

@@ -6,6 +6,7 @@
  * recovers. Breaker time is a ManualClock; only the inventory's 50 ms timeouts take real time.
  */
 import { type CircuitBreakerStateName, ManualClock } from '@breakwater/core';
+import type { ScenarioOptions } from '../scenario-options.js';
 import { InventoryService, OrderService, UserService } from './services.js';
 import { type ProductPage, type Source, Storefront } from './storefront.js';
 
@@ -27,11 +28,7 @@ export interface ScenarioResult {
   readonly finalStates: Readonly<Record<string, CircuitBreakerStateName>>;
 }
 
-export interface RunOptions {
-  readonly log?: (line: string) => void;
-}
-
-export async function run(options: RunOptions = {}): Promise<ScenarioResult> {
+export async function run(options: ScenarioOptions = {}): Promise<ScenarioResult> {
   const log = options.log ?? (() => {});
   const clock = new ManualClock(Date.UTC(2024, 0, 1, 12));
   const users = new UserService();

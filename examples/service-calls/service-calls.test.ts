@@ -1,17 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import { itSaysSkippedTimeIsSimulated, logged } from '../scenario.test-support.js';
 import { run } from './scenario.js';
 
 describe('service-calls example', () => {
-  it('says that the time it skips is simulated: it claims no wall time', async () => {
-    const lines: string[] = [];
-    await run({ log: (line) => lines.push(line) });
-    const skips = lines.filter((l) => /\b\d+ s\b/.test(l));
-    expect(skips).toEqual([expect.stringContaining('10 s later on the simulated clock')]);
-  });
+  itSaysSkippedTimeIsSimulated(run, '10 s later on the simulated clock');
 
   it('counts orders in words: 1 order, not 1 order(s)', async () => {
-    const lines: string[] = [];
-    await run({ log: (line) => lines.push(line) });
+    const { lines } = await logged((log) => run({ log }));
     expect(lines.join('\n')).not.toContain('(s)');
     expect(lines.filter((l) => l.includes(', 1 order (live)'))).toHaveLength(6);
   });

@@ -1,4 +1,5 @@
 /** Simulated downstream services whose behaviour the scenario switches by hand. */
+import { HttpStatusError } from '../http-status-error.js';
 
 export interface Profile {
   readonly userId: string;
@@ -17,15 +18,8 @@ export interface Availability {
   readonly inStock: number | null;
 }
 
-export class ServiceError extends Error {
-  override name = 'ServiceError';
-  constructor(
-    readonly service: string,
-    readonly status: number,
-  ) {
-    super(`${service} answered ${status}`);
-  }
-}
+/** A service answered an error status (HTTP 5xx). */
+export class ServiceError extends HttpStatusError {}
 
 /** Waits `ms`, or rejects with the signal's reason as soon as it aborts (a well-behaved client). */
 function latency(ms: number, signal: AbortSignal): Promise<void> {
