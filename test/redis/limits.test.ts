@@ -510,6 +510,26 @@ describe('when Redis fails', () => {
     },
   );
 
+  it("rate limiter, 'local': a flapping Redis hands out no fresh budget; acquires run late stay charged", async () => {
+    const { s, freeze, thaw } = await frozen('local');
+    const rl = limiter('flapping', { limitForPeriod: 3, limitRefreshPeriod: 60_000, timeoutDuration: 0 }, s);
+    const admitted = async (n: number) =>
+      (await Promise.allSettled(Array.from({ length: n }, () => rl.acquirePermission()))).filter(
+        (r) => r.status === 'fulfilled',
+      ).length;
+    await rl.getMetrics(); // connected
+    await freeze();
+    expect(await admitted(10)).toBe(3); // the in-process budget of the period
+    await thaw();
+    await waitUntil(async () => (await s.guardState()) === 'CLOSED', 3_000, 'back on Redis');
+    // The frozen server ran the timed-out batch when it woke: its 3 grants stay used (docs/redis.md,
+    // "A command that timed out may still be applied"), so the shared limit admits nothing more.
+    expect(await admitted(10)).toBe(0);
+    await freeze();
+    // the second outage of the period finds the in-process budget spent, not a fresh one
+    expect(await admitted(10)).toBe(0);
+  });
+
   eachPolicy(
     'bulkhead, %s: every call settles within the command timeout; %i of 5 run at once',
     { local: 2, allow: 5, deny: 0 },
