@@ -49,6 +49,27 @@ function expectOnlyTheLatestHandedBack(
   expect(engine.acquire(1, now, timeout)).toBe(next);
 }
 
+/**
+ * One step of a scripted run: an acquire and the answer expected, or a give-back and what a read
+ * answers right after it.
+ */
+type Step =
+  | readonly ['acquire', permits: number, now: number, timeout: number, answer: number]
+  | readonly ['giveBack', permits: number, dueAt: number, now: number, available: number];
+
+/** Plays `steps` on a fresh engine of `config`. */
+function play(config: Partial<RateLimiterSettings>, steps: readonly Step[]): void {
+  const { engine } = engineOf(config);
+  steps.forEach(([kind, permits, at, now, expected], i) => {
+    if (kind === 'acquire') {
+      expect(engine.acquire(permits, at, now), `step ${i}`).toBe(expected);
+    } else {
+      engine.giveBack(permits, at, now);
+      expect(engine.read(now), `step ${i}`).toBe(expected);
+    }
+  });
+}
+
 describe('fixed-window engine', () => {
   it('grants limitForPeriod permits per epoch-aligned period, then reserves the next period', () => {
     const { engine } = engineOf({ limitForPeriod: 2, limitRefreshPeriod: 100 }, 1_000);
@@ -114,6 +135,32 @@ describe('fixed-window engine', () => {
     expect(engine.read(250)).toBe(1);
   });
 
+  it('gives back a late grant only in the cycle it was taken from, never onto debt nor above the limit', () => {
+    play({ limitForPeriod: 2, limitRefreshPeriod: 100 }, [
+      ['acquire', 2, 10, 0, 0],
+      ['giveBack', 2, 10, 40, 2],
+      // given back twice (or a grant it never made): still no more than the limit
+      ['giveBack', 2, 10, 50, 2],
+      // a grant of an earlier cycle is ignored: its cycle's budget is gone with it
+      ['acquire', 2, 60, 0, 0],
+      ['giveBack', 2, 60, 110, 2],
+      ['acquire', 1, 120, 0, 0],
+      ['giveBack', 2, 60, 130, 1],
+      // reservations: one still ahead (due at 1100) is released, as the last reserved period's
+      ['acquire', 2, 1_000, 0, 0],
+      ['acquire', 2, 1_010, 1_000, 90],
+      ['giveBack', 2, 1_100, 1_020, 0],
+      // one gone by, given back in its own cycle: the whole limit is free again
+      ['acquire', 1, 1_030, 1_000, 70],
+      ['giveBack', 1, 1_100, 1_150, 2],
+      // an immediate grant whose cycle lends to the next one: the debt stays
+      ['acquire', 2, 1_150, 0, 0],
+      ['acquire', 1, 1_150, 1_000, 50],
+      ['giveBack', 2, 1_150, 1_160, -1],
+      ['acquire', 2, 1_160, 1_000, 140],
+    ]);
+  });
+
   it('keeps freshAt at the start of the period from which the state equals a fresh one', () => {
     const { engine, cell } = engineOf({ limitForPeriod: 2, limitRefreshPeriod: 100 });
     engine.acquire(2, 0, 0);
@@ -169,6 +216,26 @@ describe('gcra engine', () => {
     expectOnlyTheLatestHandedBack(engine, { reserved: [10, 20], now: 2, next: 28, timeout: 100 });
   });
 
+  it('gives back only the latest grant, immediate or reserved, as far as it moved tat', () => {
+    play({ algorithm: 'gcra', limitForPeriod: 4, limitRefreshPeriod: 100 }, [
+      // T = 25: 3 at once at 1000 move tat to 1075 (-2 available at 1010)
+      ['acquire', 3, 1_000, 0, 0],
+      // back to 950: the 3 the grant took are free again at 1000 (a fresh limiter's 4th is not)
+      ['giveBack', 3, 1_000, 1_010, 3],
+      // given back twice: nothing more
+      ['giveBack', 3, 1_000, 1_010, 3],
+      ['acquire', 3, 1_010, 0, 0],
+      ['acquire', 1, 1_010, 1_000, 75],
+      // a reservation already gone by (0 available at 1100), still the latest grant: undone
+      ['giveBack', 1, 1_085, 1_100, 1],
+      ['acquire', 1, 2_000, 0, 0],
+      ['acquire', 1, 2_030, 0, 0],
+      // the one at 2000 lies behind the one at 2030: undoing it would free a slot still in use
+      ['giveBack', 1, 2_000, 2_040, 0],
+      ['giveBack', 1, 2_030, 2_040, 1],
+    ]);
+  });
+
   it('drains to zero: the next permit is one interval away', () => {
     const { engine } = engineOf({ algorithm: 'gcra', limitForPeriod: 4, limitRefreshPeriod: 100 });
     expect(engine.drain(0)).toBe(4);
@@ -216,7 +283,9 @@ describe('rateLimiterStateProblem', () => {
 
 type Op =
   | { readonly kind: 'acquire'; readonly dt: number; readonly permits: number; readonly timeout: number }
-  | { readonly kind: 'abort'; readonly dt: number; readonly pick: number };
+  | { readonly kind: 'abort'; readonly dt: number; readonly pick: number }
+  /** A late answer's grant given back, whether its permits are due or went already. */
+  | { readonly kind: 'give-back'; readonly dt: number; readonly pick: number };
 
 const opsArb = (limit: number, period: number) =>
   fc.array(
@@ -234,6 +303,14 @@ const opsArb = (limit: number, period: number) =>
         weight: 1,
         arbitrary: fc.record({
           kind: fc.constant('abort' as const),
+          dt: fc.integer({ min: 0, max: period }),
+          pick: fc.nat(),
+        }),
+      },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('give-back' as const),
           dt: fc.integer({ min: 0, max: period }),
           pick: fc.nat(),
         }),
@@ -265,6 +342,13 @@ function simulate(algorithm: RateLimiterAlgorithm, limit: number, period: number
         // Rejected only when the wait would exceed the caller's timeout.
         expect(-r).toBeGreaterThan(op.timeout);
       }
+    } else if (op.kind === 'give-back') {
+      // the caller gave up before the answer: its permits, gone by or not, were never used
+      const granted = admissions.filter((a) => !a.aborted);
+      if (granted.length === 0) continue;
+      const victim = granted[op.pick % granted.length];
+      victim.aborted = true;
+      engine.giveBack(victim.permits, victim.at, now);
     } else {
       const waiting = admissions.filter((a) => !a.aborted && a.at > now);
       if (waiting.length === 0) continue;

@@ -113,6 +113,25 @@ export class LocalFixedWindowEngine extends LocalRateLimiterEngine implements Ra
     this.touch(cell, s);
   }
 
+  /**
+   * Gives back `permits` that a caller who already gave up was granted (a store's late answer):
+   * `dueAt` is when they went or go, the acquire's `now` plus its wait, on the same clock. A
+   * reservation still ahead is released as `release` does. Permits that already went count only
+   * in the cycle they were taken from, and only while no debt lies on later cycles (the current
+   * one is spent then, and what it lends must stay lent): never more than the limit comes back.
+   */
+  giveBack(permits: number, dueAt: number, now: number): void {
+    if (dueAt > now) {
+      this.release(permits, dueAt - now, now);
+      return;
+    }
+    const cell = this.cellAt(now);
+    const s = this.refresh(cell, now);
+    if (Math.floor(dueAt / this.period) !== s.cycle || s.permissions < 0) return;
+    s.permissions = Math.min(this.limit, s.permissions + permits);
+    this.touch(cell, s);
+  }
+
   drain(now: number): number {
     const cell = this.cellAt(now);
     const s = this.refresh(cell, now);
@@ -185,6 +204,25 @@ export class LocalGcraEngine extends LocalRateLimiterEngine implements RateLimit
     const due = now + remainingMs;
     if (start <= due - 1 - EPSILON_MS || start > due + EPSILON_MS) return;
     s.tat = start - (permits - 1) * this.interval;
+    cell.freshAt = s.tat + this.period - this.interval;
+  }
+
+  /**
+   * Gives back `permits` that a caller who already gave up was granted (a store's late answer):
+   * `dueAt` is when they went or go, the acquire's `now` plus its wait, on the same clock. Only
+   * the latest grant can be undone, as in `release`, whether it lies ahead or already went: `tat`
+   * moves back as far as that grant moved it at most (for an immediate grant the state before it
+   * had at least that much room), so no more burst comes back than the grant took.
+   */
+  giveBack(permits: number, dueAt: number, now: number): void {
+    const cell = this.cellAt(now);
+    const s = this.stateOf(cell, now);
+    const start = s.tat - permits * this.interval;
+    if (start <= dueAt - 1 - EPSILON_MS || start > dueAt + EPSILON_MS) return;
+    s.tat = start - (permits - 1) * this.interval;
+    // As good as fresh already (all of a full burst back): the fresh state itself, which reads the
+    // limit whatever the rounding (a store drops such a state, the Lua port deletes its key).
+    if (s.tat + this.period - this.interval <= now) s.tat = now - this.period;
     cell.freshAt = s.tat + this.period - this.interval;
   }
 
