@@ -1,6 +1,6 @@
 /**
  * The Lua rate limiter against the in-process engines (`createLocalRateLimiterEngine`, the
- * reference): the same generated sequences of acquire / release / drain / read, with the clock
+ * reference): the same generated sequences of acquire / release / give-back / drain / read, with the clock
  * owned by the test (`clock: 'caller'`), must give the same answer to every operation, through
  * either of two engines sharing the name, for both algorithms. Reads through both engines after
  * every operation compare the shared state.
@@ -23,6 +23,8 @@ type Op =
   | { readonly kind: 'acquire'; readonly via: number; readonly gap: number; readonly permits: number }
   /** Gives back a reservation granted earlier: `pick` -1 is the latest. */
   | { readonly kind: 'release'; readonly via: number; readonly gap: number; readonly pick: number }
+  /** Gives back a grant (immediate or reserved, due or gone by) as a late answer does: `pick` -1 is the latest. */
+  | { readonly kind: 'give-back'; readonly via: number; readonly gap: number; readonly pick: number }
   | { readonly kind: 'drain' | 'read'; readonly via: number; readonly gap: number }
   /** Moves the clock to (offset ms around) the next period boundary. */
   | { readonly kind: 'boundary'; readonly offset: -1 | 0 | 1 };
@@ -65,6 +67,15 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
       pick: fc.oneof(fc.constant(-1), fc.nat()),
     }),
   },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('give-back' as const),
+      via: viaArb,
+      gap: gapArb,
+      pick: fc.oneof(fc.constant(-1), fc.nat()),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('drain' as const), via: viaArb, gap: gapArb }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('read' as const), via: viaArb, gap: gapArb }) },
   {
@@ -78,6 +89,16 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
 
 let runs = 0;
 
+/** The store's engine, with the give-back a late answer's grants go through (not in the interface). */
+function givingBack(
+  engine: RateLimiterEngine,
+): RateLimiterEngine & { giveBack(permits: number, dueAt: number, now: number): Promise<void> } {
+  if (!('giveBack' in engine) || typeof engine.giveBack !== 'function') throw new Error('no giveBack');
+  return engine as RateLimiterEngine & {
+    giveBack(permits: number, dueAt: number, now: number): Promise<void>;
+  };
+}
+
 async function run(config: RateLimiterConfig, start: number, ops: readonly Op[]): Promise<void> {
   const name = `rl-conformance-${++runs}`;
   const settings = resolveRateLimiterConfig(config, name);
@@ -86,12 +107,12 @@ async function run(config: RateLimiterConfig, start: number, ops: readonly Op[])
     cell ??= createRateLimiterCell(settings, now);
     return cell;
   });
-  const engines: RateLimiterEngine[] = [
-    redis.store.rateLimiter(name, settings),
-    redis.store.rateLimiter(name, settings),
+  const engines = [
+    givingBack(redis.store.rateLimiter(name, settings)),
+    givingBack(redis.store.rateLimiter(name, settings)),
   ];
-  /** Reservations granted with a wait and not handed back: their due time and permits. */
-  const reservations: { due: number; permits: number }[] = [];
+  /** Grants not handed back: when their permits go (or went), how many, and whether with a wait. */
+  const grants: { due: number; permits: number; reserved: boolean }[] = [];
   let now = start;
   await lockstep(engines, ops, async (op, { log, check }) => {
     if (op.kind === 'boundary') {
@@ -108,16 +129,25 @@ async function run(config: RateLimiterConfig, start: number, ops: readonly Op[])
         log(`${now}: acquire ${permits} via ${op.via}`);
         const expected = reference.acquire(permits, now, settings.timeoutDuration);
         check(await engine.acquire(permits, now, settings.timeoutDuration), expected, 'acquire');
-        if (expected > 0) reservations.push({ due: now + expected, permits });
+        if (expected >= 0) grants.push({ due: now + expected, permits, reserved: expected > 0 });
         break;
       }
       case 'release': {
+        const reservations = grants.filter((g) => g.reserved);
         if (reservations.length === 0) return;
-        const at = op.pick < 0 ? reservations.length - 1 : op.pick % reservations.length;
-        const [r] = reservations.splice(at, 1);
+        const r = reservations[op.pick < 0 ? reservations.length - 1 : op.pick % reservations.length];
+        grants.splice(grants.indexOf(r), 1);
         log(`${now}: release ${r.permits} due ${r.due} via ${op.via}`);
         reference.release(r.permits, r.due - now, now);
         await engine.release(r.permits, r.due - now, now);
+        break;
+      }
+      case 'give-back': {
+        if (grants.length === 0) return;
+        const [g] = grants.splice(op.pick < 0 ? grants.length - 1 : op.pick % grants.length, 1);
+        log(`${now}: give back ${g.permits} due ${g.due} via ${op.via}`);
+        reference.giveBack(g.permits, g.due, now);
+        await engine.giveBack(g.permits, g.due, now);
         break;
       }
       case 'drain':

@@ -95,6 +95,16 @@ describe('PerOpBatch', () => {
     expect(heard).toEqual(['A: late 1', 'A: late undefined', 'A: late undefined']);
   });
 
+  it('a late answer comes with its reply head (what the engines read it by)', () => {
+    const { policy, heads } = batch();
+    const got: unknown[] = [];
+    const op: BatchedOp = { ...noted(['A'], []), late: (result, head) => got.push(result, head) };
+    policy.lateReply([op], ['why', 7]);
+    policy.lateReply([op], 'garbage');
+    expect(got).toEqual([7, ['why'], undefined, undefined]);
+    expect(heads).toEqual([['why']]);
+  });
+
   it('a throwing operation does not keep the others from settling', () => {
     const { policy } = batch();
     const heard: string[] = [];

@@ -13,10 +13,10 @@ export interface BatchedOp {
   /** Redis did not answer (or answered nonsense): the failure policy decides. Must not throw. */
   failed(fate: CallFate): void;
   /**
-   * After `failed('pending')`: Redis answered after all (`result`, this operation's slot), or the
-   * call failed for good (`undefined`: whether it ran is unknown).
+   * After `failed('pending')`: Redis answered after all (`result`, this operation's slot; `head`,
+   * the reply's head values), or the call failed for good (`undefined`: whether it ran is unknown).
    */
-  late?(result: number | undefined): void;
+  late?(result: number | undefined, head?: readonly unknown[]): void;
 }
 
 export interface PerOpBatchOptions {
@@ -59,8 +59,9 @@ export class PerOpBatch implements BatchPolicy<BatchedOp> {
 
   lateReply(ops: readonly BatchedOp[], raw: ScriptReply): void {
     const results = this.results(raw, ops.length);
+    const head = results === undefined ? undefined : (raw as unknown[]).slice(0, this.options.replyHead);
     ops.forEach((op, i) => {
-      if (op.late !== undefined) guarded(() => op.late?.(results?.[i]));
+      if (op.late !== undefined) guarded(() => op.late?.(results?.[i], head));
     });
   }
 

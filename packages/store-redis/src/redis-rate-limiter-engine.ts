@@ -15,6 +15,10 @@ import { RATE_LIMITER_SCRIPT } from './wire/scripts.js';
 
 /** Reservations granted by the fallback engine that are remembered for `release` (oldest dropped first). */
 const MAX_LOCAL_RESERVATIONS = 10_000;
+/** Give-backs held while Redis's guard refuses calls (newer ones dropped beyond). */
+const MAX_HELD_GIVE_BACKS = 10_000;
+/** How many times a give-back Redis did not take unsent is sent. */
+const GIVE_BACK_ATTEMPTS = 3;
 
 type LocalEngine = ReturnType<typeof createLocalRateLimiterEngine>;
 
@@ -40,11 +44,13 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
    * goes to the engine that holds it: the Redis state never gets back permits it did not hand out.
    */
   private readonly localReservations = new Map<number, number>();
+  /** Give-backs Redis did not take unsent: they go again after its next reply. */
+  private heldGiveBacks: (() => void)[] = [];
 
   constructor(
     name: string,
     private readonly settings: RateLimiterSettings,
-    runner: RedisRunner,
+    private readonly runner: RedisRunner,
     private readonly store: RedisStoreSettings,
     private readonly hooks: RateLimiterHooks,
   ) {
@@ -57,7 +63,8 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
         // Under the caller's clock, Redis's own expiry clock must not cut a state short.
         fixedTtl: callerClock ? store.keyTtlMs : '',
       }),
-      replyHead: 1,
+      // reason, and the instant the batch ran (what a late answer's grants are given back by)
+      replyHead: 2,
       onReplyHead: (head) => {
         if (typeof head[0] === 'string' && head[0] !== '') this.hooks.stateReset(head[0]);
       },
@@ -74,7 +81,27 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
         args: ['A', permits, timeoutMs],
         done: resolve,
         failed: () => resolve(this.fallbackAcquire(permits, now, timeoutMs)),
+        late: (granted, head) => {
+          // Granted to a caller the failure policy answered: nobody uses these permits.
+          if (granted === undefined || granted < 0) return;
+          // The script's clock: the batch's instant under the caller's, else Redis TIME (whole ms).
+          const ran = this.store.clock === 'caller' ? now : Number(head?.[1]);
+          if (Number.isFinite(ran)) void this.giveBack(permits, ran + granted, now);
+        },
       });
+    });
+  }
+
+  /**
+   * Gives back `permits` Redis granted to a caller who gave up before the answer came (`late`):
+   * `dueAt` is when they went or go, on the script's clock (the acquire's instant plus its wait),
+   * so the script can tell whether they still count where they were taken, whenever it runs.
+   * Best effort, like `release`: one Redis did not take unsent (its guard still open after the
+   * outage) goes again after Redis's next reply, a few times at most; one whose call failed is lost.
+   */
+  giveBack(permits: number, dueAt: number, now: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.sendGiveBack(permits, dueAt, now, GIVE_BACK_ATTEMPTS, resolve);
     });
   }
 
@@ -171,6 +198,34 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
       this.localReservations.delete(due);
     }
   }
+
+  private sendGiveBack(
+    permits: number,
+    dueAt: number,
+    now: number,
+    attempts: number,
+    settled: () => void,
+  ): void {
+    this.batcher.push({
+      now,
+      args: ['U', permits, dueAt],
+      done: () => settled(),
+      failed: (fate) => {
+        if (fate === 'not-applied' && attempts > 1 && this.heldGiveBacks.length < MAX_HELD_GIVE_BACKS) {
+          this.heldGiveBacks.push(() => this.sendGiveBack(permits, dueAt, now, attempts - 1, settled));
+          this.runner.onNextSuccess(this.sendHeldGiveBacks);
+        } else {
+          settled();
+        }
+      },
+    });
+  }
+
+  private readonly sendHeldGiveBacks = (): void => {
+    const held = this.heldGiveBacks;
+    this.heldGiveBacks = [];
+    for (const send of held) send();
+  };
 
   /** In-process state used while Redis is unavailable (and kept for the next outage). */
   private fallbackEngine(): LocalEngine {

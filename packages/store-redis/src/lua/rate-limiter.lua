@@ -15,10 +15,14 @@
   ARGV     now ('' = Redis TIME), then the arguments RATE_LIMITER_ARGS names (wire/script-args.ts:
            algorithm 'F' | 'G', limit, period, fixedTtl ('' = expire when fresh, by the Redis
            clock)); then the operations, three arguments each:
-           A permits timeoutMs | L permits remainingMs | D 0 0 | G 0 0
-  Returns  { reason, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in it);
+           A permits timeoutMs | L permits remainingMs | U permits dueAt | D 0 0 | G 0 0
+           (U gives back a grant whose caller gave up before the answer came: dueAt is when its
+           permits went or go, the acquire's `now` plus its wait, on this script's clock)
+  Returns  { reason, now, r1, r2, ... }: `reason` is '' or why the key was reset (garbage in
+           it); `now` the instant the batch ran, what a late answer's grants are given back by
+           (whole ms under Redis TIME; under the caller's clock the caller knows it already);
            one integer per operation (acquire: wait or -retryAfter; drain: permits taken;
-           read: permits available; release: 0).
+           read: permits available; release, give-back: 0).
 ]]
 --- @include "clock"
 --- @generated "rate-limiter-args"
@@ -109,6 +113,18 @@ local function releaseF(permits, remaining)
   dirty = true
 end
 
+local function giveBackF(permits, dueAt)
+  if dueAt > now then
+    releaseF(permits, dueAt - now)
+    return
+  end
+  refresh()
+  -- permits that went count only in the cycle they were taken from, never onto debt
+  if math.floor(dueAt / period) ~= c or p < 0 then return end
+  p = math.min(limit, p + permits)
+  dirty = true
+end
+
 local function drainF()
   refresh()
   local drained = math.max(p, 0)
@@ -151,6 +167,15 @@ local function releaseG(permits, remaining)
   dirty = true
 end
 
+local function giveBackG(permits, dueAt)
+  local start = tat - permits * T
+  if start <= dueAt - 1 - EPS or start > dueAt + EPS then return end
+  tat = start - (permits - 1) * T
+  -- as good as fresh already: the fresh state itself (the key is deleted below)
+  if tat + period - T <= now then tat = now - period end
+  dirty = true
+end
+
 local function availableG()
   return math.min(limit, math.floor((now - tat) / T + EPS) + 1)
 end
@@ -165,7 +190,7 @@ end
 
 -- run the batch -------------------------------------------------------------------
 
-local results = { garbage }
+local results = { garbage, now }
 local i = FIRST_OP
 while i <= #A do
   local op = A[i]
@@ -176,6 +201,9 @@ while i <= #A do
   elseif op == 'L' then
     if algorithm == 'F' then releaseF(tonumber(A[i + 1]), tonumber(A[i + 2]))
     else releaseG(tonumber(A[i + 1]), tonumber(A[i + 2])) end
+  elseif op == 'U' then
+    if algorithm == 'F' then giveBackF(tonumber(A[i + 1]), tonumber(A[i + 2]))
+    else giveBackG(tonumber(A[i + 1]), tonumber(A[i + 2])) end
   elseif op == 'D' then
     if algorithm == 'F' then r = drainF() else r = drainG() end
   elseif algorithm == 'F' then
