@@ -187,7 +187,10 @@ export class Status extends EventEmitter {
     }
   }
 
-  /** The newest slice, where calls are counted now (the breaker's, not part of opossum's API). */
+  /**
+   * The newest slice, where calls are counted now (the breaker's, not part of opossum's API).
+   * @internal
+   */
   get current(): Slice {
     return this.slices[0];
   }
