@@ -93,12 +93,12 @@ function checkSuite(name: string, suite: BenchSuite): void {
     }
   }
   for (const r of suite.ratios ?? []) {
+    if (r.maxOver !== undefined && !(suite.ratios ?? []).some((o) => o.id === r.maxOver?.ratio)) {
+      throw new Error(`bench suite '${name}': ratio '${r.id}' is bounded by unknown '${r.maxOver.ratio}'`);
+    }
     for (const q of [r.numerator, r.denominator]) {
       const id = 'overhead' in q ? q.overhead : q.ns;
       const c = suite.cases.find((x) => x.id === id);
-      if (r.maxOver !== undefined && !(suite.ratios ?? []).some((o) => o.id === r.maxOver?.ratio)) {
-        throw new Error(`bench suite '${name}': ratio '${r.id}' is bounded by unknown '${r.maxOver.ratio}'`);
-      }
       if (c === undefined) throw new Error(`bench suite '${name}': ratio '${r.id}' names '${id}'`);
       if ('overhead' in q && c.baseline === undefined) {
         throw new Error(
