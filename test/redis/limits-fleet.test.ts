@@ -1,3 +1,18 @@
+/**
+ * Fleet: four worker processes (./fixtures/limits-worker.ts), each with its own RedisStore and
+ * connection, share one rate limiter or one bulkhead on one redis-server.
+ *
+ * - Rate limiter, fixed window: no period (aligned to the epoch on Redis's clock, which is this
+ *   machine's clock) admits more than N across the fleet. Each admission is known to lie between
+ *   the worker's clock readings before and after its acquire; those wholly inside one period are
+ *   counted for it, and the total is bounded by N times the periods the run touched.
+ * - Rate limiter, GCRA: no window of one period, wherever it starts, holds more than N admissions.
+ * - Both runs are saturated (far more demand than permits), so the bounds are reached, not idle.
+ * - Bulkhead: calls running at once across the fleet never exceed M (counted in Redis by the calls
+ *   themselves, and from their reported start/end times), and M is reached.
+ * - A process SIGKILLed while holding every slot loses them when their lease runs out, not before;
+ *   a waiting process then gets them.
+ */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerHandle } from '../support/redis-harness.js';
 import { redisForFile } from '../support/redis-suite.js';
