@@ -1,3 +1,11 @@
+/**
+ * The breaker's stored document: the script's fast path (acquires and success records on a CLOSED
+ * count window, read and rewritten with string operations), the one key order it relies on, both
+ * directions of a rolling deploy from the previous version (which wrote cjson's key order and kept
+ * the origin in `cfg`), documents spoiled in ways only the fast path would see (and a spoiled rest of
+ * a full window of successes, which the fast path only reads), and windows resized
+ * by processes of different configs while the fast path runs.
+ */
 import { BREAKER_SCRIPT, breakerKey } from '@breakwater/store-redis/wire';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type ScriptCall, scriptCommand } from '../support/redis-suite.js';
