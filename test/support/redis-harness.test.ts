@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   detachReplicas,
+  fieldsOf,
   RedisReplyError,
   type RedisServer,
   reattachReplicas,
@@ -291,7 +292,7 @@ describe('startRedisSentinel', () => {
   it('three sentinels with a quorum of two agree on the failover', async () => {
     await using sentinel = await startRedisSentinel({ sentinels: 3 });
     expect(sentinel.sentinels).toHaveLength(3);
-    const master = fieldsOfMaster(
+    const master = fieldsOf(
       await sentinel.sentinelServers[2].command('SENTINEL', 'MASTER', sentinel.masterName),
     );
     expect(master).toMatchObject({ quorum: '2', 'num-other-sentinels': '2', 'num-slaves': '1' });
@@ -300,11 +301,6 @@ describe('startRedisSentinel', () => {
     expect(promoted).toBe(sentinel.servers[1]);
   }, 60_000);
 });
-
-function fieldsOfMaster(reply: unknown): Record<string, string> {
-  const list = Array.isArray(reply) ? reply.map(String) : [];
-  return Object.fromEntries(list.flatMap((v, i) => (i % 2 === 0 ? [[v, list[i + 1]]] : [])));
-}
 
 describe('spawnWorker', () => {
   it('round-trips JSON messages with a TypeScript worker that resolves workspace sources', async () => {

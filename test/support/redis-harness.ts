@@ -1244,7 +1244,7 @@ export interface RedisSentinelHandle {
 }
 
 /** A flat `[field, value, field, value...]` reply (SENTINEL MASTER, each of SENTINEL REPLICAS) as a record. */
-function fieldsOf(reply: RespValue): Record<string, string> {
+export function fieldsOf(reply: RespValue): Record<string, string> {
   const fields: Record<string, string> = {};
   if (!Array.isArray(reply)) return fields;
   for (let i = 0; i + 1 < reply.length; i += 2) fields[String(reply[i])] = String(reply[i + 1]);
