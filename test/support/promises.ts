@@ -1,7 +1,7 @@
 /**
  * Promise helpers for tests that drive calls by hand: a promise settled from outside, an outcome
  * read without awaiting, and a turn of the microtask queue. Shared by the policy tests of core and
- * the pure-part tests of store-redis (plain TypeScript, no package imports).
+ * opossum and the pure-part tests of store-redis (plain TypeScript, no package imports).
  */
 
 export interface Deferred<T> {
