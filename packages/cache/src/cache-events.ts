@@ -4,11 +4,16 @@
  * type (`onEvent` listens to all), so a hit costs no allocation when nobody does.
  */
 
+import type { CacheTierFailure } from './cache-errors.js';
+
 /** `l1`: the in-process tier; `l2`: the shared tier (Redis). */
 export type CacheTier = 'l1' | 'l2';
 
-/** Why the shared tier failed an operation (see CacheTierError); `not_permitted` is its breaker refusing. */
-export type CacheTierErrorType = 'timeout' | 'connection' | 'reply' | 'closed';
+/**
+ * Why the shared tier failed an operation: the `reason` of its CacheTierError. Its breaker's
+ * refusals are no error: they are counted apart (`l2NotPermitted`).
+ */
+export type CacheTierErrorType = CacheTierFailure;
 
 /** What the shared tier was asked to do. */
 export type CacheTierOperation = 'get' | 'set' | 'delete' | 'clear' | 'lock' | 'publish';

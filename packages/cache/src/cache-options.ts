@@ -45,7 +45,7 @@ export interface CacheOptions<T> {
   readonly l1?: L1Options | false;
   /** The shared tier. Default: none. */
   readonly l2?: RedisCacheStore;
-  /** Longest wait for any shared-tier command before the cache goes on without it (ms). Default 50. */
+  /** Longest wait for a shared-tier command before the cache goes on without it (ms; `clear()`: 5 s). Default 50. */
   readonly l2TimeoutMs?: number;
   /**
    * Guards the shared tier: while OPEN, gets skip it and go to the loader at once. It records
