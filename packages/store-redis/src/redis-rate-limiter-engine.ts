@@ -15,9 +15,9 @@ import { RATE_LIMITER_SCRIPT } from './wire/scripts.js';
 
 /** Reservations granted by the fallback engine that are remembered for `release` (oldest dropped first). */
 const MAX_LOCAL_RESERVATIONS = 10_000;
-/** Give-backs held while Redis's guard refuses calls (newer ones dropped beyond). */
+/** Give-backs held for Redis's next reply after it did not take them (newer ones dropped beyond). */
 const MAX_HELD_GIVE_BACKS = 10_000;
-/** How many times a give-back Redis did not take unsent is sent. */
+/** How many times in all a give-back is sent while Redis does not take it (its call 'not-applied'). */
 const GIVE_BACK_ATTEMPTS = 3;
 
 type LocalEngine = ReturnType<typeof createLocalRateLimiterEngine>;
@@ -44,7 +44,7 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
    * goes to the engine that holds it: the Redis state never gets back permits it did not hand out.
    */
   private readonly localReservations = new Map<number, number>();
-  /** Give-backs Redis did not take unsent: they go again after its next reply. */
+  /** Give-backs Redis did not take: they go again after its next reply. */
   private heldGiveBacks: (() => void)[] = [];
 
   constructor(
@@ -96,8 +96,10 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
    * Gives back `permits` Redis granted to a caller who gave up before the answer came (`late`):
    * `dueAt` is when they went or go, on the script's clock (the acquire's instant plus its wait),
    * so the script can tell whether they still count where they were taken, whenever it runs.
-   * Best effort, like `release`: one Redis did not take unsent (its guard still open after the
-   * outage) goes again after Redis's next reply, a few times at most; one whose call failed is lost.
+   * Best effort. The late answer that calls for it has just closed the store's guard, so it goes
+   * out at once; one Redis did not take all the same (refused unsent: the connection dropped again,
+   * the guard reopened; or an error reply such as OOM) goes again after Redis's next reply, a few
+   * times at most; one whose call failed otherwise is lost.
    */
   giveBack(permits: number, dueAt: number, now: number): Promise<void> {
     return new Promise((resolve) => {
