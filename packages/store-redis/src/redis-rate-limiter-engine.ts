@@ -15,10 +15,6 @@ import { RATE_LIMITER_SCRIPT } from './wire/scripts.js';
 
 /** Reservations granted by the fallback engine that are remembered for `release` (oldest dropped first). */
 const MAX_LOCAL_RESERVATIONS = 10_000;
-/** Give-backs held for Redis's next reply after it did not take them (newer ones dropped beyond). */
-const MAX_HELD_GIVE_BACKS = 10_000;
-/** How many times in all a give-back is sent while Redis does not take it (its call 'not-applied'). */
-const GIVE_BACK_ATTEMPTS = 3;
 
 type LocalEngine = ReturnType<typeof createLocalRateLimiterEngine>;
 
@@ -44,13 +40,11 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
    * goes to the engine that holds it: the Redis state never gets back permits it did not hand out.
    */
   private readonly localReservations = new Map<number, number>();
-  /** Give-backs Redis did not take: they go again after its next reply. */
-  private heldGiveBacks: (() => void)[] = [];
 
   constructor(
     name: string,
     private readonly settings: RateLimiterSettings,
-    private readonly runner: RedisRunner,
+    runner: RedisRunner,
     private readonly store: RedisStoreSettings,
     private readonly hooks: RateLimiterHooks,
   ) {
@@ -96,14 +90,12 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
    * Gives back `permits` Redis granted to a caller who gave up before the answer came (`late`):
    * `dueAt` is when they went or go, on the script's clock (the acquire's instant plus its wait),
    * so the script can tell whether they still count where they were taken, whenever it runs.
-   * Best effort. The late answer that calls for it has just closed the store's guard, so it goes
-   * out at once; one Redis did not take all the same (refused unsent: the connection dropped again,
-   * the guard reopened; or an error reply such as OOM) goes again after Redis's next reply, a few
-   * times at most; one whose call failed otherwise is lost.
+   * Best effort, like `release`: the late answer that calls for it has just closed the store's
+   * guard, so it goes out at once; if Redis does not take it, it is lost (the limit stays charged).
    */
   giveBack(permits: number, dueAt: number, now: number): Promise<void> {
     return new Promise((resolve) => {
-      this.sendGiveBack(permits, dueAt, now, GIVE_BACK_ATTEMPTS, resolve);
+      this.batcher.push({ now, args: ['U', permits, dueAt], done: () => resolve(), failed: () => resolve() });
     });
   }
 
@@ -200,34 +192,6 @@ export class RedisRateLimiterEngine implements RateLimiterEngine {
       this.localReservations.delete(due);
     }
   }
-
-  private sendGiveBack(
-    permits: number,
-    dueAt: number,
-    now: number,
-    attempts: number,
-    settled: () => void,
-  ): void {
-    this.batcher.push({
-      now,
-      args: ['U', permits, dueAt],
-      done: () => settled(),
-      failed: (fate) => {
-        if (fate === 'not-applied' && attempts > 1 && this.heldGiveBacks.length < MAX_HELD_GIVE_BACKS) {
-          this.heldGiveBacks.push(() => this.sendGiveBack(permits, dueAt, now, attempts - 1, settled));
-          this.runner.onNextSuccess(this.sendHeldGiveBacks);
-        } else {
-          settled();
-        }
-      },
-    });
-  }
-
-  private readonly sendHeldGiveBacks = (): void => {
-    const held = this.heldGiveBacks;
-    this.heldGiveBacks = [];
-    for (const send of held) send();
-  };
 
   /** In-process state used while Redis is unavailable (and kept for the next outage). */
   private fallbackEngine(): LocalEngine {
