@@ -302,8 +302,13 @@ export async function runSuite(name: string, suite: BenchSuite, opts: RunOptions
       };
     });
 
-    for (const outcome of (await suite.verify?.()) ?? []) {
-      checks.push({ id: 'premise', label: 'premise of the timed cases', ...outcome });
+    // One id per check, so that a suite with several premises keeps each in BENCH_JSON.
+    for (const [i, outcome] of ((await suite.verify?.()) ?? []).entries()) {
+      checks.push({
+        id: i === 0 ? 'premise' : `premise-${i + 1}`,
+        label: 'premise of the timed cases',
+        ...outcome,
+      });
     }
     return {
       ...empty,
