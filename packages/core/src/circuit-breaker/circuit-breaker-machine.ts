@@ -152,6 +152,15 @@ export function acquireIn(s: BreakerState, c: CircuitBreakerSettings, now: numbe
   }
 }
 
+/**
+ * True when `permit` (or a trip's generation) belongs to the state's current period: it is the
+ * period's generation, or `CLOSED_PERIOD_PERMIT` while the breaker is CLOSED. Anything else is
+ * from a period that has ended, and changes nothing.
+ */
+function ofCurrentPeriod(s: BreakerState, permit: number): boolean {
+  return permit === s.generation || (permit === CLOSED_PERIOD_PERMIT && s.state === 'CLOSED');
+}
+
 function takeHalfOpenPermit(s: BreakerState): number {
   if (s.halfOpenAvailable > 0) {
     s.halfOpenAvailable--;
@@ -175,7 +184,7 @@ export function recordIn(
   fx: StepEffects,
 ): boolean {
   if (s.state === 'CLOSED') {
-    if (permit !== CURRENT_PERMIT && permit !== CLOSED_PERIOD_PERMIT && permit !== s.generation) return false;
+    if (permit !== CURRENT_PERMIT && !ofCurrentPeriod(s, permit)) return false;
     const w = s.window;
     const before = w.calls;
     recordOutcome(w, outcome, now);
@@ -201,9 +210,7 @@ function recordInOtherState(
   fx: StepEffects,
 ): boolean {
   tickIn(s, c, now, fx);
-  if (permit === CLOSED_PERIOD_PERMIT)
-    return s.state === 'CLOSED' && recordIn(s, c, permit, outcome, now, fx);
-  if (permit !== CURRENT_PERMIT && permit !== s.generation) return false;
+  if (permit !== CURRENT_PERMIT && !ofCurrentPeriod(s, permit)) return false;
   switch (s.state) {
     case 'CLOSED':
       // A half-open timeout just led to CLOSED.
@@ -239,7 +246,7 @@ export function releaseIn(
   fx: StepEffects,
 ): void {
   if (s.state !== 'CLOSED') tickIn(s, c, now, fx);
-  if (permit !== CURRENT_PERMIT && permit !== s.generation) return;
+  if (permit !== CURRENT_PERMIT && !ofCurrentPeriod(s, permit)) return;
   if (s.state === 'HALF_OPEN' && s.halfOpenAvailable < c.permittedNumberOfCallsInHalfOpenState) {
     s.halfOpenAvailable++;
   }
@@ -264,8 +271,7 @@ export function carryTripIn(
   now: number,
   fx: StepEffects,
 ): boolean {
-  if (s.state !== 'CLOSED' || (s.generation !== generation && generation !== CLOSED_PERIOD_PERMIT))
-    return false;
+  if (s.state !== 'CLOSED' || !ofCurrentPeriod(s, generation)) return false;
   enterOpen(s, c, now, reason, fx);
   return true;
 }

@@ -4,6 +4,7 @@
  * (`@breakwater/events`) both use, with the one way to turn a window's counts into rates.
  */
 import type { BreakerTransition } from './circuit-breaker-machine.js';
+import { rateOfCalls } from './sliding-window.js';
 
 /**
  * A window's counts as a shared store keeps and publishes them:
@@ -19,7 +20,7 @@ export type WindowCounts = readonly [
 
 /** A rate (percent) of `part` among the window's calls, or -1 below its minimum: as every engine computes it. */
 export function rateOfCounts(part: number, counts: WindowCounts): number {
-  return counts[0] === 0 || counts[0] < counts[4] ? -1 : (part * 100) / counts[0];
+  return rateOfCalls(part, counts[0], counts[4]);
 }
 
 /** A breaker's transitions as some process of the fleet made them. */

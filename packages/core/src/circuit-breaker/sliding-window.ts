@@ -166,12 +166,20 @@ export function advanceTimeWindow(w: TimeWindow, nowMs: number): void {
   w.lastSecond = second;
 }
 
+/**
+ * The rate in percent of `part` among a window's `calls`, or -1 below its `minimumCalls` (or with
+ * no calls): how every engine turns a window's counts into a rate.
+ */
+export function rateOfCalls(part: number, calls: number, minimumCalls: number): number {
+  return calls === 0 || calls < minimumCalls ? -1 : (part * 100) / calls;
+}
+
 /** Failure rate in percent, or -1 below the window's minimum number of calls. */
 export function failureRateOf(w: SlidingWindow): number {
-  return w.calls === 0 || w.calls < w.minimumCalls ? -1 : (w.failures * 100) / w.calls;
+  return rateOfCalls(w.failures, w.calls, w.minimumCalls);
 }
 
 /** Slow-call rate in percent, or -1 below the window's minimum number of calls. */
 export function slowCallRateOf(w: SlidingWindow): number {
-  return w.calls === 0 || w.calls < w.minimumCalls ? -1 : (w.slow * 100) / w.calls;
+  return rateOfCalls(w.slow, w.calls, w.minimumCalls);
 }

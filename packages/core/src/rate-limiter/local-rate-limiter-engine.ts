@@ -196,15 +196,7 @@ export class LocalGcraEngine extends LocalRateLimiterEngine implements RateLimit
 
   release(permits: number, remainingMs: number, now: number): void {
     if (!(remainingMs > 0)) return;
-    const cell = this.cellAt(now);
-    const s = this.stateOf(cell, now);
-    // Only the latest reservation can be undone; later ones were placed behind it. Its exact
-    // start lies within the millisecond before the (rounded up) time it was due to go.
-    const start = s.tat - permits * this.interval;
-    const due = now + remainingMs;
-    if (start <= due - 1 - EPSILON_MS || start > due + EPSILON_MS) return;
-    s.tat = start - (permits - 1) * this.interval;
-    cell.freshAt = s.tat + this.period - this.interval;
+    this.undoLatest(permits, now + remainingMs, now);
   }
 
   /**
@@ -215,15 +207,14 @@ export class LocalGcraEngine extends LocalRateLimiterEngine implements RateLimit
    * had at least that much room), so no more burst comes back than the grant took.
    */
   giveBack(permits: number, dueAt: number, now: number): void {
-    const cell = this.cellAt(now);
-    const s = this.stateOf(cell, now);
-    const start = s.tat - permits * this.interval;
-    if (start <= dueAt - 1 - EPSILON_MS || start > dueAt + EPSILON_MS) return;
-    s.tat = start - (permits - 1) * this.interval;
+    const cell = this.undoLatest(permits, dueAt, now);
     // As good as fresh already (all of a full burst back): the fresh state itself, which reads the
     // limit whatever the rounding (a store drops such a state, the Lua port deletes its key).
-    if (s.tat + this.period - this.interval <= now) s.tat = now - this.period;
-    cell.freshAt = s.tat + this.period - this.interval;
+    if (cell !== undefined && cell.freshAt <= now) {
+      const s = cell.state as GcraState; // undoLatest worked on a GCRA state
+      s.tat = now - this.period;
+      cell.freshAt = s.tat + this.period - this.interval;
+    }
   }
 
   drain(now: number): number {
@@ -239,6 +230,22 @@ export class LocalGcraEngine extends LocalRateLimiterEngine implements RateLimit
 
   read(now: number): number {
     return this.available(this.stateOf(this.cellAt(now), now), now);
+  }
+
+  /**
+   * Undoes the grant of `permits` due to go at `dueAt` (epoch ms) if it is the latest one: later
+   * ones were placed behind it, so only the latest can be undone. `release` and `giveBack` share
+   * it. Returns the cell when it undid the grant, else undefined.
+   */
+  private undoLatest(permits: number, dueAt: number, now: number): RateLimiterCell | undefined {
+    const cell = this.cellAt(now);
+    const s = this.stateOf(cell, now);
+    // Its exact start lies within the millisecond before the (rounded up) time it was due to go.
+    const start = s.tat - permits * this.interval;
+    if (start <= dueAt - 1 - EPSILON_MS || start > dueAt + EPSILON_MS) return undefined;
+    s.tat = start - (permits - 1) * this.interval;
+    cell.freshAt = s.tat + this.period - this.interval;
+    return cell;
   }
 
   /** The largest n a request could take now: n with tat + (n-1)·T <= now, at most the limit. */

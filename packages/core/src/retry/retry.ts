@@ -6,6 +6,7 @@ import {
   RetryIntervalError,
 } from '../common/errors.js';
 import { PolicyBase } from '../common/policy-base.js';
+import { policySubject } from '../common/policy-name.js';
 import { NEVER_ABORTED } from '../common/signal.js';
 import { MAX_TIMER_DELAY_MS } from '../common/timers.js';
 import type { Supplier } from '../common/types.js';
@@ -65,7 +66,7 @@ export class Retry extends PolicyBase<RetryEvent, RetryMetrics> {
     super('retry', name, options.clock);
     this.config = resolveRetryConfig(config, name);
     if (options.sleep !== undefined && typeof options.sleep !== 'function') {
-      throw new ConfigError(`Retry '${name}' options`, {
+      throw new ConfigError(`${policySubject(this.kind, name)} options`, {
         field: 'sleep',
         value: options.sleep,
         allowed: 'a function (ms, signal) => Promise<void>',
